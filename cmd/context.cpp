@@ -1,0 +1,130 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "command.h"
+#include "faceatt/clock.h"
+
+namespace faceatt::cli {
+namespace fs = std::filesystem;
+
+const char* const kExitCodeHelp =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  nothing recognised (identify: no face matched)\n"
+    "  2  usage error: bad flags or configuration\n"
+    "  3  bad input: unreadable or unusable image, unknown employee id\n"
+    "  4  refused by a rule: face already enrolled as someone else, id taken, not confirmed\n"
+    "  5  unavailable: model files, database or camera unusable\n"
+    "  10 internal error\n";
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kBadInput:
+    case Code::kNotFound:
+    case Code::kResourceExhausted: return kExitBadInput;
+    case Code::kConflict:
+    case Code::kAlreadyExists: return kExitRefused;
+    case Code::kUnavailable:
+    case Code::kIoError:
+    case Code::kCorruption: return kExitUnavailable;
+    case Code::kInternal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+std::string Fixed(double value, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  return buf;
+}
+
+bool Context::stdout_is_terminal() const { return ::isatty(STDOUT_FILENO) == 1; }
+bool Context::stdin_is_terminal() const { return ::isatty(STDIN_FILENO) == 1; }
+
+namespace {
+// Relative paths in a config file are relative to the file's folder, so
+// `faceatt --config /etc/faceatt/config.toml` works from anywhere.
+void Rebase(std::string& path, const fs::path& base) {
+  if (path.empty() || path == "auto" || fs::path(path).is_absolute()) return;
+  path = (base / path).lexically_normal().string();
+}
+}  // namespace
+
+Result<Config*> Context::config() {
+  if (config_) return config_.get();
+  auto env = ProcessEnvironment();
+  std::string path = options_.config_path;
+  bool required = !path.empty();
+  if (path.empty() && env.count("FACEATT_CONFIG")) {
+    path = env["FACEATT_CONFIG"];
+    required = true;
+  }
+  if (path.empty()) path = "config.toml";
+  FACEATT_ASSIGN_OR_RETURN(Config config, Config::Load(path, required, env));
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    config_file_ = fs::absolute(path, ec).string();
+    const fs::path base = fs::absolute(path, ec).parent_path();
+    for (std::string* p : {&config.paths.data_dir, &config.paths.models_dir, &config.paths.log_dir,
+                           &config.paths.known_faces_dir, &config.models.recognizer,
+                           &config.models.landmarks, &config.models.mmod_model})
+      Rebase(*p, base);
+  }
+  if (!options_.data_dir.empty())
+    FACEATT_RETURN_IF_ERROR(config.Set("paths.data_dir", options_.data_dir, "--data-dir"));
+  FACEATT_RETURN_IF_ERROR(SetTimeZone(config.attendance.timezone));
+  config_ = std::make_unique<Config>(std::move(config));
+  return config_.get();
+}
+
+Result<DataDir> Context::data_dir() {
+  FACEATT_ASSIGN_OR_RETURN(Config * c, config());
+  return DataDir(c->paths.data_dir);
+}
+
+Result<SqliteStore*> Context::store() {
+  if (store_) return store_.get();
+  FACEATT_ASSIGN_OR_RETURN(Config * c, config());
+  DataDir dir(c->paths.data_dir);
+  std::error_code ec;
+  fs::create_directories(dir.root(), ec);
+  if (ec) return Status::Unavailable("cannot create data folder " + dir.root() + ": " + ec.message());
+  StoreOptions opts;
+  opts.path = dir.database();
+  opts.id_prefix = c->enroll.id_prefix;
+  opts.id_digits = c->enroll.id_digits;
+  FACEATT_ASSIGN_OR_RETURN(store_, OpenSqliteStore(opts));
+  return store_.get();
+}
+
+Result<std::shared_ptr<const Models>> Context::models() {
+  if (models_) return models_;
+  FACEATT_ASSIGN_OR_RETURN(Config * c, config());
+  auto loaded = LoadModels(*c);
+  if (!loaded.ok() && loaded.status().code() == Code::kBadInput)  // a damaged model file
+    return Status::Unavailable(loaded.status().message());
+  FACEATT_ASSIGN_OR_RETURN(models_, std::move(loaded));
+  return models_;
+}
+
+Result<FaceService*> Context::service() {
+  if (service_) return service_.get();
+  FACEATT_ASSIGN_OR_RETURN(Config * c, config());
+  FACEATT_ASSIGN_OR_RETURN(SqliteStore * s, store());
+  FACEATT_ASSIGN_OR_RETURN(auto m, models());
+  FACEATT_ASSIGN_OR_RETURN(service_, FaceService::Open(*c, m, s, DataDir(c->paths.data_dir)));
+  return service_.get();
+}
+
+Result<FacePipeline*> Context::pipeline() {
+  if (pipeline_) return pipeline_.get();
+  FACEATT_ASSIGN_OR_RETURN(auto m, models());
+  pipeline_ = m->NewPipeline();
+  return pipeline_.get();
+}
+
+}  // namespace faceatt::cli

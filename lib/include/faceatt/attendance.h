@@ -1,0 +1,66 @@
+// Attendance rules, shared by `faceatt identify --record` and the server:
+//   - every attempt is recorded: successes with the distance, unknown faces with
+//     the smallest distance, failures with their reason (audit rows);
+//   - type IN, OUT or auto (the person's first success of the local day is IN,
+//     later ones OUT);
+//   - the same person with the same type within `cooldown_seconds` (across all
+//     devices) is not recorded twice: the decision says already_recorded with
+//     the first record's time, and an audit row (failed, already_recorded) is kept;
+//   - a second IN on the same local day is refused the same way unless
+//     allow_second_in.
+//
+// Thread safety: methods are serialised by an internal mutex, so two devices
+// recognising the same person at once produce one record.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "faceatt/clock.h"
+#include "faceatt/config.h"
+#include "faceatt/store.h"
+
+namespace faceatt {
+
+inline constexpr const char* kAlreadyRecorded = "already_recorded";
+
+struct Attempt {
+  std::string type = "auto";  // IN | OUT | auto
+  std::string device_id;
+  std::string ts_client;
+  std::string image_ref;
+};
+
+struct RecordDecision {
+  bool recorded = false;        // a success row was written
+  int64_t record_id = 0;        // the row written (success or audit)
+  std::string type;             // IN/OUT as decided
+  std::string reason;           // "" or already_recorded
+  int64_t first_ts_ms = 0;      // with already_recorded: the earlier record's time
+  std::string message;          // for people: "checked in at 08:30:12"
+};
+
+// Normalises a requested type: "in"/"IN" -> "IN", "auto" stays; kInvalidArgument otherwise.
+Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto = true);
+
+class AttendanceRecorder {
+ public:
+  AttendanceRecorder(Store* store, AttendanceConfig config, const Clock* clock);
+
+  Result<RecordDecision> RecordSuccess(const std::string& employee_id, double distance,
+                                       const Attempt& attempt);
+  // Unknown face: status unknown, reason unknown, the smallest distance (if any).
+  Result<int64_t> RecordUnknown(std::optional<double> min_distance, const Attempt& attempt);
+  // Failure (no_face, multi_face, bad_quality, out_of_area, ...).
+  Result<int64_t> RecordFailure(const std::string& reason, std::optional<double> min_distance,
+                                const Attempt& attempt);
+
+ private:
+  Store* store_;
+  AttendanceConfig config_;
+  const Clock* clock_;
+  std::mutex mu_;
+};
+
+}  // namespace faceatt

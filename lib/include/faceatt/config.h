@@ -1,0 +1,147 @@
+// Configuration: defaults, then the TOML file, then FACEATT_<SECTION>_<KEY>
+// environment variables, then Set() calls (command-line flags), each later one
+// winning. Every key is listed, with its default and meaning, in config.toml.
+//
+// Errors name the key and where the value came from:
+//   "recognition.tolerance = -1 (from FACEATT_RECOGNITION_TOLERANCE): must be in (0, 2]"
+//
+// Thread safety: a Config is a plain value; load it once, then share it read-only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "faceatt/status.h"
+
+namespace faceatt {
+
+struct PathsConfig {
+  std::string data_dir = "data";          // runtime state: database, thumbnails, crops, backups
+  std::string models_dir = "models";      // where scripts/fetch-models.sh puts model files
+  std::string log_dir = "logs";           // rotating log files
+  std::string known_faces_dir = "known_faces";  // bulk-enroll input
+};
+
+struct ModelsConfig {
+  std::string recognizer = "auto";    // model file; auto = ResNet if present, else DenseNet
+  std::string architecture = "auto";  // auto | resnet | densenet
+  std::string landmarks = "auto";     // auto = 5-point in models_dir, else Debian's 68-point
+  std::string detector = "hog";       // hog | mmod
+  std::string mmod_model = "auto";    // auto = models_dir/mmod_human_face_detector.dat
+};
+
+struct ImageConfig {
+  int64_t max_bytes = 20'000'000;     // larger files are refused before decoding
+  int64_t max_pixels = 40'000'000;    // larger images are refused before decoding
+  int detect_max_side = 1280;         // detection runs on a copy no longer than this
+  int upsample_below = 500;           // images shorter than this (longest side) are upsampled
+};
+
+struct QualityConfig {
+  int min_face_px = 36;          // smaller faces (shorter box side, original pixels): bad_quality
+  double min_brightness = 35;    // mean grey of the face chip, 0..255
+  double max_brightness = 225;
+  double min_sharpness = 12;     // variance of the Laplacian of the 150 px chip
+};
+
+struct RecognitionConfig {
+  double tolerance = 0;    // accept when distance <= tolerance; 0 = the model's default
+  double margin = -1;      // next-best person must be this much further; <0 = model default
+  std::string match = "mean";  // mean | min: distance to a person's mean or nearest embedding
+  bool flip = true;        // average the embedding of the chip and its mirror image
+  int top_k = 3;           // candidates reported per face
+};
+
+struct EnrollConfig {
+  std::string id_prefix = "EMP";  // generated ids: EMP001, EMP002, ...
+  int id_digits = 3;
+  bool check_duplicates = true;   // refuse a face that matches someone else (unless --force)
+  int thumbnail_px = 300;
+};
+
+struct AttendanceConfig {
+  int cooldown_seconds = 60;      // same person + same type within this is not recorded twice
+  bool allow_second_in = true;    // a second IN on the same local day
+  std::string timezone;           // IANA name for local days; empty = the system's
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  int workers = 2;                 // pipelines working in parallel
+  int queue_length = 16;           // requests waiting for a pipeline before 503
+  int64_t max_upload_bytes = 10'000'000;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
+  std::vector<std::string> cors_origins;
+  std::vector<std::string> admin_keys;
+  std::vector<std::string> device_keys;
+  std::vector<std::string> reader_keys;
+};
+
+struct CameraConfig {
+  std::string source;        // "" = no camera; "0" = device index; a file path or URL
+  int fps = 20;              // MJPEG stream rate
+  int jpeg_quality = 80;
+  bool gate_identify = true; // camera-mode identify requires the face inside the guide ellipse
+  double guide_min_face = 0.18;  // face width / frame width below which "come closer"
+  std::string device_id = "camera";
+};
+
+struct WebhookConfig {
+  std::vector<std::string> urls;
+  std::string bearer_token;
+  std::string secret;            // HMAC-SHA256 of the body in X-Faceatt-Signature
+  int cooldown_seconds = 60;     // per person, suppresses repeated events
+  int max_attempts = 8;
+  int timeout_seconds = 5;
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace | debug | info | warn | error | off
+  bool file = true;            // also log to log_dir/faceatt.log (rotating)
+  int max_file_mb = 10;
+  int max_files = 5;
+};
+
+struct Config {
+  PathsConfig paths;
+  ModelsConfig models;
+  ImageConfig image;
+  QualityConfig quality;
+  RecognitionConfig recognition;
+  EnrollConfig enroll;
+  AttendanceConfig attendance;
+  ServerConfig server;
+  CameraConfig camera;
+  WebhookConfig webhook;
+  LoggingConfig logging;
+
+  // Reads `path` (missing file is an error only when `required`), then the
+  // environment. Returns the first invalid value as kInvalidArgument.
+  static Result<Config> Load(const std::string& path, bool required,
+                             const std::map<std::string, std::string>& env);
+
+  // Sets "section.key" from its text form (a flag); `source` is named in errors.
+  Status Set(const std::string& key, const std::string& value, const std::string& source);
+
+  // Re-checks cross-key rules (e.g. min_brightness < max_brightness).
+  Status Validate() const;
+
+  // Every "section.key" this Config knows, in file order.
+  static std::vector<std::string> Keys();
+  // The text form of a key's current value ("0.5", "true", "[\"a\"]").
+  std::string Get(const std::string& key) const;
+};
+
+// The environment as a map (for Config::Load).
+std::map<std::string, std::string> ProcessEnvironment();
+
+// Rewrites `key = value` lines of a TOML file in place, keeping comments and
+// layout; adds missing keys under their section. Atomic (temp file + rename).
+Status UpdateConfigFile(const std::string& path,
+                        const std::vector<std::pair<std::string, std::string>>& key_values);
+
+}  // namespace faceatt

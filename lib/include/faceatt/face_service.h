@@ -1,0 +1,165 @@
+// FaceService: enrollment and identification over a Store and an in-memory
+// Gallery of the current model's embeddings. The CLI and the server both work
+// through it, so the rules (one face per photo, quality, one enrollment per
+// person, thresholds) are the same everywhere.
+//
+// Reason codes, as the systems faceatt replaces report them:
+//   per image:  no_face, multi_face, bad_quality (with the quality issue),
+//               bad_input (unreadable or too large), already_enrolled (skipped)
+//   per face:   unknown, bad_quality
+//
+// Thread safety: Enroll/Identify/Reload may be called from several threads,
+// each with its own FacePipeline; the gallery is guarded by a reader/writer lock.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "faceatt/config.h"
+#include "faceatt/data_dir.h"
+#include "faceatt/gallery.h"
+#include "faceatt/image.h"
+#include "faceatt/pipeline.h"
+#include "faceatt/store.h"
+
+namespace faceatt {
+
+inline constexpr const char* kNoFace = "no_face";
+inline constexpr const char* kMultiFace = "multi_face";
+inline constexpr const char* kBadQuality = "bad_quality";
+inline constexpr const char* kBadInput = "bad_input";
+inline constexpr const char* kUnknown = "unknown";
+inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
+
+struct EnrollImage {
+  std::string name;    // path or upload name, for messages and source_path
+  std::string bytes;   // encoded image; when empty, `name` is read as a file
+};
+
+struct EnrollRequest {
+  std::string employee_id;  // "" = new person with a generated id
+  std::string name;         // required for a new person
+  std::string department;
+  bool largest = false;     // several faces: take the largest instead of refusing
+  bool force = false;       // enroll even when the face matches someone else
+  std::string crop_dir;     // data-folder-relative folder for aligned crops ("" = none)
+  std::vector<EnrollImage> images;
+};
+
+struct ImageOutcome {
+  std::string image;
+  bool accepted = false;
+  std::string reason;  // "" when accepted
+  std::string detail;  // quality issue, decode error, ...
+  std::optional<Box> box;
+};
+
+struct EnrollResult {
+  User user;
+  bool created = false;
+  int accepted = 0;
+  std::vector<ImageOutcome> outcomes;
+};
+
+struct FaceIdentity {
+  Box box;
+  bool matched = false;
+  std::string employee_id;  // "" when not matched
+  std::string name;
+  float distance = -1;      // to the best person; -1 when nobody is enrolled or bad quality
+  float threshold = 0;
+  std::string reason;       // "" when matched; unknown | bad_quality
+  std::string detail;       // quality issue, or "ambiguous"
+  struct NamedCandidate {
+    std::string employee_id, name;
+    float distance;
+  };
+  std::vector<NamedCandidate> candidates;
+};
+
+struct Identification {
+  std::string reason;  // "" or no_face
+  std::vector<FaceIdentity> faces;  // largest first
+};
+
+struct IdentifyOptions {
+  std::optional<double> tolerance;  // overrides the policy's
+  std::optional<int> top_k;
+};
+
+// An embedding analysed for enrollment, before it is stored.
+struct PreparedFace {
+  std::string image;
+  std::string sha256;
+  Face face;  // with chip and embedding
+  cv::Mat thumbnail;
+};
+
+class FaceService {
+ public:
+  // Loads the gallery of models->model_id() from the store.
+  static Result<std::unique_ptr<FaceService>> Open(const Config& config,
+                                                   std::shared_ptr<const Models> models,
+                                                   Store* store, DataDir data_dir);
+  // For tests with fake models: the embedder's model id and defaults are given.
+  FaceService(const Config& config, std::string model_id, MatchDefaults defaults, Store* store,
+              DataDir data_dir);
+
+  // Enrolls one person from several images (all-or-nothing in the store).
+  // kInvalidArgument: missing/invalid name or id; kConflict: the face belongs to
+  // someone else (message names them); kBadInput: no image was usable (the
+  // outcomes say why, and are also in the Status message).
+  Result<EnrollResult> Enroll(FacePipeline& pipeline, const EnrollRequest& request);
+
+  // Analyses one image for enrollment: exactly one usable face (or the largest).
+  // Returns the reason code on refusal in ImageOutcome.
+  ImageOutcome Prepare(FacePipeline& pipeline, const EnrollImage& image, bool largest,
+                       std::optional<PreparedFace>* out);
+
+  // Stores prepared faces as a new person (employee_id "" = generated) or adds
+  // them to an existing one; writes thumbnails and crops; updates the gallery.
+  Result<User> Commit(const NewUser& user, bool add_to_existing,
+                      const std::vector<PreparedFace>& faces, const std::string& crop_dir);
+
+  // Every face in an image.
+  Result<Identification> Identify(FacePipeline& pipeline, const cv::Mat& image,
+                                  const IdentifyOptions& options = {});
+  // The decision for one embedding.
+  FaceIdentity Decide(const Embedding& embedding, const IdentifyOptions& options = {}) const;
+
+  // Who a face already belongs to (for the one-enrollment-per-person rule).
+  std::optional<FaceIdentity> ExistingOwner(const Embedding& embedding,
+                                            const std::string& except_employee_id) const;
+
+  Status Reload();
+  void ForgetPerson(const std::string& employee_id);
+
+  const MatchPolicy& policy() const { return policy_; }
+  const std::string& model_id() const { return model_id_; }
+  const DataDir& data_dir() const { return data_dir_; }
+  Store& store() { return *store_; }
+  size_t people() const;
+  size_t embeddings() const;
+  // Copies the gallery (evaluation and calibration).
+  Gallery SnapshotGallery() const;
+  std::string NameOf(const std::string& employee_id) const;
+
+ private:
+  Config config_;
+  std::string model_id_;
+  MatchPolicy policy_;
+  Store* store_;
+  DataDir data_dir_;
+  mutable std::shared_mutex mu_;
+  Gallery gallery_;
+  std::unordered_map<std::string, std::string> names_;
+};
+
+// The square thumbnail of a face (the box enlarged 1.6x), `size` pixels wide.
+cv::Mat MakeThumbnail(const cv::Mat& image, const Box& box, int size);
+
+}  // namespace faceatt

@@ -1,0 +1,170 @@
+// The face pipeline: detect faces, align each to a 150x150 chip from its
+// landmarks, check its quality, and embed it as a 128-D vector.
+//
+// The three model-backed stages are interfaces so tests can substitute fakes:
+// FaceDetector, FaceAligner, FaceEmbedder. LoadModels() builds the real ones
+// from dlib model files (loading them in parallel); Models::NewPipeline() gives
+// each worker its own pipeline.
+//
+// Thread safety: dlib's detectors and networks keep per-call state, so a
+// FacePipeline must be used by one thread at a time. Models is immutable and may
+// be shared; NewPipeline() is safe to call from any thread.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "faceatt/config.h"
+#include "faceatt/status.h"
+
+namespace faceatt {
+
+// dlib's face recognition networks map a 150x150 chip cut with 25% padding
+// around the landmarks to 128 numbers (see dlib's dnn_face_recognition_ex).
+inline constexpr int kEmbeddingDim = 128;
+inline constexpr int kChipSize = 150;
+inline constexpr double kChipPadding = 0.25;
+
+using Embedding = std::array<float, kEmbeddingDim>;
+
+// Euclidean distance, the metric the networks were trained with.
+float Distance(const Embedding& a, const Embedding& b);
+
+struct Box {
+  int left = 0, top = 0, right = 0, bottom = 0;  // right/bottom exclusive
+  int width() const { return right - left; }
+  int height() const { return bottom - top; }
+  long area() const { return static_cast<long>(width()) * height(); }
+};
+
+struct Detection {
+  Box box;
+  double score = 0;
+};
+
+class FaceDetector {
+ public:
+  virtual ~FaceDetector() = default;
+  // Faces in an 8-bit BGR image, in its own coordinates.
+  virtual Result<std::vector<Detection>> Detect(const cv::Mat& bgr) = 0;
+  virtual std::unique_ptr<FaceDetector> Clone() const = 0;
+  virtual std::string name() const = 0;
+};
+
+class FaceAligner {
+ public:
+  virtual ~FaceAligner() = default;
+  // The kChipSize x kChipSize BGR chip of the face in `box`, aligned by its landmarks.
+  virtual Result<cv::Mat> Align(const cv::Mat& bgr, const Box& box) = 0;
+  virtual std::unique_ptr<FaceAligner> Clone() const = 0;
+  virtual std::string name() const = 0;
+};
+
+// Decision thresholds that suit a recognition model (its trained threshold, or
+// what was measured for it on LFW).
+struct MatchDefaults {
+  double tolerance = 0.6;
+  double margin = 0.0;
+};
+
+class FaceEmbedder {
+ public:
+  virtual ~FaceEmbedder() = default;
+  // One embedding per chip, in order.
+  virtual Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) = 0;
+  virtual std::unique_ptr<FaceEmbedder> Clone() const = 0;
+  // Identifies the model ("densenet:1a2b3c4d5e6f"); embeddings of different ids
+  // are never compared.
+  virtual std::string model_id() const = 0;
+  virtual MatchDefaults defaults() const = 0;
+};
+
+// Quality verdicts, as reason codes.
+inline constexpr const char* kTooSmall = "too_small";
+inline constexpr const char* kTooDark = "too_dark";
+inline constexpr const char* kTooBright = "too_bright";
+inline constexpr const char* kTooBlurry = "too_blurry";
+
+struct Face {
+  Box box;                      // original image coordinates
+  double detection_score = 0;
+  std::string quality_issue;    // "" when usable, else one of the codes above
+  double brightness = 0;        // mean grey of the chip
+  double sharpness = 0;         // variance of the Laplacian of the chip
+  bool has_embedding = false;
+  Embedding embedding{};
+  cv::Mat chip;                 // aligned BGR chip (kept when AnalyzeOptions::keep_chips)
+};
+
+struct AnalyzeOptions {
+  bool embed = true;            // compute embeddings (false: detection and quality only)
+  bool embed_bad_quality = false;
+  bool keep_chips = false;
+};
+
+struct PipelineOptions {
+  int detect_max_side = 1280;
+  int upsample_below = 500;
+  bool flip = true;
+  QualityConfig quality;
+  static PipelineOptions FromConfig(const Config& config);
+};
+
+class FacePipeline {
+ public:
+  FacePipeline(std::unique_ptr<FaceDetector> detector, std::unique_ptr<FaceAligner> aligner,
+               std::unique_ptr<FaceEmbedder> embedder, PipelineOptions options);
+
+  // Every face in the image, largest first. An image with no face gives an empty list.
+  Result<std::vector<Face>> Analyze(const cv::Mat& bgr, const AnalyzeOptions& options = {});
+
+  // Embeds already-aligned chips (with flip averaging when enabled).
+  Result<std::vector<Embedding>> EmbedChips(const std::vector<cv::Mat>& chips);
+
+  std::unique_ptr<FacePipeline> Clone() const;
+  const FaceEmbedder& embedder() const { return *embedder_; }
+  const PipelineOptions& options() const { return options_; }
+
+ private:
+  std::unique_ptr<FaceDetector> detector_;
+  std::unique_ptr<FaceAligner> aligner_;
+  std::unique_ptr<FaceEmbedder> embedder_;
+  PipelineOptions options_;
+};
+
+// Resolved model file locations (after "auto").
+struct ModelFiles {
+  std::string recognizer;
+  std::string architecture;  // resnet | densenet | auto
+  std::string landmarks;
+  std::string detector;      // hog | mmod
+  std::string mmod_model;
+};
+// Resolves "auto" entries against models_dir and the Debian data folder;
+// kUnavailable names the missing file and how to fetch it.
+Result<ModelFiles> ResolveModelFiles(const Config& config);
+
+// Loaded models: prototypes that pipelines copy.
+class Models {
+ public:
+  virtual ~Models() = default;
+  virtual std::unique_ptr<FacePipeline> NewPipeline() const = 0;
+  virtual std::string model_id() const = 0;
+  virtual MatchDefaults defaults() const = 0;
+  virtual std::string description() const = 0;  // "densenet (file), hog, 68-point landmarks"
+};
+
+// Loads detector, landmarks and recognizer in parallel. Errors name the file.
+Result<std::shared_ptr<const Models>> LoadModels(const Config& config);
+
+// Limits the BLAS library (OpenBLAS) to `threads` threads; no-op with another BLAS.
+// Call before starting parallel workers: each worker should use one thread.
+void SetBlasThreads(int threads);
+// The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (pthreads)", or "reference/unknown".
+std::string BlasDescription();
+
+}  // namespace faceatt

@@ -1,0 +1,196 @@
+// Store: people, their face embeddings, and the attendance log.
+//
+// The default implementation is one SQLite file (OpenSqliteStore) in WAL mode
+// with foreign keys, a busy timeout and FULL sync: every method that changes
+// data is one transaction, so a crash or kill at any moment leaves either all
+// of a change or none of it. File paths are stored relative to the data folder.
+//
+// Employee ids are generated as <prefix><n> zero-padded (EMP001, EMP002, ...)
+// when not given and are never generated again after the person is deleted.
+//
+// Errors: kNotFound (no such employee id), kAlreadyExists (employee id taken),
+// kInvalidArgument (malformed id or name), kIoError / kCorruption (database).
+// Thread safety: all methods may be called from any thread (serialised inside).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "faceatt/clock.h"
+#include "faceatt/pipeline.h"
+#include "faceatt/status.h"
+
+namespace faceatt {
+
+struct User {
+  std::string employee_id;
+  std::string name;
+  std::string department;
+  bool active = true;
+  std::string created_at;  // UTC ISO 8601
+  std::string updated_at;
+  int embeddings = 0;      // embeddings of any model
+};
+
+struct NewUser {
+  std::string employee_id;  // "" = generate
+  std::string name;
+  std::string department;
+};
+
+struct StoredEmbedding {
+  int64_t id = 0;
+  std::string employee_id;
+  std::string model_id;
+  Embedding vector{};
+  double quality = 0;          // sharpness of the chip, for choosing thumbnails
+  std::string source_path;     // data-folder-relative when inside it, else as given
+  std::string source_sha256;
+  std::string thumbnail_path;  // data-folder-relative
+  std::string crop_path;       // data-folder-relative ("" when none)
+  std::string created_at;
+};
+
+inline constexpr const char* kStatusSuccess = "success";
+inline constexpr const char* kStatusUnknown = "unknown";
+inline constexpr const char* kStatusFailed = "failed";
+
+struct AttendanceRecord {
+  int64_t id = 0;
+  std::optional<std::string> employee_id;  // null for unknown faces and failures
+  std::string type;       // "IN" / "OUT" ("" when a failure had none)
+  std::string status;     // success | unknown | failed
+  std::string reason;     // "" for success; unknown, no_face, multi_face, ...
+  std::string device_id;
+  std::optional<double> distance;
+  int64_t ts_server_ms = 0;  // stored as UTC ISO 8601
+  std::string ts_client;     // as the device sent it
+  std::string image_ref;     // data-folder-relative
+};
+
+struct AttendanceQuery {
+  std::optional<std::string> employee_id;
+  std::optional<int64_t> from_ms;  // inclusive
+  std::optional<int64_t> to_ms;    // exclusive
+  std::optional<std::string> status;
+  std::optional<std::string> type;
+  int limit = 1000;   // <= 0: no limit
+  int offset = 0;
+  bool newest_first = true;
+};
+
+// Checks an explicit employee id: letters, digits, '_', '-', '.', 1..64 chars,
+// starting with a letter or digit.
+Status ValidateEmployeeId(const std::string& id);
+// Checks a display name: 1..200 bytes of valid UTF-8 without control characters.
+Status ValidateName(const std::string& name, const char* what = "name");
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates a person and their embeddings in one transaction. An empty
+  // employee_id is generated. Returns the stored user.
+  virtual Result<User> CreateUser(const NewUser& user,
+                                  const std::vector<StoredEmbedding>& embeddings) = 0;
+  // Adds embeddings to an existing person (kNotFound otherwise), in one transaction.
+  virtual Status AddEmbeddings(const std::string& employee_id,
+                               const std::vector<StoredEmbedding>& embeddings) = 0;
+  virtual Result<User> GetUser(const std::string& employee_id) = 0;
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  // Changes the given fields; kNotFound when absent.
+  virtual Status UpdateUser(const std::string& employee_id, const std::optional<std::string>& name,
+                            const std::optional<std::string>& department,
+                            const std::optional<bool>& active) = 0;
+  // Deletes a person and their embeddings (returned, so their files can be
+  // removed); attendance rows stay unless purge_attendance.
+  virtual Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& employee_id,
+                                                          bool purge_attendance) = 0;
+
+  // Embeddings of active people made by `model_id` (all models when empty).
+  virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) = 0;
+  // Employee ids of people with embeddings but none made by `model_id`.
+  virtual Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) = 0;
+  // The employee id whose embedding of `model_id` came from an image with this sha256.
+  virtual Result<std::optional<std::string>> FindImage(const std::string& sha256,
+                                                       const std::string& model_id) = 0;
+
+  virtual Result<int64_t> AddAttendance(const AttendanceRecord& record) = 0;
+  virtual Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) = 0;
+  virtual Result<int64_t> CountAttendance(const AttendanceQuery& query) = 0;
+
+  // Counts for /health and `users`.
+  virtual Result<int64_t> CountUsers() = 0;
+  virtual Result<int64_t> CountEmbeddings() = 0;
+};
+
+// A file reference the database holds (for fix-paths).
+struct FileRef {
+  std::string table;   // "embeddings" or "attendance"
+  std::string column;  // source_path, thumbnail_path, crop_path, image_ref
+  int64_t row_id = 0;
+  std::string path;
+  std::string sha256;  // known hash of the file ("" when none is stored)
+};
+
+struct StoreOptions {
+  std::string path;                 // database file; ":memory:" for tests
+  std::string id_prefix = "EMP";
+  int id_digits = 3;
+  const Clock* clock = nullptr;     // nullptr = system clock
+};
+
+class SqliteStore : public Store {
+ public:
+  ~SqliteStore() override;
+
+  Result<User> CreateUser(const NewUser& user,
+                          const std::vector<StoredEmbedding>& embeddings) override;
+  Status AddEmbeddings(const std::string& employee_id,
+                       const std::vector<StoredEmbedding>& embeddings) override;
+  Result<User> GetUser(const std::string& employee_id) override;
+  Result<std::vector<User>> ListUsers() override;
+  Status UpdateUser(const std::string& employee_id, const std::optional<std::string>& name,
+                    const std::optional<std::string>& department,
+                    const std::optional<bool>& active) override;
+  Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& employee_id,
+                                                  bool purge_attendance) override;
+  Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) override;
+  Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) override;
+  Result<std::optional<std::string>> FindImage(const std::string& sha256,
+                                               const std::string& model_id) override;
+  Result<int64_t> AddAttendance(const AttendanceRecord& record) override;
+  Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) override;
+  Result<int64_t> CountAttendance(const AttendanceQuery& query) override;
+  Result<int64_t> CountUsers() override;
+  Result<int64_t> CountEmbeddings() override;
+
+  // Deletes every person and embedding (returned, for their files) in one
+  // transaction; attendance is kept.
+  Result<std::vector<StoredEmbedding>> DeleteAllUsers();
+  // A consistent copy of the live database (SQLite online backup API).
+  Status Backup(const std::string& destination);
+  // Every file path the database holds, and rewriting one.
+  Result<std::vector<FileRef>> ListFileRefs();
+  Status UpdateFileRef(const FileRef& ref, const std::string& new_path);
+  // Replaces one embedding's vector (bulk-enroll --update).
+  Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding);
+  // Runs a read-only check (PRAGMA quick_check).
+  Status Check();
+  int schema_version() const;
+
+  struct Impl;
+
+ private:
+  friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens (creating and migrating as needed) a SQLite store.
+Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);
+
+}  // namespace faceatt

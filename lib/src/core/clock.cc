@@ -1,0 +1,110 @@
+#include "faceatt/clock.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+namespace faceatt {
+
+int64_t SystemClock::NowMillis() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+}  // namespace
+
+std::string FormatUtc(int64_t unix_ms) {
+  const time_t secs = static_cast<time_t>(FloorDiv(unix_ms, 1000));
+  const int ms = static_cast<int>(unix_ms - static_cast<int64_t>(secs) * 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+std::string FormatLocal(int64_t unix_ms) {
+  const time_t secs = static_cast<time_t>(FloorDiv(unix_ms, 1000));
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  const long off = tm.tm_gmtoff;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
+                std::labs(off) / 3600, (std::labs(off) % 3600) / 60);
+  return buf;
+}
+
+std::string LocalDate(int64_t unix_ms) { return FormatLocal(unix_ms).substr(0, 10); }
+
+Result<int64_t> ParseTimestamp(const std::string& s) {
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  int n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 &&
+      std::sscanf(s.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+    return Status::InvalidArgument("bad timestamp '" + s + "' (want 2026-11-21T08:30:00Z)");
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return Status::InvalidArgument("bad timestamp '" + s + "'");
+  size_t i = static_cast<size_t>(n);
+  int ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    int digits = 0;
+    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i)
+      if (digits++ < 3) ms = ms * 10 + (s[i] - '0');
+    while (digits > 0 && digits < 3) ms *= 10, ++digits;
+  }
+  int64_t offset_s = 0;
+  const std::string rest = s.substr(i);
+  if (rest == "Z" || rest == "z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int oh = std::atoi(rest.substr(1, 2).c_str()), om = std::atoi(rest.substr(4, 2).c_str());
+    offset_s = (rest[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+  } else {
+    return Status::InvalidArgument("timestamp '" + s + "' needs a zone: Z or +hh:mm");
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  return secs * 1000 + ms;
+}
+
+Result<int64_t> LocalDayStart(const std::string& date) {
+  int y, m, d, n = 0;
+  if (date.size() != 10 || std::sscanf(date.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+      m < 1 || m > 12 || d < 1 || d > 31)
+    return Status::InvalidArgument("bad date '" + date + "' (want YYYY-MM-DD)");
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  tm.tm_isdst = -1;
+  const time_t t = mktime(&tm);
+  if (tm.tm_mday != d || tm.tm_mon != m - 1)
+    return Status::InvalidArgument("bad date '" + date + "' (no such day)");
+  return static_cast<int64_t>(t) * 1000;
+}
+
+Status SetTimeZone(const std::string& name) {
+  if (name.empty()) return Status::Ok();
+  std::error_code ec;
+  const bool valid = name.find("..") == std::string::npos && name[0] != '/' &&
+                     (name == "UTC" || std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name, ec));
+  if (!valid)
+    return Status::InvalidArgument("attendance.timezone = \"" + name +
+                                   "\": not a time zone in /usr/share/zoneinfo (e.g. Asia/Seoul)");
+  ::setenv("TZ", name.c_str(), 1);
+  ::tzset();
+  return Status::Ok();
+}
+
+}  // namespace faceatt

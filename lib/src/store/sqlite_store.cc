@@ -1,0 +1,653 @@
+#include <sqlite3.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "faceatt/store.h"
+
+namespace faceatt {
+namespace {
+
+// Schema migrations: entry i brings the database from user_version i to i+1.
+// Never edit a released entry; append a new one.
+const char* const kMigrations[] = {
+    // 1: people, embeddings, attendance, id sequence.
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  employee_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  department TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE embeddings (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  model_id TEXT NOT NULL,
+  vector BLOB NOT NULL CHECK (length(vector) = 512),
+  quality REAL NOT NULL DEFAULT 0,
+  source_path TEXT NOT NULL DEFAULT '',
+  source_sha256 TEXT NOT NULL DEFAULT '',
+  thumbnail_path TEXT NOT NULL DEFAULT '',
+  crop_path TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL
+);
+CREATE INDEX embeddings_user ON embeddings(user_id);
+CREATE INDEX embeddings_sha ON embeddings(source_sha256, model_id);
+CREATE TABLE attendance (
+  id INTEGER PRIMARY KEY,
+  employee_id TEXT,
+  type TEXT NOT NULL DEFAULT '' CHECK (type IN ('', 'IN', 'OUT')),
+  status TEXT NOT NULL CHECK (status IN ('success', 'unknown', 'failed')),
+  reason TEXT NOT NULL DEFAULT '',
+  device_id TEXT NOT NULL DEFAULT '',
+  distance REAL,
+  ts_server TEXT NOT NULL,
+  ts_client TEXT NOT NULL DEFAULT '',
+  image_ref TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX attendance_ts ON attendance(ts_server);
+CREATE INDEX attendance_employee ON attendance(employee_id, ts_server);
+CREATE TABLE id_sequence (name TEXT PRIMARY KEY, next INTEGER NOT NULL);
+INSERT INTO id_sequence VALUES ('employee_id', 1);
+CREATE TABLE retired_ids (employee_id TEXT PRIMARY KEY);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, const char* v) { return Bind(i, std::string(v)); }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
+  Stmt& Bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::optional<std::string>& v) {
+    if (v) return Bind(i, *v);
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::optional<double>& v) {
+    if (v) return Bind(i, *v);
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  Stmt& BindBlob(int i, const void* data, int size) {
+    sqlite3_bind_blob(stmt_, i, data, size, SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW -> true, SQLITE_DONE -> false; errors set status().
+  bool Step() {
+    rc_ = sqlite3_step(stmt_);
+    return rc_ == SQLITE_ROW;
+  }
+  Status status(const char* what) const {
+    if (rc_ == SQLITE_OK || rc_ == SQLITE_ROW || rc_ == SQLITE_DONE) return Status::Ok();
+    return Error(what);
+  }
+  Status Error(const char* what) const {
+    const int primary = rc_ & 0xff;
+    std::string msg = std::string(what) + ": " + sqlite3_errmsg(db_);
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return Status::Corruption(msg);
+    if (primary == SQLITE_CONSTRAINT) return Status::AlreadyExists(msg);
+    return Status::IoError(msg);
+  }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+  }
+  std::optional<std::string> OptText(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return Text(col);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::optional<double> OptDouble(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return Double(col);
+  }
+  bool Blob(int col, void* out, int size) const {
+    if (sqlite3_column_bytes(stmt_, col) != size) return false;
+    std::memcpy(out, sqlite3_column_blob(stmt_, col), size);
+    return true;
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    const int code = sqlite3_errcode(db) & 0xff;
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+      return Status::Corruption("database: " + msg);
+    return Status::IoError("database: " + msg);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  sqlite3* db = nullptr;
+  std::mutex mu;
+  StoreOptions options;
+  SystemClock system_clock;
+  int version = 0;
+
+  const Clock& clock() const { return options.clock ? *options.clock : system_clock; }
+  std::string Now() const { return FormatUtc(clock().NowMillis()); }
+
+  // Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back when fn fails.
+  template <typename F>
+  Status Transaction(F&& fn) {
+    FACEATT_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+    Status st = fn();
+    if (st.ok()) st = Exec(db, "COMMIT");
+    if (!st.ok()) Exec(db, "ROLLBACK");
+    return st;
+  }
+
+  Result<int64_t> UserRowId(const std::string& employee_id) {
+    Stmt s(db, "SELECT id FROM users WHERE employee_id = ?");
+    s.Bind(1, employee_id);
+    if (s.Step()) return s.Int(0);
+    FACEATT_RETURN_IF_ERROR(s.status("looking up user"));
+    return Status::NotFound("no person with employee id " + employee_id);
+  }
+
+  Result<std::string> NextEmployeeId() {
+    Stmt s(db, "SELECT next FROM id_sequence WHERE name = 'employee_id'");
+    if (!s.Step()) return s.Error("reading id sequence");
+    int64_t n = s.Int(0);
+    for (;; ++n) {
+      std::string digits = std::to_string(n);
+      if (static_cast<int>(digits.size()) < options.id_digits)
+        digits.insert(0, options.id_digits - digits.size(), '0');
+      const std::string id = options.id_prefix + digits;
+      Stmt used(db,
+                "SELECT 1 FROM users WHERE employee_id = ?1 UNION ALL "
+                "SELECT 1 FROM retired_ids WHERE employee_id = ?1");
+      used.Bind(1, id);
+      if (used.Step()) continue;
+      FACEATT_RETURN_IF_ERROR(used.status("checking id"));
+      Stmt upd(db, "UPDATE id_sequence SET next = ? WHERE name = 'employee_id'");
+      upd.Bind(1, n + 1);
+      upd.Step();
+      FACEATT_RETURN_IF_ERROR(upd.status("advancing id sequence"));
+      return id;
+    }
+  }
+
+  Status InsertEmbeddings(int64_t user_row, const std::vector<StoredEmbedding>& embeddings) {
+    for (const auto& e : embeddings) {
+      Stmt s(db,
+             "INSERT INTO embeddings (user_id, model_id, vector, quality, source_path, "
+             "source_sha256, thumbnail_path, crop_path, created_at) VALUES (?,?,?,?,?,?,?,?,?)");
+      s.Bind(1, user_row).Bind(2, e.model_id);
+      s.BindBlob(3, e.vector.data(), sizeof(float) * kEmbeddingDim);
+      s.Bind(4, e.quality).Bind(5, e.source_path).Bind(6, e.source_sha256);
+      s.Bind(7, e.thumbnail_path).Bind(8, e.crop_path).Bind(9, Now());
+      s.Step();
+      FACEATT_RETURN_IF_ERROR(s.status("storing embedding"));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<StoredEmbedding>> SelectEmbeddings(const char* where, const std::string& arg) {
+    std::string sql =
+        "SELECT e.id, u.employee_id, e.model_id, e.vector, e.quality, e.source_path, "
+        "e.source_sha256, e.thumbnail_path, e.crop_path, e.created_at FROM embeddings e "
+        "JOIN users u ON u.id = e.user_id ";
+    sql += where;
+    sql += " ORDER BY e.id";
+    Stmt s(db, sql.c_str());
+    if (!arg.empty()) s.Bind(1, arg);
+    std::vector<StoredEmbedding> out;
+    while (s.Step()) {
+      StoredEmbedding e;
+      e.id = s.Int(0);
+      e.employee_id = s.Text(1);
+      e.model_id = s.Text(2);
+      if (!s.Blob(3, e.vector.data(), sizeof(float) * kEmbeddingDim))
+        return Status::Corruption("embedding " + std::to_string(e.id) + " has a damaged vector");
+      e.quality = s.Double(4);
+      e.source_path = s.Text(5);
+      e.source_sha256 = s.Text(6);
+      e.thumbnail_path = s.Text(7);
+      e.crop_path = s.Text(8);
+      e.created_at = s.Text(9);
+      out.push_back(std::move(e));
+    }
+    FACEATT_RETURN_IF_ERROR(s.status("reading embeddings"));
+    return out;
+  }
+
+  static User ReadUser(const Stmt& s) {
+    User u;
+    u.employee_id = s.Text(0);
+    u.name = s.Text(1);
+    u.department = s.Text(2);
+    u.active = s.Int(3) != 0;
+    u.created_at = s.Text(4);
+    u.updated_at = s.Text(5);
+    u.embeddings = static_cast<int>(s.Int(6));
+    return u;
+  }
+};
+
+namespace {
+const char* kUserColumns =
+    "SELECT u.employee_id, u.name, u.department, u.active, u.created_at, u.updated_at, "
+    "(SELECT COUNT(*) FROM embeddings e WHERE e.user_id = u.id) FROM users u ";
+
+// Builds the WHERE clause of an attendance query; binds in order.
+std::string AttendanceWhere(const AttendanceQuery& q, std::vector<std::string>& args) {
+  std::string w = " WHERE 1=1";
+  if (q.employee_id) w += " AND employee_id = ?", args.push_back(*q.employee_id);
+  if (q.from_ms) w += " AND ts_server >= ?", args.push_back(FormatUtc(*q.from_ms));
+  if (q.to_ms) w += " AND ts_server < ?", args.push_back(FormatUtc(*q.to_ms));
+  if (q.status) w += " AND status = ?", args.push_back(*q.status);
+  if (q.type) w += " AND type = ?", args.push_back(*q.type);
+  return w;
+}
+}  // namespace
+
+Status ValidateEmployeeId(const std::string& id) {
+  if (id.empty() || id.size() > 64)
+    return Status::InvalidArgument("employee id must be 1 to 64 characters");
+  if (!std::isalnum(static_cast<unsigned char>(id[0])))
+    return Status::InvalidArgument("employee id '" + id + "' must start with a letter or digit");
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return Status::InvalidArgument("employee id '" + id +
+                                     "' may hold only letters, digits, '_', '-' and '.'");
+  return Status::Ok();
+}
+
+Status ValidateName(const std::string& name, const char* what) {
+  if (name.empty() || name.size() > 200)
+    return Status::InvalidArgument(std::string(what) + " must be 1 to 200 bytes");
+  size_t i = 0;
+  while (i < name.size()) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f)
+      return Status::InvalidArgument(std::string(what) + " must not contain control characters");
+    const int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > name.size())
+      return Status::InvalidArgument(std::string(what) + " is not valid UTF-8");
+    for (int k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(name[i + k]) >> 6) != 2)
+        return Status::InvalidArgument(std::string(what) + " is not valid UTF-8");
+    i += len;
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options) {
+  auto impl = std::make_unique<SqliteStore::Impl>();
+  impl->options = options;
+  if (sqlite3_open_v2(options.path.c_str(), &impl->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = impl->db ? sqlite3_errmsg(impl->db) : "out of memory";
+    sqlite3_close(impl->db);
+    return Status::IoError("cannot open database " + options.path + ": " + msg);
+  }
+  sqlite3* db = impl->db;
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(impl)));
+  auto prefix = [&](const Status& s) { return s.WithPrefix(options.path); };
+  Status st = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  if (!st.ok()) return prefix(st);
+  int version = 0;
+  {
+    Stmt s(db, "PRAGMA user_version");
+    if (s.Step()) version = static_cast<int>(s.Int(0));
+    if (!s.status("reading schema version").ok()) return prefix(s.status("reading schema version"));
+  }
+  if (version > kSchemaVersion)
+    return Status::InvalidArgument(options.path + ": database schema version " +
+                                   std::to_string(version) + " is newer than this faceatt (" +
+                                   std::to_string(kSchemaVersion) + "); upgrade faceatt");
+  for (; version < kSchemaVersion; ++version) {
+    st = store->impl_->Transaction([&] {
+      FACEATT_RETURN_IF_ERROR(Exec(db, kMigrations[version]));
+      return Exec(db, ("PRAGMA user_version = " + std::to_string(version + 1)).c_str());
+    });
+    if (!st.ok()) return prefix(st.WithPrefix("migrating to schema " + std::to_string(version + 1)));
+  }
+  store->impl_->version = version;
+  return store;
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() {
+  if (impl_ && impl_->db) sqlite3_close_v2(impl_->db);
+}
+int SqliteStore::schema_version() const { return impl_->version; }
+
+Result<User> SqliteStore::CreateUser(const NewUser& user,
+                                     const std::vector<StoredEmbedding>& embeddings) {
+  FACEATT_RETURN_IF_ERROR(ValidateName(user.name));
+  if (!user.department.empty()) FACEATT_RETURN_IF_ERROR(ValidateName(user.department, "department"));
+  if (!user.employee_id.empty()) FACEATT_RETURN_IF_ERROR(ValidateEmployeeId(user.employee_id));
+  std::lock_guard lock(impl_->mu);
+  std::string id = user.employee_id;
+  Status st = impl_->Transaction([&]() -> Status {
+    if (id.empty()) {
+      FACEATT_ASSIGN_OR_RETURN(id, impl_->NextEmployeeId());
+    }
+    Stmt s(impl_->db,
+           "INSERT INTO users (employee_id, name, department, created_at, updated_at) "
+           "VALUES (?,?,?,?,?)");
+    const std::string now = impl_->Now();
+    s.Bind(1, id).Bind(2, user.name).Bind(3, user.department).Bind(4, now).Bind(5, now);
+    s.Step();
+    Status ins = s.status("creating person");
+    if (ins.code() == Code::kAlreadyExists)
+      return Status::AlreadyExists("employee id " + id + " is already taken");
+    FACEATT_RETURN_IF_ERROR(ins);
+    return impl_->InsertEmbeddings(sqlite3_last_insert_rowid(impl_->db), embeddings);
+  });
+  if (!st.ok()) return st;
+  Stmt s(impl_->db, (std::string(kUserColumns) + "WHERE u.employee_id = ?").c_str());
+  s.Bind(1, id);
+  if (!s.Step()) return s.Error("reading new person");
+  return Impl::ReadUser(s);
+}
+
+Status SqliteStore::AddEmbeddings(const std::string& employee_id,
+                                  const std::vector<StoredEmbedding>& embeddings) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
+    FACEATT_RETURN_IF_ERROR(impl_->InsertEmbeddings(row, embeddings));
+    Stmt s(impl_->db, "UPDATE users SET updated_at = ? WHERE id = ?");
+    s.Bind(1, impl_->Now()).Bind(2, row);
+    s.Step();
+    return s.status("updating person");
+  });
+}
+
+Result<User> SqliteStore::GetUser(const std::string& employee_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, (std::string(kUserColumns) + "WHERE u.employee_id = ?").c_str());
+  s.Bind(1, employee_id);
+  if (s.Step()) return Impl::ReadUser(s);
+  FACEATT_RETURN_IF_ERROR(s.status("reading person"));
+  return Status::NotFound("no person with employee id " + employee_id);
+}
+
+Result<std::vector<User>> SqliteStore::ListUsers() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, (std::string(kUserColumns) + "ORDER BY u.employee_id").c_str());
+  std::vector<User> out;
+  while (s.Step()) out.push_back(Impl::ReadUser(s));
+  FACEATT_RETURN_IF_ERROR(s.status("listing people"));
+  return out;
+}
+
+Status SqliteStore::UpdateUser(const std::string& employee_id,
+                               const std::optional<std::string>& name,
+                               const std::optional<std::string>& department,
+                               const std::optional<bool>& active) {
+  if (name) FACEATT_RETURN_IF_ERROR(ValidateName(*name));
+  if (department && !department->empty())
+    FACEATT_RETURN_IF_ERROR(ValidateName(*department, "department"));
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
+    Stmt s(impl_->db,
+           "UPDATE users SET name = coalesce(?1, name), department = coalesce(?2, department), "
+           "active = coalesce(?3, active), updated_at = ?4 WHERE id = ?5");
+    s.Bind(1, name).Bind(2, department);
+    if (active) s.Bind(3, *active ? 1 : 0);
+    s.Bind(4, impl_->Now()).Bind(5, row);
+    s.Step();
+    return s.status("updating person");
+  });
+}
+
+Result<std::vector<StoredEmbedding>> SqliteStore::DeleteUser(const std::string& employee_id,
+                                                             bool purge_attendance) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<StoredEmbedding> removed;
+  Status st = impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
+    FACEATT_ASSIGN_OR_RETURN(removed, impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row)));
+    Stmt del(impl_->db, "DELETE FROM users WHERE id = ?");
+    del.Bind(1, row);
+    del.Step();
+    FACEATT_RETURN_IF_ERROR(del.status("deleting person"));
+    Stmt retire(impl_->db, "INSERT OR IGNORE INTO retired_ids VALUES (?)");
+    retire.Bind(1, employee_id);
+    retire.Step();
+    FACEATT_RETURN_IF_ERROR(retire.status("retiring id"));
+    if (purge_attendance) {
+      Stmt purge(impl_->db, "DELETE FROM attendance WHERE employee_id = ?");
+      purge.Bind(1, employee_id);
+      purge.Step();
+      FACEATT_RETURN_IF_ERROR(purge.status("purging attendance"));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return removed;
+}
+
+Result<std::vector<StoredEmbedding>> SqliteStore::DeleteAllUsers() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<StoredEmbedding> removed;
+  Status st = impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(removed, impl_->SelectEmbeddings("", ""));
+    FACEATT_RETURN_IF_ERROR(
+        Exec(impl_->db, "INSERT OR IGNORE INTO retired_ids SELECT employee_id FROM users"));
+    return Exec(impl_->db, "DELETE FROM users");
+  });
+  if (!st.ok()) return st;
+  return removed;
+}
+
+Result<std::vector<StoredEmbedding>> SqliteStore::LoadEmbeddings(const std::string& model_id) {
+  std::lock_guard lock(impl_->mu);
+  if (model_id.empty()) return impl_->SelectEmbeddings("WHERE u.active = 1", "");
+  return impl_->SelectEmbeddings("WHERE u.active = 1 AND e.model_id = ?", model_id);
+}
+
+Result<std::vector<std::string>> SqliteStore::UsersNeedingReenrollment(const std::string& model_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT u.employee_id FROM users u WHERE EXISTS (SELECT 1 FROM embeddings e WHERE "
+         "e.user_id = u.id) AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.user_id = u.id "
+         "AND e.model_id = ?) ORDER BY u.employee_id");
+  s.Bind(1, model_id);
+  std::vector<std::string> out;
+  while (s.Step()) out.push_back(s.Text(0));
+  FACEATT_RETURN_IF_ERROR(s.status("checking models"));
+  return out;
+}
+
+Result<std::optional<std::string>> SqliteStore::FindImage(const std::string& sha256,
+                                                          const std::string& model_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT u.employee_id FROM embeddings e JOIN users u ON u.id = e.user_id "
+         "WHERE e.source_sha256 = ? AND e.model_id = ? LIMIT 1");
+  s.Bind(1, sha256).Bind(2, model_id);
+  if (s.Step()) return std::optional<std::string>(s.Text(0));
+  FACEATT_RETURN_IF_ERROR(s.status("looking up image"));
+  return std::optional<std::string>();
+}
+
+Result<int64_t> SqliteStore::AddAttendance(const AttendanceRecord& r) {
+  if (r.type != "" && r.type != "IN" && r.type != "OUT")
+    return Status::InvalidArgument("attendance type must be IN or OUT, not '" + r.type + "'");
+  if (r.status != kStatusSuccess && r.status != kStatusUnknown && r.status != kStatusFailed)
+    return Status::InvalidArgument("attendance status must be success, unknown or failed");
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "INSERT INTO attendance (employee_id, type, status, reason, device_id, distance, "
+         "ts_server, ts_client, image_ref) VALUES (?,?,?,?,?,?,?,?,?)");
+  const int64_t ts = r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis();
+  s.Bind(1, r.employee_id).Bind(2, r.type).Bind(3, r.status).Bind(4, r.reason);
+  s.Bind(5, r.device_id).Bind(6, r.distance).Bind(7, FormatUtc(ts)).Bind(8, r.ts_client);
+  s.Bind(9, r.image_ref);
+  s.Step();
+  FACEATT_RETURN_IF_ERROR(s.status("recording attendance"));
+  return sqlite3_last_insert_rowid(impl_->db);
+}
+
+Result<std::vector<AttendanceRecord>> SqliteStore::QueryAttendance(const AttendanceQuery& q) {
+  std::vector<std::string> args;
+  std::string sql =
+      "SELECT id, employee_id, type, status, reason, device_id, distance, ts_server, ts_client, "
+      "image_ref FROM attendance" +
+      AttendanceWhere(q, args) + " ORDER BY ts_server " + (q.newest_first ? "DESC" : "ASC") +
+      ", id " + (q.newest_first ? "DESC" : "ASC");
+  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, sql.c_str());
+  for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+  std::vector<AttendanceRecord> out;
+  while (s.Step()) {
+    AttendanceRecord r;
+    r.id = s.Int(0);
+    r.employee_id = s.OptText(1);
+    r.type = s.Text(2);
+    r.status = s.Text(3);
+    r.reason = s.Text(4);
+    r.device_id = s.Text(5);
+    r.distance = s.OptDouble(6);
+    auto ts = ParseTimestamp(s.Text(7));
+    r.ts_server_ms = ts.ok() ? *ts : 0;
+    r.ts_client = s.Text(8);
+    r.image_ref = s.Text(9);
+    out.push_back(std::move(r));
+  }
+  FACEATT_RETURN_IF_ERROR(s.status("reading attendance"));
+  return out;
+}
+
+Result<int64_t> SqliteStore::CountAttendance(const AttendanceQuery& q) {
+  std::vector<std::string> args;
+  std::string sql = "SELECT COUNT(*) FROM attendance" + AttendanceWhere(q, args);
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, sql.c_str());
+  for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+  if (s.Step()) return s.Int(0);
+  return s.Error("counting attendance");
+}
+
+Result<int64_t> SqliteStore::CountUsers() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "SELECT COUNT(*) FROM users");
+  if (s.Step()) return s.Int(0);
+  return s.Error("counting people");
+}
+
+Result<int64_t> SqliteStore::CountEmbeddings() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "SELECT COUNT(*) FROM embeddings");
+  if (s.Step()) return s.Int(0);
+  return s.Error("counting embeddings");
+}
+
+Status SqliteStore::Backup(const std::string& destination) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* dest = nullptr;
+  if (sqlite3_open(destination.c_str(), &dest) != SQLITE_OK) {
+    sqlite3_close(dest);
+    return Status::IoError("cannot create backup " + destination);
+  }
+  sqlite3_backup* b = sqlite3_backup_init(dest, "main", impl_->db, "main");
+  int rc = SQLITE_ERROR;
+  if (b) {
+    rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+  }
+  std::string msg = sqlite3_errmsg(dest);
+  sqlite3_close(dest);
+  if (rc != SQLITE_DONE) return Status::IoError("backup to " + destination + " failed: " + msg);
+  return Status::Ok();
+}
+
+Result<std::vector<FileRef>> SqliteStore::ListFileRefs() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<FileRef> out;
+  Stmt e(impl_->db,
+         "SELECT id, source_path, source_sha256, thumbnail_path, crop_path FROM embeddings ORDER BY id");
+  while (e.Step()) {
+    const int64_t id = e.Int(0);
+    if (!e.Text(1).empty()) out.push_back({"embeddings", "source_path", id, e.Text(1), e.Text(2)});
+    if (!e.Text(3).empty()) out.push_back({"embeddings", "thumbnail_path", id, e.Text(3), ""});
+    if (!e.Text(4).empty()) out.push_back({"embeddings", "crop_path", id, e.Text(4), ""});
+  }
+  FACEATT_RETURN_IF_ERROR(e.status("listing file references"));
+  Stmt a(impl_->db, "SELECT id, image_ref FROM attendance WHERE image_ref != '' ORDER BY id");
+  while (a.Step()) out.push_back({"attendance", "image_ref", a.Int(0), a.Text(1), ""});
+  FACEATT_RETURN_IF_ERROR(a.status("listing file references"));
+  return out;
+}
+
+Status SqliteStore::UpdateFileRef(const FileRef& ref, const std::string& new_path) {
+  static const char* kAllowed[][2] = {{"embeddings", "source_path"},
+                                      {"embeddings", "thumbnail_path"},
+                                      {"embeddings", "crop_path"},
+                                      {"attendance", "image_ref"}};
+  bool known = false;
+  for (const auto& a : kAllowed) known |= ref.table == a[0] && ref.column == a[1];
+  if (!known) return Status::InvalidArgument("unknown file reference " + ref.table + "." + ref.column);
+  std::lock_guard lock(impl_->mu);
+  const std::string sql = "UPDATE " + ref.table + " SET " + ref.column + " = ? WHERE id = ?";
+  Stmt s(impl_->db, sql.c_str());
+  s.Bind(1, new_path).Bind(2, ref.row_id);
+  s.Step();
+  return s.status("updating file reference");
+}
+
+Status SqliteStore::ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& e) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "UPDATE embeddings SET model_id = ?, vector = ?, quality = ?, source_sha256 = ?, "
+         "thumbnail_path = ?, crop_path = ? WHERE id = ?");
+  s.Bind(1, e.model_id).BindBlob(2, e.vector.data(), sizeof(float) * kEmbeddingDim);
+  s.Bind(3, e.quality).Bind(4, e.source_sha256).Bind(5, e.thumbnail_path).Bind(6, e.crop_path);
+  s.Bind(7, embedding_id);
+  s.Step();
+  return s.status("replacing embedding");
+}
+
+Status SqliteStore::Check() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "PRAGMA quick_check");
+  if (!s.Step()) return s.Error("checking database");
+  if (s.Text(0) != "ok") return Status::Corruption("database check failed: " + s.Text(0));
+  return Status::Ok();
+}
+
+}  // namespace faceatt

@@ -1,0 +1,362 @@
+// dlib models: the network definitions (all of them live in this file), the
+// detector, aligner and embedder built on them, and model loading.
+#include <dlfcn.h>
+
+#include <dlib/dnn.h>
+#include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/opencv.h>
+#include <opencv2/imgproc.hpp>
+
+#include <filesystem>
+#include <future>
+#include <sstream>
+
+#include "faceatt/image.h"
+#include "faceatt/pipeline.h"
+
+namespace faceatt {
+namespace {
+namespace fs = std::filesystem;
+
+// ---- dlib's ResNet-29 face recognizer (dlib_face_recognition_resnet_model_v1.dat,
+// 99.38% on LFW), as defined in dlib's dnn_face_recognition_ex.cpp; batch norm is
+// replaced by affine layers for inference.
+namespace resnet {
+using namespace dlib;
+template <template <int, template <typename> class, int, typename> class block, int N,
+          template <typename> class BN, typename SUBNET>
+using residual = add_prev1<block<N, BN, 1, tag1<SUBNET>>>;
+template <template <int, template <typename> class, int, typename> class block, int N,
+          template <typename> class BN, typename SUBNET>
+using residual_down = add_prev2<avg_pool<2, 2, 2, 2, skip1<tag2<block<N, BN, 2, tag1<SUBNET>>>>>>;
+template <int N, template <typename> class BN, int stride, typename SUBNET>
+using block = BN<con<N, 3, 3, 1, 1, relu<BN<con<N, 3, 3, stride, stride, SUBNET>>>>>;
+template <int N, typename SUBNET>
+using ares = relu<residual<block, N, affine, SUBNET>>;
+template <int N, typename SUBNET>
+using ares_down = relu<residual_down<block, N, affine, SUBNET>>;
+template <typename SUBNET>
+using alevel0 = ares_down<256, SUBNET>;
+template <typename SUBNET>
+using alevel1 = ares<256, ares<256, ares_down<256, SUBNET>>>;
+template <typename SUBNET>
+using alevel2 = ares<128, ares<128, ares_down<128, SUBNET>>>;
+template <typename SUBNET>
+using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
+template <typename SUBNET>
+using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
+using net_type = loss_metric<fc_no_bias<
+    128, avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<max_pool<
+             3, 3, 2, 2, relu<affine<con<32, 7, 7, 2, 2, input_rgb_image_sized<kChipSize>>>>>>>>>>>>>;
+}  // namespace resnet
+
+// ---- DenseNet-BC face recognizer (face_recognition_densenet_model_v1.dat): growth
+// rate 16, dense blocks of 3, 6, 12 and 8 bottleneck layers (BN-ReLU-conv1x1(64)-
+// BN-ReLU-conv3x3(16), concatenated onto their input), transitions halving the
+// width (BN-ReLU-conv1x1, 2x2 average pool), 7x7/2 stem (padding 3) and 3x3/2 max
+// pool (padding 1), final BN-ReLU, global average pool, 128-unit fc without bias.
+namespace densenet {
+using namespace dlib;
+template <typename SUBNET>
+using dense_layer =
+    concat2<tag1, tag2,
+            tag2<con<16, 3, 3, 1, 1, relu<affine<con<64, 1, 1, 1, 1, relu<affine<tag1<SUBNET>>>>>>>>>;
+template <int N, typename SUBNET>
+using transition = avg_pool<2, 2, 2, 2, con<N, 1, 1, 1, 1, relu<affine<SUBNET>>>>;
+template <typename SUBNET> using block1 = repeat<3, dense_layer, SUBNET>;   // 32 -> 80 channels
+template <typename SUBNET> using block2 = repeat<6, dense_layer, SUBNET>;   // 40 -> 136
+template <typename SUBNET> using block3 = repeat<12, dense_layer, SUBNET>;  // 68 -> 260
+template <typename SUBNET> using block4 = repeat<8, dense_layer, SUBNET>;   // 130 -> 258
+using net_type = loss_metric<fc_no_bias<
+    128, avg_pool_everything<relu<affine<block4<transition<
+             130, block3<transition<
+                      68, block2<transition<
+                              40, block1<add_layer<
+                                      max_pool_<3, 3, 2, 2, 1, 1>,
+                                      relu<affine<add_layer<con_<32, 7, 7, 2, 2, 3, 3>,
+                                                            input_rgb_image>>>>>>>>>>>>>>>>;
+}  // namespace densenet
+
+// ---- dlib's MMOD CNN face detector (mmod_human_face_detector.dat), as in
+// dlib's dnn_mmod_face_detection_ex.cpp.
+namespace mmod {
+using namespace dlib;
+template <long num_filters, typename SUBNET>
+using con5d = con<num_filters, 5, 5, 2, 2, SUBNET>;
+template <long num_filters, typename SUBNET>
+using con5 = con<num_filters, 5, 5, 1, 1, SUBNET>;
+template <typename SUBNET>
+using downsampler =
+    relu<affine<con5d<32, relu<affine<con5d<32, relu<affine<con5d<16, SUBNET>>>>>>>>>;
+template <typename SUBNET>
+using rcon5 = relu<affine<con5<45, SUBNET>>>;
+using net_type = loss_mmod<
+    con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<input_rgb_image_pyramid<pyramid_down<6>>>>>>>>;
+}  // namespace mmod
+
+// Thresholds measured for each network (see docs/benchmarks.md): dlib trained the
+// ResNet for 0.6; the DenseNet's same-person distances cluster near 0.41 and
+// different people near 0.79.
+constexpr MatchDefaults kResnetDefaults{0.6, 0.0};
+constexpr MatchDefaults kDensenetDefaults{0.55, 0.03};
+
+Box ToBox(const dlib::rectangle& r) {
+  return Box{static_cast<int>(r.left()), static_cast<int>(r.top()), static_cast<int>(r.right() + 1),
+             static_cast<int>(r.bottom() + 1)};
+}
+
+class HogDetector : public FaceDetector {
+ public:
+  HogDetector() : detector_(dlib::get_frontal_face_detector()) {}
+  Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override {
+    cv::Mat gray;
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    std::vector<dlib::rect_detection> found;
+    try {
+      detector_(dlib::cv_image<unsigned char>(gray), found, 0.0);
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("face detection failed: ") + e.what());
+    }
+    std::vector<Detection> out;
+    for (const auto& d : found) out.push_back({ToBox(d.rect), d.detection_confidence});
+    return out;
+  }
+  std::unique_ptr<FaceDetector> Clone() const override { return std::make_unique<HogDetector>(*this); }
+  std::string name() const override { return "hog"; }
+
+ private:
+  dlib::frontal_face_detector detector_;
+};
+
+class MmodDetector : public FaceDetector {
+ public:
+  explicit MmodDetector(mmod::net_type net) : net_(std::move(net)) {}
+  Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override {
+    dlib::matrix<dlib::rgb_pixel> img;
+    dlib::assign_image(img, dlib::cv_image<dlib::bgr_pixel>(bgr));
+    std::vector<Detection> out;
+    try {
+      for (const auto& d : net_(img)) out.push_back({ToBox(d.rect), d.detection_confidence});
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("face detection failed: ") + e.what());
+    }
+    return out;
+  }
+  std::unique_ptr<FaceDetector> Clone() const override { return std::make_unique<MmodDetector>(*this); }
+  std::string name() const override { return "mmod"; }
+
+ private:
+  mmod::net_type net_;
+};
+
+class DlibAligner : public FaceAligner {
+ public:
+  DlibAligner(std::shared_ptr<const dlib::shape_predictor> sp, std::string name)
+      : sp_(std::move(sp)), name_(std::move(name)) {}
+  Result<cv::Mat> Align(const cv::Mat& bgr, const Box& box) override {
+    try {
+      dlib::cv_image<dlib::bgr_pixel> img(bgr);
+      dlib::rectangle rect(box.left, box.top, box.right - 1, box.bottom - 1);
+      dlib::full_object_detection shape = (*sp_)(img, rect);
+      dlib::matrix<dlib::bgr_pixel> chip;
+      dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), chip);
+      return cv::Mat(kChipSize, kChipSize, CV_8UC3, &chip(0, 0)).clone();
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("face alignment failed: ") + e.what());
+    }
+  }
+  std::unique_ptr<FaceAligner> Clone() const override { return std::make_unique<DlibAligner>(*this); }
+  std::string name() const override { return name_; }
+
+ private:
+  std::shared_ptr<const dlib::shape_predictor> sp_;  // const use is thread-safe
+  std::string name_;
+};
+
+template <typename Net>
+class DlibEmbedder : public FaceEmbedder {
+ public:
+  DlibEmbedder(Net net, std::string id, MatchDefaults defaults)
+      : net_(std::move(net)), id_(std::move(id)), defaults_(defaults) {}
+  Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
+    std::vector<dlib::matrix<dlib::rgb_pixel>> input(chips.size());
+    for (size_t i = 0; i < chips.size(); ++i) {
+      if (chips[i].rows != kChipSize || chips[i].cols != kChipSize || chips[i].type() != CV_8UC3)
+        return Status::InvalidArgument("face chips must be 150x150 BGR");
+      dlib::assign_image(input[i], dlib::cv_image<dlib::bgr_pixel>(chips[i]));
+    }
+    std::vector<Embedding> out(chips.size());
+    try {
+      // Batches of 16 keep peak memory small while amortising the GEMM set-up.
+      auto vectors = net_(input, 16);
+      for (size_t i = 0; i < vectors.size(); ++i)
+        for (int k = 0; k < kEmbeddingDim; ++k) out[i][k] = vectors[i](k);
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("face embedding failed: ") + e.what());
+    }
+    return out;
+  }
+  std::unique_ptr<FaceEmbedder> Clone() const override {
+    return std::make_unique<DlibEmbedder>(*this);
+  }
+  std::string model_id() const override { return id_; }
+  MatchDefaults defaults() const override { return defaults_; }
+
+ private:
+  Net net_;
+  std::string id_;
+  MatchDefaults defaults_;
+};
+
+// Deserializes a dlib object from bytes; the error names the file.
+template <typename T>
+Status DeserializeBytes(const std::string& bytes, T& out, const std::string& path,
+                        const std::string& what) {
+  try {
+    std::istringstream in(bytes);
+    dlib::deserialize(out, in);
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (size_t nl = msg.find_last_of('\n'); nl != std::string::npos && nl + 1 < msg.size())
+      msg = msg.substr(nl + 1);
+    return Status::BadInput(path + " is not a " + what + " model file (" + msg + ")");
+  }
+}
+
+Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
+                                                   const std::string& architecture) {
+  FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
+  const std::string id_suffix = ":" + Sha256Hex(bytes).substr(0, 12);
+  Status resnet_error, densenet_error;
+  if (architecture == "resnet" || architecture == "auto") {
+    resnet::net_type net;
+    resnet_error = DeserializeBytes(bytes, net, path, "ResNet face recognition");
+    if (resnet_error.ok())
+      return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<resnet::net_type>>(
+          std::move(net), "resnet" + id_suffix, kResnetDefaults));
+    if (architecture == "resnet") return resnet_error;
+  }
+  densenet::net_type net;
+  densenet_error = DeserializeBytes(bytes, net, path, "DenseNet face recognition");
+  if (densenet_error.ok())
+    return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<densenet::net_type>>(
+        std::move(net), "densenet" + id_suffix, kDensenetDefaults));
+  if (architecture == "densenet") return densenet_error;
+  return Status::BadInput(path + " is neither a ResNet nor a DenseNet dlib face recognition model");
+}
+
+Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files) {
+  if (files.detector == "hog") return std::unique_ptr<FaceDetector>(std::make_unique<HogDetector>());
+  FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(files.mmod_model, int64_t{1} << 30));
+  mmod::net_type net;
+  FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, net, files.mmod_model, "MMOD face detector"));
+  return std::unique_ptr<FaceDetector>(std::make_unique<MmodDetector>(std::move(net)));
+}
+
+Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path) {
+  FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
+  auto sp = std::make_shared<dlib::shape_predictor>();
+  FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, *sp, path, "dlib shape predictor (landmarks)"));
+  if (sp->num_parts() != 5 && sp->num_parts() != 68)
+    return Status::BadInput(path + ": landmark model has " + std::to_string(sp->num_parts()) +
+                            " points; 5 or 68 are supported");
+  return std::unique_ptr<FaceAligner>(
+      std::make_unique<DlibAligner>(sp, std::to_string(sp->num_parts()) + "-point landmarks"));
+}
+
+class LoadedModels : public Models {
+ public:
+  LoadedModels(std::unique_ptr<FacePipeline> prototype, std::string description)
+      : prototype_(std::move(prototype)), description_(std::move(description)) {}
+  std::unique_ptr<FacePipeline> NewPipeline() const override { return prototype_->Clone(); }
+  std::string model_id() const override { return prototype_->embedder().model_id(); }
+  MatchDefaults defaults() const override { return prototype_->embedder().defaults(); }
+  std::string description() const override { return description_; }
+
+ private:
+  std::unique_ptr<FacePipeline> prototype_;
+  std::string description_;
+};
+
+std::string FirstExisting(const std::vector<std::string>& candidates) {
+  std::error_code ec;
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c, ec)) return c;
+  return "";
+}
+
+}  // namespace
+
+Result<ModelFiles> ResolveModelFiles(const Config& config) {
+  const std::string dir = config.paths.models_dir;
+  const std::string fetch = " (run scripts/fetch-models.sh, or set ";
+  ModelFiles files;
+  files.architecture = config.models.architecture;
+  files.detector = config.models.detector;
+  files.recognizer = config.models.recognizer;
+  if (files.recognizer == "auto") {
+    files.recognizer = FirstExisting({dir + "/dlib_face_recognition_resnet_model_v1.dat",
+                                      dir + "/face_recognition_densenet_model_v1.dat"});
+    if (files.recognizer.empty())
+      return Status::Unavailable("no face recognition model in " + dir + fetch +
+                                 "models.recognizer)");
+  }
+  files.landmarks = config.models.landmarks;
+  if (files.landmarks == "auto") {
+    files.landmarks = FirstExisting({dir + "/shape_predictor_5_face_landmarks.dat",
+                                     dir + "/shape_predictor_68_face_landmarks.dat",
+                                     "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"});
+    if (files.landmarks.empty())
+      return Status::Unavailable("no landmark model in " + dir +
+                                 " or /usr/share/dlib (install libdlib-data" + fetch.substr(1) +
+                                 "models.landmarks)");
+  }
+  files.mmod_model = config.models.mmod_model;
+  if (files.mmod_model == "auto") files.mmod_model = dir + "/mmod_human_face_detector.dat";
+  std::error_code ec;
+  for (const auto* p : {&files.recognizer, &files.landmarks}) {
+    if (!fs::is_regular_file(*p, ec)) return Status::Unavailable("model file " + *p + " not found");
+  }
+  if (files.detector == "mmod" && !fs::is_regular_file(files.mmod_model, ec))
+    return Status::Unavailable("model file " + files.mmod_model + " not found" + fetch +
+                               "models.mmod_model)");
+  return files;
+}
+
+Result<std::shared_ptr<const Models>> LoadModels(const Config& config) {
+  FACEATT_ASSIGN_OR_RETURN(ModelFiles files, ResolveModelFiles(config));
+  // The three files load in parallel: the 68-point landmark model alone takes
+  // most of a cold start.
+  auto detector = std::async(std::launch::async, [&] { return LoadDetector(files); });
+  auto aligner = std::async(std::launch::async, [&] { return LoadAligner(files.landmarks); });
+  auto embedder = LoadEmbedder(files.recognizer, files.architecture);
+  auto det = detector.get();
+  auto ali = aligner.get();
+  FACEATT_RETURN_IF_ERROR(embedder);
+  FACEATT_RETURN_IF_ERROR(det);
+  FACEATT_RETURN_IF_ERROR(ali);
+  std::string description = (*embedder)->model_id() + " (" + files.recognizer + "), " +
+                            (*det)->name() + " detector, " + (*ali)->name();
+  auto prototype = std::make_unique<FacePipeline>(std::move(*det), std::move(*ali),
+                                                  std::move(*embedder),
+                                                  PipelineOptions::FromConfig(config));
+  return std::shared_ptr<const Models>(
+      std::make_shared<LoadedModels>(std::move(prototype), std::move(description)));
+}
+
+void SetBlasThreads(int threads) {
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    fn(threads);
+}
+
+std::string BlasDescription() {
+  using GetFn = char* (*)();
+  if (auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
+    return std::string("OpenBLAS ") + fn();
+  return "reference or unknown BLAS (install libopenblas0-pthread: about 7x faster embeddings)";
+}
+
+}  // namespace faceatt

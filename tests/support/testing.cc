@@ -1,0 +1,163 @@
+#include "support/testing.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+extern char** environ;
+
+namespace faceatt::testing {
+namespace fs = std::filesystem;
+
+std::string SharedDir() {
+  if (const char* e = std::getenv("FACEATT_SHARED_DIR")) return e;
+  return fs::path(FACEATT_TEST_SHARED_DIR).lexically_normal().string();
+}
+std::string FacesDir() { return SharedDir() + "/faces"; }
+std::string ModelsDir() {
+  if (const char* e = std::getenv("FACEATT_TEST_MODELS_DIR")) return e;
+  return SharedDir() + "/models";
+}
+std::string SourceDir() { return FACEATT_TEST_SOURCE_DIR; }
+std::string Face(const std::string& relative) { return FacesDir() + "/" + relative; }
+
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Config TestConfig() {
+  Config c;
+  c.paths.models_dir = ModelsDir();
+  return c;
+}
+
+std::shared_ptr<const Models> RealModels() {
+  static std::shared_ptr<const Models> models = [] {
+    auto loaded = LoadModels(TestConfig());
+    return loaded.ok() ? *loaded : nullptr;
+  }();
+  if (!models)
+    ADD_FAILURE() << "model files are missing in " << ModelsDir()
+                  << ": " << LoadModels(TestConfig()).status().ToString();
+  return models;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "faceatt-test-XXXXXX").string();
+  path_ = ::mkdtemp(tmpl.data());
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+CliResult RunCli(const std::vector<std::string>& args, const std::string& cwd,
+                 const std::map<std::string, std::string>& env, const std::string& input) {
+  TempDir io;
+  const std::string out = io / "out", err = io / "err", in = io / "in";
+  WriteFile(in, input);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) _exit(127);
+    int fi = ::open(in.c_str(), O_RDONLY), fo = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        fe = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fi, 0);
+    ::dup2(fo, 1);
+    ::dup2(fe, 2);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    std::string bin = FACEATT_TEST_BINARY;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+// ---- Fakes ----
+
+Result<std::vector<Detection>> FakeDetector::Detect(const cv::Mat& bgr) {
+  seen.push_back(bgr.size());
+  if (fail) return Status::Internal("fake detector failure");
+  return boxes;
+}
+std::unique_ptr<FaceDetector> FakeDetector::Clone() const { return std::make_unique<FakeDetector>(*this); }
+
+Result<cv::Mat> FakeAligner::Align(const cv::Mat& bgr, const Box& box) {
+  cv::Rect r(box.left, box.top, box.width(), box.height());
+  r &= cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (r.area() <= 0) return Status::Internal("box outside image");
+  cv::Mat chip;
+  cv::resize(bgr(r), chip, cv::Size(kChipSize, kChipSize));
+  return chip;
+}
+std::unique_ptr<FaceAligner> FakeAligner::Clone() const { return std::make_unique<FakeAligner>(*this); }
+
+Result<std::vector<Embedding>> FakeEmbedder::Embed(const std::vector<cv::Mat>& chips) {
+  if (fail) return Status::Internal("fake embedder failure");
+  std::vector<Embedding> out;
+  for (const auto& c : chips) {
+    ++chips_embedded;
+    cv::Scalar m = cv::mean(c);
+    Embedding e;
+    for (int i = 0; i < kEmbeddingDim; ++i) e[i] = static_cast<float>(m[i % 3] / 255.0 / 8.0);
+    out.push_back(e);
+  }
+  return out;
+}
+std::unique_ptr<FaceEmbedder> FakeEmbedder::Clone() const { return std::make_unique<FakeEmbedder>(*this); }
+
+Result<User> FailingStore::CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) {
+  if (!Spend()) return Status::IoError("injected write failure");
+  return inner_->CreateUser(u, e);
+}
+Status FailingStore::AddEmbeddings(const std::string& id, const std::vector<StoredEmbedding>& e) {
+  if (!Spend()) return Status::IoError("injected write failure");
+  return inner_->AddEmbeddings(id, e);
+}
+Status FailingStore::UpdateUser(const std::string& id, const std::optional<std::string>& n,
+                                const std::optional<std::string>& d, const std::optional<bool>& a) {
+  if (!Spend()) return Status::IoError("injected write failure");
+  return inner_->UpdateUser(id, n, d, a);
+}
+Result<std::vector<StoredEmbedding>> FailingStore::DeleteUser(const std::string& id, bool purge) {
+  if (!Spend()) return Status::IoError("injected write failure");
+  return inner_->DeleteUser(id, purge);
+}
+Result<int64_t> FailingStore::AddAttendance(const AttendanceRecord& r) {
+  if (!Spend()) return Status::IoError("injected write failure");
+  return inner_->AddAttendance(r);
+}
+
+}  // namespace faceatt::testing

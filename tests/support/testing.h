@@ -1,0 +1,127 @@
+// Test support: where the shared photos and models are, temporary folders,
+// running the faceatt binary, and fakes that can inject failures.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "faceatt/config.h"
+#include "faceatt/pipeline.h"
+#include "faceatt/store.h"
+
+namespace faceatt::testing {
+
+// ../shared beside the checkout (override: FACEATT_SHARED_DIR).
+std::string SharedDir();
+std::string FacesDir();   // SharedDir()/faces
+std::string ModelsDir();  // SharedDir()/models
+std::string SourceDir();  // the repository
+std::string Face(const std::string& relative);  // FacesDir()/relative
+
+// Files of a folder (sorted, regular files only).
+std::vector<std::string> FilesIn(const std::string& dir);
+
+// A Config pointing at the shared models, detector hog.
+Config TestConfig();
+
+// The real models, loaded once per test process. Fails the test (never skips)
+// when the model files are missing: CI must not pass without them.
+std::shared_ptr<const Models> RealModels();
+
+// A fresh temporary folder, removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs the faceatt binary with args in `cwd`, extra environment, optional stdin text.
+CliResult RunCli(const std::vector<std::string>& args, const std::string& cwd,
+                 const std::map<std::string, std::string>& env = {}, const std::string& input = "");
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& bytes);
+
+// ---- Fakes ----
+
+// Returns the configured boxes (in working-image coordinates) and records the
+// size of each image it was given; fails on demand.
+class FakeDetector : public FaceDetector {
+ public:
+  std::vector<Detection> boxes;
+  bool fail = false;
+  std::vector<cv::Size> seen;
+  Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override;
+  std::unique_ptr<FaceDetector> Clone() const override;
+  std::string name() const override { return "fake"; }
+};
+
+// Cuts the box out and resizes it to a chip.
+class FakeAligner : public FaceAligner {
+ public:
+  Result<cv::Mat> Align(const cv::Mat& bgr, const Box& box) override;
+  std::unique_ptr<FaceAligner> Clone() const override;
+  std::string name() const override { return "fake"; }
+};
+
+// Embeds a chip as its mean colour repeated (so similar chips are near);
+// fails on demand; counts chips.
+class FakeEmbedder : public FaceEmbedder {
+ public:
+  bool fail = false;
+  int chips_embedded = 0;
+  Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override;
+  std::unique_ptr<FaceEmbedder> Clone() const override;
+  std::string model_id() const override { return "fake:1"; }
+  MatchDefaults defaults() const override { return {0.6, 0.0}; }
+};
+
+// Wraps a real store and fails every write after `writes_left` reach zero.
+class FailingStore : public Store {
+ public:
+  explicit FailingStore(Store* inner) : inner_(inner) {}
+  int writes_left = 1 << 30;
+  Result<User> CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) override;
+  Status AddEmbeddings(const std::string& id, const std::vector<StoredEmbedding>& e) override;
+  Result<User> GetUser(const std::string& id) override { return inner_->GetUser(id); }
+  Result<std::vector<User>> ListUsers() override { return inner_->ListUsers(); }
+  Status UpdateUser(const std::string& id, const std::optional<std::string>& n,
+                    const std::optional<std::string>& d, const std::optional<bool>& a) override;
+  Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& id, bool purge) override;
+  Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& m) override {
+    return inner_->LoadEmbeddings(m);
+  }
+  Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& m) override {
+    return inner_->UsersNeedingReenrollment(m);
+  }
+  Result<std::optional<std::string>> FindImage(const std::string& s, const std::string& m) override {
+    return inner_->FindImage(s, m);
+  }
+  Result<int64_t> AddAttendance(const AttendanceRecord& r) override;
+  Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& q) override {
+    return inner_->QueryAttendance(q);
+  }
+  Result<int64_t> CountAttendance(const AttendanceQuery& q) override { return inner_->CountAttendance(q); }
+  Result<int64_t> CountUsers() override { return inner_->CountUsers(); }
+  Result<int64_t> CountEmbeddings() override { return inner_->CountEmbeddings(); }
+
+ private:
+  bool Spend() { return writes_left-- > 0; }
+  Store* inner_;
+};
+
+}  // namespace faceatt::testing
