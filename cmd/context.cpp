@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "command.h"
+#include <spdlog/spdlog.h>
+
 #include "faceatt/clock.h"
 
 namespace faceatt::cli {
@@ -64,7 +66,10 @@ Result<Config*> Context::config() {
     required = true;
   }
   if (path.empty()) path = "config.toml";
-  FACEATT_ASSIGN_OR_RETURN(Config config, Config::Load(path, required, env));
+  auto loaded = Config::Load(path, required, env);
+  if (loaded.status().code() == Code::kNotFound)  // a config named by flag or env is a usage error
+    return Status::InvalidArgument(loaded.status().message());
+  FACEATT_ASSIGN_OR_RETURN(Config config, std::move(loaded));
   std::error_code ec;
   if (fs::exists(path, ec)) {
     config_file_ = fs::absolute(path, ec).string();
@@ -117,6 +122,12 @@ Result<FaceService*> Context::service() {
   FACEATT_ASSIGN_OR_RETURN(SqliteStore * s, store());
   FACEATT_ASSIGN_OR_RETURN(auto m, models());
   FACEATT_ASSIGN_OR_RETURN(service_, FaceService::Open(*c, m, s, DataDir(c->paths.data_dir)));
+  // Embeddings of another model are never compared with this one's: say who is left out.
+  auto stale = s->UsersNeedingReenrollment(m->model_id());
+  if (stale.ok() && !stale->empty())
+    spdlog::warn("{} people were enrolled with another model and need re-enrollment for {} "
+                 "(faceatt bulk-enroll --update, or faceatt enroll --id ID PHOTO)",
+                 stale->size(), m->model_id());
   return service_.get();
 }
 

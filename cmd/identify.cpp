@@ -1,22 +1,28 @@
 // faceatt identify: every face in every photo, named or unknown.
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "faceatt/attendance.h"
 
 namespace faceatt::cli {
 namespace {
 
+// Distances to four decimals: enough to compare, short to read.
+double Round4(double v) { return std::round(v * 1e4) / 1e4; }
+
 nlohmann::json FaceJson(const FaceIdentity& f) {
   nlohmann::json candidates = nlohmann::json::array();
   for (const auto& c : f.candidates)
-    candidates.push_back({{"employee_id", c.employee_id}, {"name", c.name}, {"distance", c.distance}});
+    candidates.push_back({{"employee_id", c.employee_id}, {"name", c.name}, {"distance", Round4(c.distance)}});
   auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
   return {{"box", {{"left", f.box.left}, {"top", f.box.top}, {"right", f.box.right}, {"bottom", f.box.bottom}}},
           {"employee_id", or_null(f.employee_id)},
           {"name", f.matched ? nlohmann::json(f.name) : nlohmann::json()},
-          {"distance", f.distance < 0 ? nlohmann::json() : nlohmann::json(f.distance)},
-          {"threshold", f.threshold},
+          {"distance", f.distance < 0 ? nlohmann::json() : nlohmann::json(Round4(f.distance))},
+          {"threshold", Round4(f.threshold)},
           {"matched", f.matched},
           {"reason", or_null(f.reason)},
           {"detail", or_null(f.detail)},
@@ -38,6 +44,37 @@ void PrintText(const std::string& image, const Identification& id) {
   }
 }
 
+// --record: the attempt as the server records it, for the largest face (the one
+// a kiosk acts on). Returns the record made or refused, and a line for people.
+Result<nlohmann::json> RecordAttempt(AttendanceRecorder& recorder, const Result<Identification>& id,
+                                     const Attempt& attempt, std::string* line) {
+  auto failure = [&](const std::string& reason, std::optional<double> distance) -> Result<nlohmann::json> {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, reason == kUnknown ? recorder.RecordUnknown(distance, attempt)
+                                                             : recorder.RecordFailure(reason, distance, attempt));
+    *line = "not recorded: " + reason + " (audit row " + std::to_string(row) + ")";
+    return nlohmann::json{{"recorded", false}, {"status", reason == kUnknown ? kStatusUnknown : kStatusFailed},
+                          {"reason", reason}, {"record_id", row}};
+  };
+  if (!id.ok()) return failure(kBadInput, std::nullopt);
+  if (id->faces.empty()) return failure(kNoFace, std::nullopt);
+  const FaceIdentity& f = id->faces.front();
+  if (!f.matched) {
+    std::optional<double> d;
+    if (f.distance >= 0) d = f.distance;
+    return failure(f.reason.empty() ? kUnknown : f.reason, d);
+  }
+  FACEATT_ASSIGN_OR_RETURN(RecordDecision d, recorder.RecordSuccess(f.employee_id, f.distance, attempt));
+  *line = (d.recorded ? "recorded: " : "refused: ") + f.employee_id + " " + f.name + " " + d.type + ": " +
+          d.message + (d.recorded ? "" : " (" + d.reason + ")") + " [record " + std::to_string(d.record_id) + "]";
+  return nlohmann::json{{"recorded", d.recorded},
+                        {"status", d.recorded ? kStatusSuccess : kStatusFailed},
+                        {"employee_id", f.employee_id},
+                        {"type", d.type},
+                        {"reason", d.reason.empty() ? nlohmann::json() : nlohmann::json(d.reason)},
+                        {"message", d.message},
+                        {"record_id", d.record_id}};
+}
+
 }  // namespace
 
 Runner SetupIdentify(CLI::App& app) {
@@ -45,6 +82,8 @@ Runner SetupIdentify(CLI::App& app) {
     bool json = false;
     int top = 0;
     double tolerance = 0;
+    bool record = false;
+    std::string type = "auto", device = "cli";
     std::vector<std::string> images;
   };
   auto o = std::make_shared<Options>();
@@ -53,14 +92,26 @@ Runner SetupIdentify(CLI::App& app) {
       ->check(CLI::Range(1, 100));
   app.add_option("--tolerance", o->tolerance, "Accept distances up to this (default: config/model)")
       ->check(CLI::Range(0.01, 2.0));
+  app.add_flag("--record", o->record, "Record attendance for the largest face (same rules as serve)");
+  app.add_option("--type", o->type, "With --record: IN, OUT or auto (default auto)");
+  app.add_option("--device", o->device, "With --record: device id stored with the record (default cli)");
   app.add_option("images", o->images, "Photos to identify")->required();
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
+    Attempt attempt;
+    std::unique_ptr<AttendanceRecorder> recorder;
+    static const SystemClock kClock;
+    if (o->record) {
+      FACEATT_ASSIGN_OR_RETURN(attempt.type, ParseAttendanceType(o->type));
+      attempt.device_id = o->device;
+      FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+      recorder = std::make_unique<AttendanceRecorder>(store, config->attendance, &kClock);
+    }
     FACEATT_ASSIGN_OR_RETURN(FaceService * service, ctx.service());
     FACEATT_ASSIGN_OR_RETURN(FacePipeline * pipeline, ctx.pipeline());
     if (service->people() == 0)
-      std::cerr << "faceatt identify: nobody is enrolled yet for model " << service->model_id()
-                << "; every face will be unknown\n";
+      spdlog::warn("nobody is enrolled yet for model {}; every face will be unknown",
+                   service->model_id());
     IdentifyOptions opts;
     if (o->tolerance > 0) opts.tolerance = o->tolerance;
     if (o->top > 0) opts.top_k = o->top;
@@ -70,14 +121,23 @@ Runner SetupIdentify(CLI::App& app) {
       auto image = ReadImageFile(path, limits);
       Result<Identification> id = image.ok() ? service->Identify(*pipeline, *image, opts)
                                              : Result<Identification>(image.status());
+      if (!id.ok() && id.status().code() == Code::kInternal) return id.status();
+      nlohmann::json record;
+      std::string record_line;
+      if (recorder) {
+        attempt.ts_client = FormatUtc(kClock.NowMillis());
+        FACEATT_ASSIGN_OR_RETURN(record, RecordAttempt(*recorder, id, attempt, &record_line));
+      }
       if (!id.ok()) {
-        if (id.status().code() == Code::kInternal) return id.status();
         any_bad = true;
-        if (o->json)
-          std::cout << nlohmann::json{{"image", path}, {"reason", kBadInput},
-                                      {"error", id.status().message()}, {"faces", nlohmann::json::array()}}
-                           .dump()
-                    << "\n";
+        if (o->json) {
+          nlohmann::json j{{"image", path}, {"reason", kBadInput},
+                           {"error", id.status().message()}, {"faces", nlohmann::json::array()}};
+          if (recorder) j["attendance"] = record;
+          std::cout << j.dump() << "\n";
+        } else if (recorder) {
+          std::cout << path << ": " << record_line << "\n";
+        }
         std::cerr << "faceatt identify: " << id.status().message() << "\n";
         continue;
       }
@@ -85,13 +145,14 @@ Runner SetupIdentify(CLI::App& app) {
       if (o->json) {
         nlohmann::json faces = nlohmann::json::array();
         for (const auto& f : id->faces) faces.push_back(FaceJson(f));
-        std::cout << nlohmann::json{{"image", path},
-                                    {"reason", id->reason.empty() ? nlohmann::json() : nlohmann::json(id->reason)},
-                                    {"faces", faces}}
-                         .dump()
-                  << "\n";
+        nlohmann::json j{{"image", path},
+                         {"reason", id->reason.empty() ? nlohmann::json() : nlohmann::json(id->reason)},
+                         {"faces", faces}};
+        if (recorder) j["attendance"] = record;
+        std::cout << j.dump() << "\n";
       } else {
         PrintText(path, *id);
+        if (recorder) std::cout << "  " << record_line << "\n";
       }
     }
     if (any_bad) return kExitBadInput;

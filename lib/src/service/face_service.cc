@@ -119,22 +119,10 @@ ImageOutcome FaceService::Prepare(FacePipeline& pipeline, const EnrollImage& ima
 
 std::optional<FaceIdentity> FaceService::ExistingOwner(const Embedding& embedding,
                                                        const std::string& except) const {
-  std::shared_lock lock(mu_);
-  MatchPolicy p = policy_;
-  p.margin = 0;  // any person within tolerance counts as the owner
-  p.top_k = 2;
-  const Match m = gallery_.Search(embedding, p);
-  for (const auto& c : m.candidates) {
-    if (c.distance > p.tolerance) break;
-    if (c.employee_id == except) continue;
-    FaceIdentity who;
-    who.employee_id = c.employee_id;
-    who.distance = c.distance;
-    auto it = names_.find(c.employee_id);
-    who.name = it == names_.end() ? "" : it->second;
-    return who;
-  }
-  return std::nullopt;
+  // "Already enrolled" means what identify would say: the same tolerance and margin.
+  FaceIdentity who = Decide(embedding);
+  if (!who.matched || who.employee_id == except) return std::nullopt;
+  return who;
 }
 
 Result<User> FaceService::Commit(const NewUser& user, bool add_to_existing,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <png.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,24 @@ Result<ImageHeader> ProbeWebp(std::string_view b) {
   return h;
 }
 
+// PNG through libpng's simplified API: unlike OpenCV's decoder, it collects
+// warnings (bad colour profiles are common in web PNGs) instead of printing them.
+Result<cv::Mat> DecodePng(std::string_view bytes, const std::string& name) {
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
+    return Status::BadInput(name + ": cannot decode png (" + image.message + ")");
+  image.format = PNG_FORMAT_BGR;
+  cv::Mat out(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3);
+  const png_color white{255, 255, 255};  // transparent areas become white
+  if (!png_image_finish_read(&image, &white, out.data, static_cast<png_int_32>(out.step), nullptr)) {
+    std::string why = image.message;
+    png_image_free(&image);
+    return Status::BadInput(name + ": cannot decode png (" + why + ")");
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<ImageHeader> ProbeImage(std::string_view b) {
@@ -156,6 +175,7 @@ Result<cv::Mat> DecodeImage(std::string_view bytes, const ImageLimits& limits,
     return Status::ResourceExhausted(name + ": " + std::to_string(header->width) + "x" +
                                      std::to_string(header->height) + " pixels, more than the limit of " +
                                      std::to_string(limits.max_pixels));
+  if (header->format == "png") return DecodePng(bytes, name);
   cv::Mat image;
   try {
     cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));

@@ -99,7 +99,7 @@ using net_type = loss_mmod<
 // ResNet for 0.6; the DenseNet's same-person distances cluster near 0.41 and
 // different people near 0.79.
 constexpr MatchDefaults kResnetDefaults{0.6, 0.0};
-constexpr MatchDefaults kDensenetDefaults{0.55, 0.03};
+constexpr MatchDefaults kDensenetDefaults{0.5, 0.04};
 
 Box ToBox(const dlib::rectangle& r) {
   return Box{static_cast<int>(r.left()), static_cast<int>(r.top()), static_cast<int>(r.right() + 1),

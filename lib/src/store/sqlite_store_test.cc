@@ -1,0 +1,269 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+#include "faceatt/store.h"
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+
+using testing::TempDir;
+
+StoredEmbedding Emb(float x, const std::string& sha = "") {
+  StoredEmbedding e;
+  e.model_id = "m:1";
+  e.vector.fill(x);
+  e.source_sha256 = sha;
+  e.source_path = "photos/" + sha + ".jpg";
+  return e;
+}
+
+std::unique_ptr<SqliteStore> Open(const std::string& path, const Clock* clock = nullptr) {
+  StoreOptions o;
+  o.path = path;
+  o.clock = clock;
+  auto s = OpenSqliteStore(o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+TEST(SqliteStoreTest, GeneratesIdsAndNeverReusesThem) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  auto a = s->CreateUser({"", "Ann", ""}, {Emb(0.1f, "a")});
+  auto b = s->CreateUser({"", "Bob", "Ops"}, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->employee_id, "EMP001");
+  EXPECT_EQ(b->employee_id, "EMP002");
+  EXPECT_EQ(a->embeddings, 1);
+  ASSERT_TRUE(s->DeleteUser("EMP002", false).ok());
+  auto c = s->CreateUser({"", "Cy", ""}, {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->employee_id, "EMP003");
+  // An explicit id that is in the generator's way is skipped over.
+  ASSERT_TRUE(s->CreateUser({"EMP004", "Dee", ""}, {}).ok());
+  EXPECT_EQ(s->CreateUser({"", "Eve", ""}, {})->employee_id, "EMP005");
+  // Deleting the newest does not hand its id out again, even after reopening.
+  ASSERT_TRUE(s->DeleteUser("EMP005", false).ok());
+  s.reset();
+  s = Open(dir / "db");
+  EXPECT_EQ(s->CreateUser({"", "Fay", ""}, {})->employee_id, "EMP006");
+}
+
+TEST(SqliteStoreTest, ValidatesIdsAndNames) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  EXPECT_EQ(s->CreateUser({"../x", "A", ""}, {}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(s->CreateUser({"", "", ""}, {}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(s->CreateUser({"", "bad\nname", ""}, {}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(s->CreateUser({"", std::string("\xff\xfe", 2), ""}, {}).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE(s->CreateUser({"", "홍길동", "개발"}, {}).ok());
+  ASSERT_TRUE(s->CreateUser({"X1", "A", ""}, {}).ok());
+  EXPECT_EQ(s->CreateUser({"X1", "B", ""}, {}).status().code(), Code::kAlreadyExists);
+}
+
+TEST(SqliteStoreTest, CreateIsAllOrNothing) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s->CreateUser({"E1", "First", ""}, {Emb(0.1f, "x")}).ok());
+  // Taken id: the embeddings of the failed person must not appear anywhere.
+  EXPECT_FALSE(s->CreateUser({"E1", "Second", ""}, {Emb(0.2f, "y"), Emb(0.3f, "z")}).ok());
+  EXPECT_EQ(*s->CountEmbeddings(), 1);
+  EXPECT_EQ(*s->CountUsers(), 1);
+  EXPECT_FALSE(s->AddEmbeddings("nobody", {Emb(0.4f)}).ok());
+  EXPECT_EQ(*s->CountEmbeddings(), 1);
+}
+
+TEST(SqliteStoreTest, EmbeddingsRoundTripByModel) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  StoredEmbedding other = Emb(0.5f, "o");
+  other.model_id = "m:2";
+  ASSERT_TRUE(s->CreateUser({"A", "Ann", ""}, {Emb(0.25f, "a1"), Emb(0.5f, "a2")}).ok());
+  ASSERT_TRUE(s->CreateUser({"B", "Bob", ""}, {other}).ok());
+  auto m1 = s->LoadEmbeddings("m:1");
+  ASSERT_TRUE(m1.ok());
+  ASSERT_EQ(m1->size(), 2u);
+  EXPECT_EQ((*m1)[0].employee_id, "A");
+  EXPECT_FLOAT_EQ((*m1)[1].vector[127], 0.5f);
+  EXPECT_EQ((*m1)[0].source_path, "photos/a1.jpg");
+  EXPECT_EQ(s->LoadEmbeddings("")->size(), 3u);
+  EXPECT_EQ(*s->UsersNeedingReenrollment("m:1"), std::vector<std::string>{"B"});
+  EXPECT_EQ(**s->FindImage("a2", "m:1"), "A");
+  EXPECT_FALSE(s->FindImage("a2", "m:2")->has_value());
+  // Inactive people are left out of the gallery.
+  ASSERT_TRUE(s->UpdateUser("A", std::nullopt, std::nullopt, false).ok());
+  EXPECT_TRUE(s->LoadEmbeddings("m:1")->empty());
+}
+
+TEST(SqliteStoreTest, UpdateAndDeleteKeepAttendanceUnlessPurged) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s->CreateUser({"A", "Ann", ""}, {Emb(0.1f, "a")}).ok());
+  ASSERT_TRUE(s->CreateUser({"B", "Bob", ""}, {Emb(0.1f, "b")}).ok());
+  ASSERT_TRUE(s->UpdateUser("A", std::string("Ann Lee"), std::string("R&D"), std::nullopt).ok());
+  EXPECT_EQ(s->GetUser("A")->name, "Ann Lee");
+  EXPECT_EQ(s->GetUser("A")->department, "R&D");
+  EXPECT_EQ(s->UpdateUser("Z", std::string("x"), std::nullopt, std::nullopt).code(), Code::kNotFound);
+  for (const char* who : {"A", "B"}) {
+    AttendanceRecord r;
+    r.employee_id = who;
+    r.type = "IN";
+    r.status = kStatusSuccess;
+    ASSERT_TRUE(s->AddAttendance(r).ok());
+  }
+  auto gone = s->DeleteUser("A", false);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->size(), 1u);
+  EXPECT_EQ(s->GetUser("A").status().code(), Code::kNotFound);
+  EXPECT_EQ(*s->CountAttendance({}), 2);
+  ASSERT_TRUE(s->DeleteUser("B", true).ok());
+  EXPECT_EQ(*s->CountAttendance({}), 1);
+  EXPECT_EQ(*s->CountEmbeddings(), 0);
+}
+
+TEST(SqliteStoreTest, AttendanceFiltersAndOrder) {
+  TempDir dir;
+  ManualClock clock(1'700'000'000'000);
+  auto s = Open(dir / "db", &clock);
+  auto add = [&](const char* who, const char* type, const char* status) {
+    AttendanceRecord r;
+    if (who) r.employee_id = who;
+    r.type = type;
+    r.status = status;
+    r.distance = 0.3;
+    ASSERT_TRUE(s->AddAttendance(r).ok());
+    clock.Advance(60'000);
+  };
+  add("A", "IN", kStatusSuccess);
+  add(nullptr, "IN", kStatusUnknown);
+  add("A", "OUT", kStatusSuccess);
+  add("B", "IN", kStatusSuccess);
+  AttendanceQuery q;
+  EXPECT_EQ(s->QueryAttendance(q)->size(), 4u);
+  EXPECT_EQ(s->QueryAttendance(q)->front().employee_id, "B");  // newest first
+  q.employee_id = "A";
+  EXPECT_EQ(s->QueryAttendance(q)->size(), 2u);
+  q = {};
+  q.status = kStatusUnknown;
+  auto unknown = s->QueryAttendance(q);
+  ASSERT_EQ(unknown->size(), 1u);
+  EXPECT_FALSE(unknown->front().employee_id.has_value());
+  q = {};
+  q.from_ms = 1'700'000'000'000 + 60'000;
+  q.to_ms = 1'700'000'000'000 + 180'000;
+  EXPECT_EQ(s->QueryAttendance(q)->size(), 2u);
+  EXPECT_EQ(*s->CountAttendance(q), 2);
+  q = {};
+  q.limit = 1;
+  q.offset = 1;
+  q.newest_first = false;
+  auto page = s->QueryAttendance(q);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_FALSE(page->front().employee_id.has_value());
+  EXPECT_EQ(page->front().ts_server_ms, 1'700'000'000'000 + 60'000);
+  AttendanceRecord bad;
+  bad.status = "maybe";
+  EXPECT_EQ(s->AddAttendance(bad).status().code(), Code::kInvalidArgument);
+}
+
+TEST(SqliteStoreTest, SchemaIsVersionedAndWal) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  EXPECT_GE(s->schema_version(), 1);
+  EXPECT_TRUE(s->Check().ok());
+  s.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  // A database from a newer faceatt is refused, not damaged.
+  sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  StoreOptions o;
+  o.path = dir / "db";
+  auto newer = OpenSqliteStore(o);
+  EXPECT_EQ(newer.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(newer.status().message().find("newer"), std::string::npos);
+}
+
+TEST(SqliteStoreTest, NotADatabaseIsAnError) {
+  TempDir dir;
+  testing::WriteFile(dir / "db", std::string(8192, 'z'));
+  StoreOptions o;
+  o.path = dir / "db";
+  auto s = OpenSqliteStore(o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(dir / "db"), std::string::npos);
+}
+
+TEST(SqliteStoreTest, BackupOpensWithTheSameData) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s->CreateUser({"", "Ann", ""}, {Emb(0.1f, "a")}).ok());
+  ASSERT_TRUE(s->Backup(dir / "copy.db").ok());
+  auto copy = Open(dir / "copy.db");
+  EXPECT_EQ(copy->GetUser("EMP001")->name, "Ann");
+  EXPECT_EQ(*copy->CountEmbeddings(), 1);
+}
+
+// A writer killed with SIGKILL at an arbitrary moment loses nothing it had
+// committed, and leaves no half-created person.
+TEST(SqliteStoreTest, KillDuringWritesLosesNothingCommitted) {
+  TempDir dir;
+  { Open(dir / "db"); }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    close(fds[0]);
+    auto s = Open(dir / "db");
+    for (int i = 0;; ++i) {
+      std::vector<StoredEmbedding> e;
+      for (int k = 0; k < 3; ++k) e.push_back(Emb(0.01f * k, std::to_string(i) + "-" + std::to_string(k)));
+      auto u = s->CreateUser({"", "P" + std::to_string(i), ""}, e);
+      if (!u.ok()) _exit(3);
+      const std::string line = u->employee_id + "\n";
+      if (write(fds[1], line.data(), line.size()) < 0) _exit(4);
+    }
+  }
+  close(fds[1]);
+  std::string committed;
+  char buf[4096];
+  // Let it commit a good number of people, then kill it mid-flight.
+  while (std::count(committed.begin(), committed.end(), '\n') < 40) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    committed.append(buf, n);
+  }
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(fds[0]);
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s->Check().ok());
+  std::istringstream lines(committed);
+  std::string id;
+  int seen = 0;
+  while (std::getline(lines, id)) {
+    auto u = s->GetUser(id);
+    ASSERT_TRUE(u.ok()) << id << " was committed but is gone";
+    ++seen;
+  }
+  EXPECT_GE(seen, 40);
+  auto users = s->ListUsers();
+  ASSERT_TRUE(users.ok());
+  for (const auto& u : *users) EXPECT_EQ(u.embeddings, 3) << u.employee_id;
+}
+
+}  // namespace
+}  // namespace faceatt

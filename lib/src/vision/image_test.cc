@@ -1,0 +1,146 @@
+#include "faceatt/image.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+
+using testing::Face;
+using testing::ReadFile;
+
+std::string Encode(const cv::Mat& m, const std::string& ext) {
+  std::vector<uchar> buf;
+  EXPECT_TRUE(cv::imencode(ext, m, buf));
+  return std::string(buf.begin(), buf.end());
+}
+
+// A 40x20 image, left half red, right half blue: orientation is visible.
+cv::Mat Marker() {
+  cv::Mat m(20, 40, CV_8UC3, cv::Scalar(255, 0, 0));
+  m(cv::Rect(0, 0, 20, 20)).setTo(cv::Scalar(0, 0, 255));
+  return m;
+}
+
+TEST(ImageTest, DecodesEveryAcceptedFormat) {
+  for (const std::string ext : {".jpg", ".png", ".bmp", ".webp", ".tiff"}) {
+    const std::string bytes = Encode(Marker(), ext);
+    auto header = ProbeImage(bytes);
+    ASSERT_TRUE(header.ok()) << ext << ": " << header.status().ToString();
+    EXPECT_EQ(header->width, 40) << ext;
+    EXPECT_EQ(header->height, 20) << ext;
+    auto image = DecodeImage(bytes, {}, "m" + ext);
+    ASSERT_TRUE(image.ok()) << ext << ": " << image.status().ToString();
+    EXPECT_EQ(image->cols, 40);
+    EXPECT_EQ(image->type(), CV_8UC3);
+  }
+}
+
+TEST(ImageTest, RealPhotosDecode) {
+  auto lfw = ReadImageFile(Face("lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg"), {});
+  ASSERT_TRUE(lfw.ok()) << lfw.status().ToString();
+  EXPECT_EQ(lfw->cols, 250);
+  auto png = ReadImageFile(Face("people/bbt/amy/amy1.png"), {});
+  ASSERT_TRUE(png.ok()) << png.status().ToString();
+  EXPECT_EQ(png->channels(), 3);  // grey PNGs come out as BGR
+}
+
+// Inserts an EXIF APP1 segment with the given orientation after SOI.
+std::string WithExifOrientation(const std::string& jpeg, int orientation) {
+  std::string tiff = std::string("MM\0*", 4) + std::string("\0\0\0\x08", 4);  // big-endian, IFD at 8
+  tiff += std::string("\0\x01", 2);                                            // one entry
+  tiff += std::string("\x01\x12\0\x03\0\0\0\x01", 8);                          // Orientation, SHORT, 1
+  tiff += std::string("\0", 1) + static_cast<char>(orientation) + std::string("\0\0", 2);
+  tiff += std::string("\0\0\0\0", 4);  // no next IFD
+  std::string app1 = std::string("Exif\0\0", 6) + tiff;
+  const size_t len = app1.size() + 2;
+  std::string segment = "\xFF\xE1";
+  segment += static_cast<char>(len >> 8);
+  segment += static_cast<char>(len & 0xFF);
+  return jpeg.substr(0, 2) + segment + app1 + jpeg.substr(2);
+}
+
+TEST(ImageTest, AppliesExifOrientation) {
+  const std::string plain = Encode(Marker(), ".jpg");
+  auto upright = DecodeImage(WithExifOrientation(plain, 1), {});
+  ASSERT_TRUE(upright.ok()) << upright.status().ToString();
+  EXPECT_EQ(upright->cols, 40);
+  // Orientation 6: the stored picture must be turned 90 degrees clockwise.
+  auto rotated = DecodeImage(WithExifOrientation(plain, 6), {});
+  ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
+  EXPECT_EQ(rotated->cols, 20);
+  EXPECT_EQ(rotated->rows, 40);
+  // Red (left) ends up on top after a clockwise turn.
+  const cv::Vec3b top = rotated->at<cv::Vec3b>(5, 10), bottom = rotated->at<cv::Vec3b>(35, 10);
+  EXPECT_GT(top[2], 200);
+  EXPECT_GT(bottom[0], 200);
+}
+
+TEST(ImageTest, RefusesEmptyNonImageAndTruncated) {
+  auto empty = DecodeImage("", {}, "e.jpg");
+  EXPECT_EQ(empty.status().code(), Code::kBadInput);
+  EXPECT_NE(empty.status().message().find("empty"), std::string::npos);
+
+  auto text = DecodeImage("hello, this is not a picture at all", {}, "t.jpg");
+  EXPECT_EQ(text.status().code(), Code::kBadInput);
+  EXPECT_NE(text.status().message().find("not an image"), std::string::npos);
+
+  const std::string jpeg = ReadFile(Face("lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg"));
+  for (size_t cut : {size_t{10}, jpeg.size() / 3, jpeg.size() - 2}) {
+    auto r = DecodeImage(jpeg.substr(0, cut), {}, "cut.jpg");
+    EXPECT_EQ(r.status().code(), Code::kBadInput) << "cut at " << cut;
+    EXPECT_NE(r.status().message().find("cut.jpg"), std::string::npos);
+  }
+  const std::string png = ReadFile(Face("people/bbt/amy/amy1.png"));
+  auto cut_png = DecodeImage(png.substr(0, png.size() / 2), {}, "cut.png");
+  EXPECT_EQ(cut_png.status().code(), Code::kBadInput);
+
+  // Right header, garbage body.
+  std::string garbled = jpeg;
+  for (size_t i = 700; i < garbled.size() - 2; ++i) garbled[i] = static_cast<char>(i * 31);
+  auto g = DecodeImage(garbled, {}, "garbled.jpg");
+  if (!g.ok()) EXPECT_EQ(g.status().code(), Code::kBadInput);
+}
+
+TEST(ImageTest, RefusesOversizedBeforeDecoding) {
+  const std::string jpeg = ReadFile(Face("lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg"));
+  ImageLimits small_bytes{1000, 40'000'000};
+  EXPECT_EQ(DecodeImage(jpeg, small_bytes).status().code(), Code::kResourceExhausted);
+  ImageLimits small_pixels{20'000'000, 250 * 249};
+  EXPECT_EQ(DecodeImage(jpeg, small_pixels).status().code(), Code::kResourceExhausted);
+
+  // A PNG whose header claims 100000 x 100000 pixels (a decompression bomb) is
+  // refused from the header alone.
+  std::string png = Encode(cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)), ".png");
+  const uint32_t huge = 100000;
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<char>(huge >> (24 - 8 * i));
+    png[20 + i] = static_cast<char>(huge >> (24 - 8 * i));
+  }
+  auto bomb = DecodeImage(png, {});
+  EXPECT_EQ(bomb.status().code(), Code::kResourceExhausted);
+  EXPECT_NE(bomb.status().message().find("100000x100000"), std::string::npos);
+}
+
+TEST(ImageTest, FileErrors) {
+  testing::TempDir dir;
+  EXPECT_EQ(ReadImageFile(dir / "missing.jpg", {}).status().code(), Code::kNotFound);
+  EXPECT_EQ(ReadImageFile(dir.path(), {}).status().code(), Code::kBadInput);
+}
+
+TEST(ImageTest, AtomicWriteAndSha256) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir / "sub/x.bin", "abc").ok());
+  EXPECT_EQ(ReadFile(dir / "sub/x.bin"), "abc");
+  ASSERT_TRUE(WriteFileAtomic(dir / "sub/x.bin", "replaced").ok());
+  EXPECT_EQ(ReadFile(dir / "sub/x.bin"), "replaced");
+  EXPECT_EQ(testing::FilesIn(dir / "sub").size(), 1u);  // no temp file left behind
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace faceatt

@@ -1,0 +1,250 @@
+#include "faceatt/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+
+#include "faceatt/image.h"
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+
+using testing::Face;
+using testing::FakeAligner;
+using testing::FakeDetector;
+using testing::FakeEmbedder;
+
+cv::Mat Load(const std::string& rel) {
+  auto m = ReadImageFile(Face(rel), {});
+  EXPECT_TRUE(m.ok()) << rel << ": " << m.status().ToString();
+  return m.ok() ? *m : cv::Mat();
+}
+
+struct FakePipeline {
+  FakeDetector* detector;
+  FakeEmbedder* embedder;
+  std::unique_ptr<FacePipeline> pipeline;
+};
+
+FakePipeline MakeFake(std::vector<Detection> boxes, PipelineOptions options = {}) {
+  auto det = std::make_unique<FakeDetector>();
+  auto emb = std::make_unique<FakeEmbedder>();
+  det->boxes = std::move(boxes);
+  FakePipeline f{det.get(), emb.get(), nullptr};
+  options.quality.min_sharpness = 0;  // flat synthetic images
+  f.pipeline = std::make_unique<FacePipeline>(std::move(det), std::make_unique<FakeAligner>(),
+                                              std::move(emb), options);
+  return f;
+}
+
+TEST(PipelineFakeTest, LargeImagesAreDetectedOnADownscaledCopy) {
+  PipelineOptions o;
+  o.detect_max_side = 1000;
+  auto f = MakeFake({{{100, 50, 300, 250}, 1.0}}, o);
+  cv::Mat image(2000, 4000, CV_8UC3, cv::Scalar(90, 120, 160));
+  auto faces = f.pipeline->Analyze(image);
+  ASSERT_TRUE(faces.ok()) << faces.status().ToString();
+  ASSERT_EQ(f.detector->seen.size(), 1u);
+  EXPECT_EQ(f.detector->seen[0], cv::Size(1000, 500));
+  ASSERT_EQ(faces->size(), 1u);
+  // Box mapped back to original coordinates (x4).
+  EXPECT_EQ((*faces)[0].box.left, 400);
+  EXPECT_EQ((*faces)[0].box.top, 200);
+  EXPECT_EQ((*faces)[0].box.right, 1200);
+  EXPECT_EQ((*faces)[0].box.bottom, 1000);
+}
+
+TEST(PipelineFakeTest, SmallImagesAreUpsampled) {
+  PipelineOptions o;
+  o.upsample_below = 500;
+  auto f = MakeFake({{{40, 40, 200, 200}, 1.0}}, o);
+  cv::Mat image(100, 120, CV_8UC3, cv::Scalar(90, 120, 160));
+  auto faces = f.pipeline->Analyze(image);
+  ASSERT_TRUE(faces.ok()) << faces.status().ToString();
+  EXPECT_EQ(f.detector->seen[0], cv::Size(480, 400));  // 4x: 240 < 500 still after 2x
+  ASSERT_EQ(faces->size(), 1u);
+  EXPECT_EQ((*faces)[0].box.left, 10);
+  EXPECT_EQ((*faces)[0].box.right, 50);
+}
+
+TEST(PipelineFakeTest, LargestFirstQualityAndFlip) {
+  PipelineOptions o;
+  o.upsample_below = 0;  // boxes below are in original coordinates
+  auto f = MakeFake({{{0, 0, 20, 20}, 1.0}, {{100, 100, 300, 300}, 1.0}, {{310, 0, 400, 90}, 1.0}}, o);
+  cv::Mat image(400, 400, CV_8UC3, cv::Scalar(90, 120, 160));
+  auto faces = f.pipeline->Analyze(image);
+  ASSERT_TRUE(faces.ok()) << faces.status().ToString();
+  ASSERT_EQ(faces->size(), 3u);
+  EXPECT_EQ((*faces)[0].box.width(), 200);
+  EXPECT_EQ((*faces)[1].box.width(), 90);
+  EXPECT_EQ((*faces)[2].quality_issue, kTooSmall);  // 20 px < min_face_px
+  EXPECT_FALSE((*faces)[2].has_embedding);
+  EXPECT_TRUE((*faces)[0].has_embedding);
+  // Two usable faces, each embedded with its mirror image.
+  EXPECT_EQ(f.embedder->chips_embedded, 4);
+}
+
+TEST(PipelineFakeTest, DarkAndBrightFacesAreBadQuality) {
+  auto f = MakeFake({{{100, 100, 300, 300}, 1.0}});
+  auto dark = f.pipeline->Analyze(cv::Mat(400, 400, CV_8UC3, cv::Scalar(5, 5, 5)));
+  ASSERT_TRUE(dark.ok());
+  EXPECT_EQ((*dark)[0].quality_issue, kTooDark);
+  auto bright = f.pipeline->Analyze(cv::Mat(400, 400, CV_8UC3, cv::Scalar(250, 250, 250)));
+  ASSERT_TRUE(bright.ok());
+  EXPECT_EQ((*bright)[0].quality_issue, kTooBright);
+}
+
+TEST(PipelineFakeTest, StageFailuresPropagate) {
+  auto f = MakeFake({{{100, 100, 300, 300}, 1.0}});
+  cv::Mat image(400, 400, CV_8UC3, cv::Scalar(90, 120, 160));
+  f.embedder->fail = true;
+  EXPECT_EQ(f.pipeline->Analyze(image).status().code(), Code::kInternal);
+  f.embedder->fail = false;
+  f.detector->fail = true;
+  EXPECT_EQ(f.pipeline->Analyze(image).status().code(), Code::kInternal);
+  EXPECT_EQ(f.pipeline->Analyze(cv::Mat()).status().code(), Code::kInvalidArgument);
+}
+
+// ---- Real models ----
+
+TEST(PipelineRealTest, FindsOneFaceInAPortrait) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  auto p = models->NewPipeline();
+  auto faces = p->Analyze(Load("lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg"));
+  ASSERT_TRUE(faces.ok()) << faces.status().ToString();
+  ASSERT_EQ(faces->size(), 1u);
+  const auto& f = (*faces)[0];
+  EXPECT_TRUE(f.has_embedding);
+  EXPECT_TRUE(f.quality_issue.empty());
+  // LFW faces are roughly centred in 250x250.
+  EXPECT_LT(std::abs((f.box.left + f.box.right) / 2 - 125), 30);
+  EXPECT_GT(f.box.width(), 60);
+}
+
+TEST(PipelineRealTest, SmallCropsAndGroupsAndNoFaces) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  auto p = models->NewPipeline();
+  // 150x150 grey crops: found only thanks to upsampling.
+  for (const auto& path : testing::FilesIn(Face("people/bbt/raj"))) {
+    auto faces = p->Analyze(*ReadImageFile(path, {}));
+    ASSERT_TRUE(faces.ok());
+    EXPECT_EQ(faces->size(), 1u) << path;
+  }
+  auto group = p->Analyze(Load("group/face-api.js__bbt1.jpg"));
+  ASSERT_TRUE(group.ok());
+  EXPECT_GE(group->size(), 3u);
+  for (const char* none : {"noface/dlib__dog.jpg", "noface/BVLC__cat.jpg"}) {
+    auto faces = p->Analyze(Load(none));
+    ASSERT_TRUE(faces.ok());
+    EXPECT_TRUE(faces->empty()) << none;
+  }
+}
+
+TEST(PipelineRealTest, LargePhotoBoxesAreInOriginalCoordinates) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  auto p = models->NewPipeline();
+  cv::Mat big = Load("people/compreface/person_A/001_A.jpg");
+  ASSERT_GT(std::max(big.cols, big.rows), 4000);
+  auto faces = p->Analyze(big);
+  ASSERT_TRUE(faces.ok());
+  ASSERT_GE(faces->size(), 1u);
+  const Box& b = (*faces)[0].box;
+  EXPECT_GT(b.width(), 200);  // far larger than the 1280 px working copy could give
+  EXPECT_LE(b.right, big.cols);
+  EXPECT_LE(b.bottom, big.rows);
+}
+
+TEST(PipelineRealTest, SamePersonIsCloserThanOthers) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  auto p = models->NewPipeline();
+  std::vector<std::pair<int, Embedding>> embs;
+  const char* people[] = {"lfw/Abdullah_Gul", "lfw/Alvaro_Uribe", "lfw/Adrien_Brody",
+                          "lfw/Al_Gore"};
+  for (int i = 0; i < 4; ++i) {
+    auto files = testing::FilesIn(Face(people[i]));
+    ASSERT_GE(files.size(), 3u) << people[i];
+    for (size_t k = 0; k < 3; ++k) {
+      auto faces = p->Analyze(*ReadImageFile(files[k], {}));
+      ASSERT_TRUE(faces.ok());
+      ASSERT_FALSE(faces->empty()) << files[k];
+      embs.push_back({i, (*faces)[0].embedding});
+    }
+  }
+  double same = 0, diff = 0;
+  int ns = 0, nd = 0;
+  for (size_t a = 0; a < embs.size(); ++a)
+    for (size_t b = a + 1; b < embs.size(); ++b) {
+      const double d = Distance(embs[a].second, embs[b].second);
+      (embs[a].first == embs[b].first ? same : diff) += d;
+      ++(embs[a].first == embs[b].first ? ns : nd);
+    }
+  same /= ns;
+  diff /= nd;
+  EXPECT_LT(same, models->defaults().tolerance);
+  EXPECT_GT(diff, models->defaults().tolerance);
+}
+
+TEST(PipelineRealTest, FlipAveragingChangesTheEmbeddingSlightly) {
+  Config c = testing::TestConfig();
+  c.recognition.flip = false;
+  auto plain = LoadModels(c);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  cv::Mat img = Load("lfw/Al_Gore/Al_Gore_0001.jpg");
+  auto a = (*plain)->NewPipeline()->Analyze(img);
+  auto b = models->NewPipeline()->Analyze(img);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), 1u);
+  ASSERT_EQ(b->size(), 1u);
+  const float d = Distance((*a)[0].embedding, (*b)[0].embedding);
+  EXPECT_GT(d, 0.0f);
+  EXPECT_LT(d, 0.3f);
+}
+
+TEST(ModelLoadingTest, ErrorsNameTheFile) {
+  testing::TempDir dir;
+  Config c = testing::TestConfig();
+  c.models.recognizer = dir / "nothing.dat";
+  auto missing = LoadModels(c);
+  EXPECT_EQ(missing.status().code(), Code::kUnavailable);
+  EXPECT_NE(missing.status().message().find("nothing.dat"), std::string::npos);
+
+  testing::WriteFile(dir / "junk.dat", std::string(5000, 'x'));
+  c.models.recognizer = dir / "junk.dat";
+  auto junk = LoadModels(c);
+  EXPECT_EQ(junk.status().code(), Code::kBadInput);
+  EXPECT_NE(junk.status().message().find("junk.dat"), std::string::npos);
+
+  // The DenseNet file is not a ResNet.
+  c.models.recognizer = testing::ModelsDir() + "/face_recognition_densenet_model_v1.dat";
+  c.models.architecture = "resnet";
+  auto wrong = LoadModels(c);
+  EXPECT_EQ(wrong.status().code(), Code::kBadInput);
+  EXPECT_NE(wrong.status().message().find("face_recognition_densenet_model_v1.dat"), std::string::npos);
+  EXPECT_NE(wrong.status().message().find("ResNet"), std::string::npos);
+
+  c.models.architecture = "densenet";
+  auto right = LoadModels(c);
+  ASSERT_TRUE(right.ok()) << right.status().ToString();
+  EXPECT_EQ((*right)->model_id().rfind("densenet:", 0), 0u);
+}
+
+TEST(ModelLoadingTest, MmodDetectorFindsFaces) {
+  Config c = testing::TestConfig();
+  c.models.detector = "mmod";
+  auto models = LoadModels(c);
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  auto faces = (*models)->NewPipeline()->Analyze(Load("lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg"));
+  ASSERT_TRUE(faces.ok()) << faces.status().ToString();
+  EXPECT_GE(faces->size(), 1u);
+}
+
+}  // namespace
+}  // namespace faceatt
