@@ -69,6 +69,14 @@ using Setup = Runner (*)(CLI::App& app);
 
 Runner SetupEnroll(CLI::App& app);
 Runner SetupIdentify(CLI::App& app);
+Runner SetupBulkEnroll(CLI::App& app);
+Runner SetupUsers(CLI::App& app);
+Runner SetupResetUsers(CLI::App& app);
+Runner SetupFixPaths(CLI::App& app);
+Runner SetupExport(CLI::App& app);
+Runner SetupEval(CLI::App& app);
+Runner SetupCalibrate(CLI::App& app);
+Runner SetupServe(CLI::App& app);
 
 // Formats a distance as "0.412".
 std::string Fixed(double value, int digits = 3);

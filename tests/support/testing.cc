@@ -110,6 +110,7 @@ CliResult RunCli(const std::vector<std::string>& args, const std::string& cwd,
 Result<std::vector<Detection>> FakeDetector::Detect(const cv::Mat& bgr) {
   seen.push_back(bgr.size());
   if (fail) return Status::Internal("fake detector failure");
+  if (bgr.cols < min_width) return std::vector<Detection>{};
   return boxes;
 }
 std::unique_ptr<FaceDetector> FakeDetector::Clone() const { return std::make_unique<FakeDetector>(*this); }

@@ -64,6 +64,8 @@ class FakeDetector : public FaceDetector {
  public:
   std::vector<Detection> boxes;
   bool fail = false;
+  int min_width = 0;  // images narrower than this: no face found
+
   std::vector<cv::Size> seen;
   Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override;
   std::unique_ptr<FaceDetector> Clone() const override;

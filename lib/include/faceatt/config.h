@@ -37,6 +37,7 @@ struct ImageConfig {
   int64_t max_pixels = 40'000'000;    // larger images are refused before decoding
   int detect_max_side = 1280;         // detection runs on a copy no longer than this
   int upsample_below = 500;           // images shorter than this (longest side) are upsampled
+  bool small_face_retry = true;       // no face found: detect again at twice the size
 };
 
 struct QualityConfig {

@@ -5,7 +5,9 @@
 // (MatchMode::kMean, the default: it measured better with three enrollment
 // photos) or to their nearest embedding (kMin). The best person is accepted when
 // that distance is at most `tolerance` AND the next-best other person is at
-// least `margin` further away. Search is exact (no approximation).
+// least `margin` further away. Search is exact (no approximation): every row is
+// compared, with a vectorised kernel (AVX2 when the CPU has it), keeping only the
+// best few; 100k people take about a millisecond on one core (docs/benchmarks.md).
 //
 // Thread safety: const methods may run concurrently; Add/Remove need exclusive
 // access (the server swaps in a new Gallery instead of mutating a shared one).
@@ -71,14 +73,18 @@ class Gallery {
   const std::vector<std::string>& person_ids() const { return people_; }
 
  private:
-  void RefreshMeans() const;
+  // Recomputes sums_, counts_ and means_ from the matrix (after Remove).
+  void RebuildMeans();
 
   std::vector<std::string> people_;                 // person index -> employee id
   std::unordered_map<std::string, int> index_;      // employee id -> person index
   std::vector<float> matrix_;                       // embeddings, row-major, kEmbeddingDim wide
   std::vector<int> owner_;                          // row -> person index
-  mutable std::vector<float> means_;                // person means, row-major
-  mutable bool means_stale_ = true;
+  // Person means, kept current by Add/Remove (so const methods never write and
+  // may run concurrently): sums_ in insertion order, divided by counts_.
+  std::vector<float> sums_;
+  std::vector<int> counts_;
+  std::vector<float> means_;
 };
 
 }  // namespace faceatt

@@ -109,6 +109,7 @@ struct AnalyzeOptions {
 struct PipelineOptions {
   int detect_max_side = 1280;
   int upsample_below = 500;
+  bool small_face_retry = true;
   bool flip = true;
   QualityConfig quality;
   static PipelineOptions FromConfig(const Config& config);
@@ -127,7 +128,14 @@ class FacePipeline {
 
   std::unique_ptr<FacePipeline> Clone() const;
   const FaceEmbedder& embedder() const { return *embedder_; }
+  // The stages themselves (benchmarks time each one alone).
+  FaceDetector& detector() { return *detector_; }
+  FaceAligner& aligner() { return *aligner_; }
+  FaceEmbedder& mutable_embedder() { return *embedder_; }
   const PipelineOptions& options() const { return options_; }
+  // Thresholds and sizes from a configuration other than the one the models were
+  // loaded with (the server applies its own).
+  void set_options(const PipelineOptions& options) { options_ = options; }
 
  private:
   std::unique_ptr<FaceDetector> detector_;

@@ -136,6 +136,25 @@ struct FileRef {
   std::string sha256;  // known hash of the file ("" when none is stored)
 };
 
+// One webhook delivery in the outbox (schema 2): one row per event per URL.
+inline constexpr const char* kOutboxPending = "pending";
+inline constexpr const char* kOutboxDelivered = "delivered";
+inline constexpr const char* kOutboxFailed = "failed";  // gave up after max attempts
+
+struct OutboxItem {
+  int64_t id = 0;
+  std::string url;
+  std::string event;   // attendance.recognized | attendance.unknown
+  std::string body;    // the JSON payload, signed as is
+  std::string status = kOutboxPending;
+  int attempts = 0;
+  int64_t next_attempt_ms = 0;
+  std::string last_error;
+  int last_http_status = 0;  // 0 when no answer came
+  int64_t created_ms = 0;
+  int64_t delivered_ms = 0;  // 0 while not delivered
+};
+
 struct StoreOptions {
   std::string path;                 // database file; ":memory:" for tests
   std::string id_prefix = "EMP";
@@ -178,6 +197,15 @@ class SqliteStore : public Store {
   Status UpdateFileRef(const FileRef& ref, const std::string& new_path);
   // Replaces one embedding's vector (bulk-enroll --update).
   Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding);
+  // Webhook outbox (schema 2). Enqueue returns the row id; Due lists pending
+  // rows whose next attempt is at or before now_ms, oldest first; Update writes
+  // status, attempts, next attempt, last error/status and delivery time.
+  Result<int64_t> EnqueueOutbox(const OutboxItem& item);
+  Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit);
+  Status UpdateOutbox(const OutboxItem& item);
+  // Newest first; status "" = any.
+  Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit);
+  Result<int64_t> CountOutbox(const std::string& status);
   // Runs a read-only check (PRAGMA quick_check).
   Status Check();
   int schema_version() const;

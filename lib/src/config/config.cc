@@ -46,6 +46,7 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(image, max_pixels, kInt64, 1e4, 1e9),
       FACEATT_FIELD(image, detect_max_side, kInt, 160, 8192),
       FACEATT_FIELD(image, upsample_below, kInt, 0, 4096),
+      FACEATT_FIELD(image, small_face_retry, kBool),
       FACEATT_FIELD(quality, min_face_px, kInt, 0, 4096),
       FACEATT_FIELD(quality, min_brightness, kDouble, 0, 255),
       FACEATT_FIELD(quality, max_brightness, kDouble, 0, 255),

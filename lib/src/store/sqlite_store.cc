@@ -54,6 +54,23 @@ CREATE TABLE id_sequence (name TEXT PRIMARY KEY, next INTEGER NOT NULL);
 INSERT INTO id_sequence VALUES ('employee_id', 1);
 CREATE TABLE retired_ids (employee_id TEXT PRIMARY KEY);
 )sql",
+    // 2: webhook outbox (events wait here until a receiver accepts them).
+    R"sql(
+CREATE TABLE webhook_outbox (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL,
+  event TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_http_status INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox(status, next_attempt_at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -640,6 +657,93 @@ Status SqliteStore::ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding
   s.Bind(7, embedding_id);
   s.Step();
   return s.status("replacing embedding");
+}
+
+namespace {
+const char* kOutboxColumns =
+    "SELECT id, url, event, body, status, attempts, next_attempt_at, last_error, "
+    "last_http_status, created_at, delivered_at FROM webhook_outbox ";
+
+OutboxItem ReadOutbox(const Stmt& s) {
+  OutboxItem o;
+  o.id = s.Int(0);
+  o.url = s.Text(1);
+  o.event = s.Text(2);
+  o.body = s.Text(3);
+  o.status = s.Text(4);
+  o.attempts = static_cast<int>(s.Int(5));
+  auto ts = [](const std::string& t) -> int64_t {
+    auto r = ParseTimestamp(t);
+    return r.ok() ? *r : 0;
+  };
+  o.next_attempt_ms = ts(s.Text(6));
+  o.last_error = s.Text(7);
+  o.last_http_status = static_cast<int>(s.Int(8));
+  o.created_ms = ts(s.Text(9));
+  if (auto d = s.OptText(10)) o.delivered_ms = ts(*d);
+  return o;
+}
+}  // namespace
+
+Result<int64_t> SqliteStore::EnqueueOutbox(const OutboxItem& item) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "INSERT INTO webhook_outbox (url, event, body, status, attempts, next_attempt_at, "
+         "created_at) VALUES (?,?,?,'pending',0,?,?)");
+  const std::string now = impl_->Now();
+  s.Bind(1, item.url).Bind(2, item.event).Bind(3, item.body);
+  s.Bind(4, item.next_attempt_ms > 0 ? FormatUtc(item.next_attempt_ms) : now).Bind(5, now);
+  s.Step();
+  FACEATT_RETURN_IF_ERROR(s.status("queueing webhook"));
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(impl_->db));
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(int64_t now_ms, int limit) {
+  std::lock_guard lock(impl_->mu);
+  const std::string sql = std::string(kOutboxColumns) +
+                          "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?";
+  Stmt s(impl_->db, sql.c_str());
+  s.Bind(1, FormatUtc(now_ms)).Bind(2, limit);
+  std::vector<OutboxItem> out;
+  while (s.Step()) out.push_back(ReadOutbox(s));
+  FACEATT_RETURN_IF_ERROR(s.status("reading webhook outbox"));
+  return out;
+}
+
+Status SqliteStore::UpdateOutbox(const OutboxItem& item) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+         "last_http_status = ?, delivered_at = ? WHERE id = ?");
+  s.Bind(1, item.status).Bind(2, item.attempts).Bind(3, FormatUtc(item.next_attempt_ms));
+  s.Bind(4, item.last_error).Bind(5, item.last_http_status);
+  s.Bind(6, item.delivered_ms > 0 ? std::optional<std::string>(FormatUtc(item.delivered_ms))
+                                  : std::optional<std::string>());
+  s.Bind(7, item.id);
+  s.Step();
+  FACEATT_RETURN_IF_ERROR(s.status("updating webhook outbox"));
+  if (sqlite3_changes(impl_->db) == 0)
+    return Status::NotFound("no webhook delivery " + std::to_string(item.id));
+  return Status::Ok();
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(const std::string& status, int limit) {
+  std::lock_guard lock(impl_->mu);
+  const std::string sql = std::string(kOutboxColumns) + "WHERE (?1 = '' OR status = ?1) ORDER BY id DESC LIMIT ?2";
+  Stmt s(impl_->db, sql.c_str());
+  s.Bind(1, status).Bind(2, limit <= 0 ? -1 : limit);
+  std::vector<OutboxItem> out;
+  while (s.Step()) out.push_back(ReadOutbox(s));
+  FACEATT_RETURN_IF_ERROR(s.status("listing webhook outbox"));
+  return out;
+}
+
+Result<int64_t> SqliteStore::CountOutbox(const std::string& status) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "SELECT COUNT(*) FROM webhook_outbox WHERE (?1 = '' OR status = ?1)");
+  s.Bind(1, status);
+  if (s.Step()) return s.Int(0);
+  return s.Error("counting webhook outbox");
 }
 
 Status SqliteStore::Check() {

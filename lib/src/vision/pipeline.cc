@@ -19,6 +19,7 @@ PipelineOptions PipelineOptions::FromConfig(const Config& config) {
   PipelineOptions o;
   o.detect_max_side = config.image.detect_max_side;
   o.upsample_below = config.image.upsample_below;
+  o.small_face_retry = config.image.small_face_retry;
   o.flip = config.recognition.flip;
   o.quality = config.quality;
   return o;
@@ -87,11 +88,20 @@ void MeasureQuality(Face& face, const QualityConfig& q) {
 Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const AnalyzeOptions& opts) {
   if (bgr.empty() || bgr.type() != CV_8UC3)
     return Status::InvalidArgument("pipeline needs a non-empty 8-bit BGR image");
-  const double scale = WorkingScale(bgr.cols, bgr.rows, options_);
+  double scale = WorkingScale(bgr.cols, bgr.rows, options_);
   cv::Mat work = bgr;
   if (scale != 1)
     cv::resize(bgr, work, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
   FACEATT_ASSIGN_OR_RETURN(std::vector<Detection> detections, detector_->Detect(work));
+  // HOG's window is 80 px: a 40-60 px face in a camera frame or a group photo is
+  // only found at twice the size. Retrying only when nothing was found keeps the
+  // common case (a face close to the camera) at one pass.
+  if (detections.empty() && options_.small_face_retry &&
+      std::max(work.cols, work.rows) * 2 <= options_.detect_max_side) {
+    scale *= 2;
+    cv::resize(bgr, work, cv::Size(), scale, scale, cv::INTER_LINEAR);
+    FACEATT_ASSIGN_OR_RETURN(detections, detector_->Detect(work));
+  }
 
   std::vector<Face> faces;
   for (const Detection& d : detections) {

@@ -69,6 +69,48 @@ TEST(PipelineFakeTest, SmallImagesAreUpsampled) {
   EXPECT_EQ((*faces)[0].box.right, 50);
 }
 
+TEST(PipelineFakeTest, NoFaceAtFirstRetriesAtTwiceTheSize) {
+  PipelineOptions o;
+  o.upsample_below = 0;
+  o.detect_max_side = 1280;
+  auto f = MakeFake({{{400, 300, 500, 400}, 1.0}}, o);
+  f.detector->min_width = 1000;  // the face is only "visible" at 2x
+  auto faces = f.pipeline->Analyze(cv::Mat(480, 640, CV_8UC3, cv::Scalar(90, 120, 160)));
+  ASSERT_TRUE(faces.ok());
+  ASSERT_EQ(f.detector->seen.size(), 2u);
+  EXPECT_EQ(f.detector->seen[1], cv::Size(1280, 960));
+  ASSERT_EQ(faces->size(), 1u);
+  EXPECT_EQ((*faces)[0].box.left, 200);  // mapped back from 2x
+  // Off, or when the image is already as large as detection allows: one pass.
+  o.small_face_retry = false;
+  auto g = MakeFake({{{400, 300, 500, 400}, 1.0}}, o);
+  g.detector->min_width = 1000;
+  EXPECT_TRUE(g.pipeline->Analyze(cv::Mat(480, 640, CV_8UC3, cv::Scalar(9))).value().empty());
+  EXPECT_EQ(g.detector->seen.size(), 1u);
+  o.small_face_retry = true;
+  auto h = MakeFake({}, o);
+  EXPECT_TRUE(h.pipeline->Analyze(cv::Mat(900, 1200, CV_8UC3, cv::Scalar(9))).value().empty());
+  EXPECT_EQ(h.detector->seen.size(), 1u);
+}
+
+// A real face of about 40 px in a 640x480 frame is found (by the retry).
+TEST(PipelineRealTest, FindsA40PixelFaceInACameraFrame) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  cv::Mat portrait = Load("lfw/Al_Gore/Al_Gore_0001.jpg");
+  auto big = models->NewPipeline()->Analyze(portrait);
+  ASSERT_TRUE(big.ok() && big->size() == 1u);
+  const double s = 42.0 / (*big)[0].box.width();  // scale the face to ~42 px
+  cv::Mat small, frame(480, 640, CV_8UC3, cv::Scalar(120, 130, 140));
+  cv::resize(portrait, small, cv::Size(), s, s, cv::INTER_AREA);
+  small.copyTo(frame(cv::Rect(300, 200, small.cols, small.rows)));
+  auto faces = models->NewPipeline()->Analyze(frame);
+  ASSERT_TRUE(faces.ok());
+  ASSERT_EQ(faces->size(), 1u);
+  EXPECT_NEAR((*faces)[0].box.width(), 42, 12);
+  EXPECT_GT((*faces)[0].box.left, 290);
+}
+
 TEST(PipelineFakeTest, LargestFirstQualityAndFlip) {
   PipelineOptions o;
   o.upsample_below = 0;  // boxes below are in original coordinates

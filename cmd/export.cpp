@@ -1,0 +1,50 @@
+// faceatt export: attendance as CSV / JSON / JSON Lines, for people and cron jobs.
+// Reads the database only: no model is loaded.
+#include <iostream>
+
+#include "command.h"
+#include "faceatt/export.h"
+#include "faceatt/image.h"
+
+namespace faceatt::cli {
+
+Runner SetupExport(CLI::App& app) {
+  struct Options {
+    std::string from, to, employee, type, summary, format = "csv", output;
+    bool include_failed = false, excel = false;
+  };
+  auto o = std::make_shared<Options>();
+  app.add_option("--from", o->from, "First local date, YYYY-MM-DD (inclusive)");
+  app.add_option("--to", o->to, "Last local date, YYYY-MM-DD (inclusive)");
+  app.add_option("--employee", o->employee, "Only this employee id");
+  app.add_option("--type", o->type, "Only IN or OUT events");
+  app.add_flag("--include-failed", o->include_failed, "Also unknown faces and failed attempts");
+  app.add_option("--summary", o->summary, "daily: one row per person per day (first IN, last OUT, hours)")
+      ->check(CLI::IsMember({"daily"}));
+  app.add_option("--format", o->format, "csv (default), json or jsonl")
+      ->check(CLI::IsMember({"csv", "json", "jsonl"}));
+  app.add_flag("--excel", o->excel, "CSV with a UTF-8 byte order mark (for Excel)");
+  app.add_option("-o,--output", o->output, "Write to FILE atomically instead of stdout");
+  return [o](Context& ctx) -> Result<int> {
+    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    ExportOptions opts;
+    if (!o->from.empty()) opts.from_date = o->from;
+    if (!o->to.empty()) opts.to_date = o->to;
+    if (!o->employee.empty()) opts.employee_id = o->employee;
+    if (!o->type.empty()) opts.type = o->type;
+    opts.include_failed = o->include_failed;
+    opts.summary_daily = o->summary == "daily";
+    opts.format = o->format;
+    opts.excel = o->excel;
+    FACEATT_ASSIGN_OR_RETURN(std::string text, ExportAttendance(*store, opts));
+    if (o->output.empty() || o->output == "-") {
+      std::cout << text << std::flush;
+      if (!std::cout) return Status::IoError("cannot write to stdout");
+    } else {
+      FACEATT_RETURN_IF_ERROR(WriteFileAtomic(o->output, text));
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace faceatt::cli

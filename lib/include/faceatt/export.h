@@ -1,0 +1,47 @@
+// Attendance export for people and cron jobs: CSV (RFC 4180, UTF-8), JSON or
+// JSON Lines, raw events or one row per person per local day.
+//
+// Dates are local dates in the process time zone (SetTimeZone, from
+// attendance.timezone); --to is inclusive. Timestamps are written as ISO 8601
+// local time with the offset ("2026-11-21T17:30:00.000+09:00").
+// Errors: kInvalidArgument for a bad date, type, format or combination;
+// kNotFound for an employee id that is neither enrolled nor in the log.
+//
+// Thread safety: ExportAttendance only reads the store.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "faceatt/status.h"
+#include "faceatt/store.h"
+
+namespace faceatt {
+
+struct ExportOptions {
+  std::optional<std::string> from_date;  // YYYY-MM-DD, inclusive
+  std::optional<std::string> to_date;    // YYYY-MM-DD, inclusive
+  std::optional<std::string> employee_id;
+  std::optional<std::string> type;       // IN | OUT (any case)
+  bool include_failed = false;           // also unknown faces and failures
+  bool summary_daily = false;
+  std::string format = "csv";            // csv | json | jsonl
+  bool excel = false;                    // CSV with a UTF-8 byte order mark
+};
+
+// The whole export as text (an empty range gives the header row / "[]" / "").
+Result<std::string> ExportAttendance(Store& store, const ExportOptions& options);
+
+// One RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
+std::string CsvField(const std::string& value);
+// Fields joined by commas, ended by CRLF.
+std::string CsvRow(const std::vector<std::string>& fields);
+// Parses RFC 4180 text into rows (for tests and people.csv); kBadInput on an
+// unterminated quote.
+Result<std::vector<std::vector<std::string>>> ParseCsv(const std::string& text);
+
+// The local date after `yyyy_mm_dd`; kInvalidArgument for a bad date.
+Result<std::string> NextDate(const std::string& yyyy_mm_dd);
+
+}  // namespace faceatt

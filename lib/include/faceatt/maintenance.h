@@ -1,0 +1,54 @@
+// Data-folder maintenance behind `faceatt users delete`, `reset-users` and
+// `fix-paths`: removing a person's files, backing up the database, and
+// repairing the file paths the database holds.
+//
+// Thread safety: call from one thread; the store serialises its own access.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "faceatt/clock.h"
+#include "faceatt/data_dir.h"
+#include "faceatt/status.h"
+#include "faceatt/store.h"
+
+namespace faceatt {
+
+// Removes the thumbnails and crops of deleted embeddings (never the source
+// photos); returns how many files were removed. Missing files are not an error.
+int RemoveEmbeddingFiles(const DataDir& data, const std::vector<StoredEmbedding>& removed);
+
+// A consistent copy of the database in data/backups/faceatt-<UTC time>.db
+// (a new name when that exists). Returns the backup's path.
+Result<std::string> BackupDatabase(SqliteStore& store, const DataDir& data, const Clock& clock);
+
+struct ResetResult {
+  std::string backup;      // "" with no backup
+  int people = 0;
+  int embeddings = 0;
+  int files_removed = 0;
+};
+// Backs up (unless !backup), deletes every person and embedding (attendance is
+// kept), then removes thumbnails/ and faces/ from the data folder.
+Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup, const Clock& clock);
+
+struct PathFix {
+  FileRef ref;
+  std::string action;    // rewrite | relocate | missing
+  std::string new_path;  // for rewrite / relocate
+};
+struct FixPathsResult {
+  int checked = 0;
+  int ok = 0;
+  std::vector<PathFix> fixes;  // every reference not already fine
+};
+// Checks every file reference: an absolute path inside the data folder becomes
+// relative, and so does a stale one whose tail exists under the data folder (the
+// folder moved) (rewrite); a file that moved inside the data folder is found by
+// name, confirmed by sha256 when the database knows it (relocate); otherwise the
+// reference is reported (missing).
+// With dry_run nothing is changed. Running it twice changes nothing the second time.
+Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dry_run);
+
+}  // namespace faceatt

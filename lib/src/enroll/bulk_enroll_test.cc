@@ -1,0 +1,132 @@
+#include "faceatt/bulk_enroll.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(ParseLabel, IdNameOrBoth) {
+  auto id = ParseLabel("EMP001");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->employee_id, "EMP001");
+  EXPECT_EQ(id->name, "");
+  auto both = ParseLabel("EMP001_Hong Gildong");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->employee_id, "EMP001");
+  EXPECT_EQ(both->name, "Hong Gildong");
+  auto name = ParseLabel("George_W_Bush");
+  ASSERT_TRUE(name.ok());
+  EXPECT_EQ(name->employee_id, "");
+  EXPECT_EQ(name->name, "George W Bush");
+  auto korean = ParseLabel("홍길동");
+  ASSERT_TRUE(korean.ok());
+  EXPECT_EQ(korean->name, "홍길동");
+}
+
+TEST(ParseLabel, RefusesPathTricks) {
+  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "../etc", "a/b", "a\\b", ".hidden",
+                                                       std::string("a\0b", 3), "tab\tname"})
+    EXPECT_EQ(ParseLabel(bad).status().code(), Code::kInvalidArgument) << bad;
+}
+
+TEST(PeopleCsv, OverridesAndRefusesUnsafeRows) {
+  testing::TempDir t;
+  testing::WriteFile(t / "people.csv",
+                     "label,employee_id,name,department\r\n"
+                     "alice,E1,\"Lee, Alice\",R&D\r\n"
+                     "bob,,Bob \"B\" Kim,\r\n");
+  auto rows = ReadPeopleCsv(t / "people.csv");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->at("alice").employee_id, "E1");
+  EXPECT_EQ(rows->at("alice").name, "Lee, Alice");
+  EXPECT_EQ(rows->at("alice").department, "R&D");
+  EXPECT_EQ(rows->at("bob").employee_id, "");
+  testing::WriteFile(t / "bad.csv", "label,employee_id,name\n/etc,E1,x\n");
+  EXPECT_EQ(ReadPeopleCsv(t / "bad.csv").status().code(), Code::kBadInput);
+  testing::WriteFile(t / "badid.csv", "label,employee_id,name\nok,E 1,x\n");
+  EXPECT_EQ(ReadPeopleCsv(t / "badid.csv").status().code(), Code::kBadInput);
+  testing::WriteFile(t / "nolabel.csv", "who,name\nx,y\n");
+  EXPECT_EQ(ReadPeopleCsv(t / "nolabel.csv").status().code(), Code::kBadInput);
+}
+
+// The library end to end: a dry run writes nothing, a real run stores whole
+// people, --update re-embeds a changed image in place.
+TEST(BulkEnroll, DryRunThenRunThenUpdate) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  testing::TempDir t;
+  fs::create_directories(t / "kf");
+  for (const char* who : {"Tony_Blair", "Serena_Williams"})
+    fs::copy(testing::Face(std::string("lfw/") + who), t / (std::string("kf/") + who), fs::copy_options::recursive);
+  Config config = testing::TestConfig();
+  StoreOptions so;
+  so.path = t / "data/faceatt.db";
+  fs::create_directories(t / "data");
+  auto store = std::move(OpenSqliteStore(so)).value();
+  auto service = std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
+  BulkOptions o;
+  o.dir = t / "kf";
+  o.jobs = 2;
+  o.dry_run = true;
+  int calls = 0;
+  o.progress = [&](const BulkProgress& p) {
+    ++calls;
+    EXPECT_LE(p.done, p.total);
+  };
+  auto dry = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->people_created, 2);
+  EXPECT_EQ(*store->CountUsers(), 0);
+  EXPECT_FALSE(fs::exists(t / "data/faces"));
+  EXPECT_GT(calls, 0);
+
+  o.dry_run = false;
+  auto run = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->people_created, 2);
+  EXPECT_EQ(*store->CountEmbeddings(), run->images_enrolled);
+  EXPECT_EQ(run->images_enrolled + run->images_rejected, run->images_total);
+  EXPECT_TRUE(run->warnings.empty());
+  EXPECT_EQ(service->people(), 2u);
+
+  // Replace one photo with another of the same person: without --update it is
+  // reported as changed, with --update re-embedded in place.
+  const auto blair = testing::FilesIn(t / "kf/Tony_Blair");
+  const std::string other = testing::FilesIn(testing::Face("lfw/Tony_Blair")).back();
+  fs::remove(blair[0]);
+  cv::Mat img = *ReadImageFile(other, {});
+  cv::Mat flipped;
+  cv::flip(img, flipped, 1);
+  testing::WriteFile(blair[0], *EncodeJpeg(flipped, 95));
+  const int64_t embeddings = *store->CountEmbeddings();
+  auto changed = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->images_enrolled, 0);
+  int changed_seen = 0;
+  for (const auto& i : changed->images) changed_seen += i.reason == kChanged;
+  EXPECT_EQ(changed_seen, 1);
+  o.update = true;
+  auto updated = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(updated->images_updated, 1);
+  EXPECT_EQ(updated->people_updated, 1);
+  EXPECT_EQ(*store->CountEmbeddings(), embeddings);
+  auto again = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->images_updated + again->images_enrolled, 0);
+
+  // Report: CSV by extension, JSON otherwise.
+  ASSERT_TRUE(WriteBulkReport(*run, t / "r.csv").ok());
+  EXPECT_EQ(testing::ReadFile(t / "r.csv").rfind("label,path,employee_id,outcome,reason,detail\r\n", 0), 0u);
+  ASSERT_TRUE(WriteBulkReport(*run, t / "r.json").ok());
+  EXPECT_NE(testing::ReadFile(t / "r.json").find("\"images_enrolled\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faceatt

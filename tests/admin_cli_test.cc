@@ -1,0 +1,488 @@
+// End-to-end tests of the admin commands: bulk-enroll, identify --record,
+// users, reset-users, fix-paths, export. Real photos (lfw/ subsets) and models.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "faceatt/export.h"
+#include "faceatt/store.h"
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+namespace fs = std::filesystem;
+using testing::RunCli;
+using testing::TempDir;
+
+std::map<std::string, std::string> Env() { return {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}}; }
+
+// Copies `count` LFW people (sorted, from `first`) into dir/<label>/.
+std::vector<std::string> CopyPeople(const std::string& dir, size_t first, size_t count) {
+  std::vector<std::string> all;
+  for (const auto& e : fs::directory_iterator(testing::Face("lfw")))
+    if (e.is_directory()) all.push_back(e.path().filename().string());
+  std::sort(all.begin(), all.end());
+  std::vector<std::string> out;
+  fs::create_directories(dir);
+  for (size_t i = first; i < first + count && i < all.size(); ++i) {
+    fs::copy(testing::Face("lfw/" + all[i]), dir + "/" + all[i], fs::copy_options::recursive);
+    out.push_back(all[i]);
+  }
+  return out;
+}
+
+std::unique_ptr<SqliteStore> Open(const std::string& db) {
+  StoreOptions o;
+  o.path = db;
+  auto s = OpenSqliteStore(o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// What a database holds about people: employee id, name, and per embedding the
+// source file name, its hash and its vector.
+struct Snapshot {
+  std::map<std::string, std::string> users;
+  std::map<std::string, std::pair<std::string, Embedding>> embeddings;  // "id/file" -> sha, vector
+};
+Snapshot Take(const std::string& db) {
+  Snapshot s;
+  auto store = Open(db);
+  if (!store) return s;
+  auto users = store->ListUsers();
+  auto rows = store->LoadEmbeddings("");
+  EXPECT_TRUE(users.ok() && rows.ok());
+  if (!users.ok() || !rows.ok()) return s;
+  for (const auto& u : *users) s.users[u.employee_id] = u.name;
+  for (const auto& e : *rows)
+    s.embeddings[e.employee_id + "/" + fs::path(e.source_path).filename().string()] = {e.source_sha256, e.vector};
+  return s;
+}
+void ExpectSame(const Snapshot& a, const Snapshot& b) {
+  EXPECT_EQ(a.users, b.users);
+  ASSERT_EQ(a.embeddings.size(), b.embeddings.size());
+  for (const auto& [key, v] : a.embeddings) {
+    auto it = b.embeddings.find(key);
+    ASSERT_NE(it, b.embeddings.end()) << key;
+    EXPECT_EQ(v.first, it->second.first) << key;
+    EXPECT_LT(Distance(v.second, it->second.second), 1e-4) << key;
+  }
+}
+
+TEST(BulkEnrollCli, SecondRunEnrollsNothing) {
+  TempDir t;
+  const auto labels = CopyPeople(t / "kf", 0, 6);
+  auto r1 = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2", "--report", "r1.json"}, t.path(), Env());
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_NE(r1.out.find("people: 6 created"), std::string::npos) << r1.out;
+  auto before = Take(t / "data/faceatt.db");
+  EXPECT_EQ(before.users.size(), 6u);
+  EXPECT_GE(before.embeddings.size(), 12u);
+  // Crops per label, thumbnails per embedding.
+  for (const auto& label : labels) EXPECT_FALSE(testing::FilesIn(t / ("data/faces/" + label)).empty()) << label;
+  auto report1 = nlohmann::json::parse(testing::ReadFile(t / "r1.json"));
+  EXPECT_EQ(report1["summary"]["images_enrolled"].get<size_t>(), before.embeddings.size());
+
+  auto r2 = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--report", "r2.csv"}, t.path(), Env());
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_NE(r2.out.find("people: 0 created, 0 updated"), std::string::npos) << r2.out;
+  EXPECT_NE(r2.out.find(" 0 enrolled"), std::string::npos) << r2.out;
+  ExpectSame(before, Take(t / "data/faceatt.db"));
+  auto rows = ParseCsv(testing::ReadFile(t / "r2.csv"));
+  ASSERT_TRUE(rows.ok());
+  ASSERT_GT(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][3], "outcome");
+  for (size_t i = 1; i < rows->size(); ++i) EXPECT_NE((*rows)[i][3], "enrolled") << (*rows)[i][1];
+  // Not a terminal: plain progress lines, no carriage-return bar.
+  EXPECT_EQ(r2.err.find('\r'), std::string::npos);
+}
+
+TEST(BulkEnrollCli, JobsOneAndTwoGiveTheSameDatabase) {
+  TempDir t;
+  CopyPeople(t / "kf", 10, 6);
+  auto a = RunCli({"--data-dir", "d1", "bulk-enroll", "kf", "--jobs", "1"}, t.path(), Env());
+  auto b = RunCli({"--data-dir", "d2", "bulk-enroll", "kf", "--jobs", "2"}, t.path(), Env());
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto sa = Take(t / "d1/faceatt.db");
+  EXPECT_EQ(sa.users.size(), 6u);
+  ExpectSame(sa, Take(t / "d2/faceatt.db"));
+}
+
+TEST(BulkEnrollCli, KilledRunLeavesWholePeopleAndResumes) {
+  TempDir t;
+  CopyPeople(t / "kf", 20, 12);
+  // The reference: one uninterrupted run.
+  auto ref = RunCli({"--data-dir", "ref", "bulk-enroll", "kf", "--jobs", "1"}, t.path(), Env());
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  const Snapshot full = Take(t / "ref/faceatt.db");
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(t.path().c_str()) != 0) _exit(127);
+    ::setenv("FACEATT_PATHS_MODELS_DIR", testing::ModelsDir().c_str(), 1);
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    ::execl(FACEATT_TEST_BINARY, FACEATT_TEST_BINARY, "--data-dir", "data", "bulk-enroll", "kf", "--jobs", "1",
+            static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill it once a few people have their crops written (some committed, some not).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    std::error_code ec;
+    size_t folders = 0;
+    for (auto it = fs::directory_iterator(t / "data/faces", ec); !ec && it != fs::directory_iterator(); ++it) ++folders;
+    if (folders >= 4 || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+
+  // Whole people only: everyone stored has exactly the embeddings the full run gave them.
+  const Snapshot part = Take(t / "data/faceatt.db");
+  EXPECT_GE(part.users.size(), 1u);
+  EXPECT_LT(part.users.size(), full.users.size());
+  for (const auto& [id, name] : part.users) {
+    size_t want = 0, have = 0;
+    for (const auto& [key, v] : full.embeddings) want += key.rfind(id + "/", 0) == 0;
+    for (const auto& [key, v] : part.embeddings) have += key.rfind(id + "/", 0) == 0;
+    EXPECT_EQ(have, want) << id << " " << name;
+  }
+  auto resumed = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2"}, t.path(), Env());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectSame(full, Take(t / "data/faceatt.db"));
+}
+
+TEST(BulkEnrollCli, RefusesUnsafeLabelsAndUsesPeopleCsv) {
+  TempDir t;
+  const auto labels = CopyPeople(t / "kf", 30, 2);
+  fs::create_directories(t / "kf/EMP042_Hong Gildong");
+  fs::copy(testing::FilesIn(testing::Face("lfw/Tony_Blair")).front(), t / "kf/EMP042_Hong Gildong/a.jpg");
+  fs::create_directories(t / "kf/bad\x01label");
+  fs::copy(testing::FilesIn(t / ("kf/" + labels[1])).front(), t / "kf/bad\x01label/a.jpg");
+  testing::WriteFile(t / "kf/people.csv", "label,employee_id,name,department\n" + labels[1] +
+                                              ",E-77,\"Kim, \"\"Jr\"\"\",Sales\n");
+  auto r = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--report", "r.csv"}, t.path(), Env());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rejected bad_label: 1"), std::string::npos) << r.out;
+  auto store = Open(t / "data/faceatt.db");
+  auto kim = store->GetUser("E-77");
+  ASSERT_TRUE(kim.ok()) << kim.status().ToString();
+  EXPECT_EQ(kim->name, "Kim, \"Jr\"");
+  EXPECT_EQ(kim->department, "Sales");
+  auto hong = store->GetUser("EMP042");
+  ASSERT_TRUE(hong.ok());
+  EXPECT_EQ(hong->name, "Hong Gildong");
+  EXPECT_EQ(*store->CountUsers(), 3);  // the bad label made nobody
+  EXPECT_FALSE(fs::exists(t / "data/faces/bad\x01label"));
+
+  // A people.csv that points a label outside is refused before anything runs.
+  testing::WriteFile(t / "kf/people.csv", "label,employee_id,name\n../../etc,EMP9,X\n");
+  auto bad = RunCli({"--data-dir", "data", "bulk-enroll", "kf"}, t.path(), Env());
+  EXPECT_EQ(bad.exit_code, 3) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("not a safe folder name"), std::string::npos) << bad.err;
+  // A missing folder is bad input too.
+  EXPECT_EQ(RunCli({"--data-dir", "data", "bulk-enroll", "nowhere"}, t.path(), Env()).exit_code, 3);
+}
+
+// Three people enrolled from kf/, for the commands below.
+std::vector<std::string> EnrollThree(const TempDir& t) {
+  auto labels = CopyPeople(t / "kf", 40, 3);
+  auto r = RunCli({"--data-dir", "data", "bulk-enroll", "kf"}, t.path(), Env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return labels;
+}
+
+TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
+  TempDir t;
+  auto labels = EnrollThree(t);
+  const std::string photo = testing::FilesIn(t / ("kf/" + labels[0])).front();
+  auto first = RunCli({"--data-dir", "data", "identify", "--record", "--type", "IN", "--device", "door1", photo},
+                      t.path(), Env());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("recorded: EMP001"), std::string::npos) << first.out;
+  auto again = RunCli({"--data-dir", "data", "identify", "--record", "--type", "in", photo}, t.path(), Env());
+  EXPECT_NE(again.out.find("refused: EMP001"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("already_recorded"), std::string::npos) << again.out;
+  // Someone not enrolled, and a photo without a face.
+  const std::string stranger = testing::FilesIn(testing::Face("lfw/" + std::string("Tony_Blair"))).front();
+  auto unknown = RunCli({"--data-dir", "data", "identify", "--record", "--json", stranger}, t.path(), Env());
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
+  auto j = nlohmann::json::parse(unknown.out);
+  EXPECT_EQ(j["attendance"]["status"], "unknown");
+  const std::string noface = testing::FilesIn(testing::Face("noface")).front();
+  auto none = RunCli({"--data-dir", "data", "identify", "--record", noface}, t.path(), Env());
+  EXPECT_NE(none.out.find("not recorded: no_face"), std::string::npos) << none.out;
+  EXPECT_EQ(RunCli({"--data-dir", "data", "identify", "--record", "--type", "LUNCH", photo}, t.path(), Env()).exit_code, 2);
+
+  auto store = Open(t / "data/faceatt.db");
+  AttendanceQuery q;
+  q.newest_first = false;
+  auto rows = store->QueryAttendance(q);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ((*rows)[0].status, kStatusSuccess);
+  EXPECT_EQ((*rows)[0].type, "IN");
+  EXPECT_EQ((*rows)[0].device_id, "door1");
+  EXPECT_EQ((*rows)[1].reason, "already_recorded");
+  EXPECT_EQ((*rows)[2].status, kStatusUnknown);
+  EXPECT_EQ((*rows)[3].reason, "no_face");
+}
+
+TEST(UsersCli, ListShowRenameDelete) {
+  TempDir t;
+  EnrollThree(t);
+  auto list = RunCli({"--data-dir", "data", "users", "list", "--json"}, t.path(), Env());
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto users = nlohmann::json::parse(list.out);
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0]["employee_id"], "EMP001");
+  EXPECT_GT(users[0]["embeddings"].get<int>(), 0);
+
+  auto show = RunCli({"--data-dir", "data", "users", "show", "EMP002", "--json"}, t.path(), Env());
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  auto s = nlohmann::json::parse(show.out);
+  ASSERT_FALSE(s["thumbnails"].empty());
+  std::vector<std::string> files;
+  for (const auto& e : s["thumbnails"]) {
+    files.push_back(e["thumbnail"]);
+    files.push_back(e["crop"]);
+  }
+  for (const auto& f : files) EXPECT_TRUE(fs::exists(f)) << f;
+
+  auto rename = RunCli({"--data-dir", "data", "users", "rename", "EMP001", "홍길동"}, t.path(), Env());
+  ASSERT_EQ(rename.exit_code, 0) << rename.err;
+  EXPECT_EQ(Open(t / "data/faceatt.db")->GetUser("EMP001")->name, "홍길동");
+
+  {
+    auto store = Open(t / "data/faceatt.db");
+    AttendanceRecord r;
+    r.employee_id = "EMP002";
+    r.type = "IN";
+    r.status = kStatusSuccess;
+    ASSERT_TRUE(store->AddAttendance(r).ok());
+  }
+  auto del = RunCli({"--data-dir", "data", "users", "delete", "EMP002"}, t.path(), Env());
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  for (const auto& f : files) EXPECT_FALSE(fs::exists(f)) << f;
+  auto store = Open(t / "data/faceatt.db");
+  EXPECT_EQ(store->GetUser("EMP002").status().code(), Code::kNotFound);
+  AttendanceQuery q;
+  q.employee_id = "EMP002";
+  EXPECT_EQ(*store->CountAttendance(q), 1);  // kept without --purge
+  store.reset();
+
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "delete", "EMP002"}, t.path(), Env()).exit_code, 3);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "show", "EMP404"}, t.path(), Env()).exit_code, 3);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "show", "../EMP001"}, t.path(), Env()).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "rename", "EMP003", "bad\nname"}, t.path(), Env()).exit_code, 2);
+  auto purge = RunCli({"--data-dir", "data", "users", "delete", "EMP003", "--purge"}, t.path(), Env());
+  EXPECT_EQ(purge.exit_code, 0) << purge.err;
+}
+
+TEST(ResetUsersCli, KeepsAttendanceAndLeavesABackupThatOpens) {
+  TempDir t;
+  EnrollThree(t);
+  {
+    auto store = Open(t / "data/faceatt.db");
+    AttendanceRecord r;
+    r.employee_id = "EMP001";
+    r.type = "IN";
+    r.status = kStatusSuccess;
+    ASSERT_TRUE(store->AddAttendance(r).ok());
+  }
+  auto refused = RunCli({"--data-dir", "data", "reset-users"}, t.path(), Env());
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  EXPECT_NE(refused.err.find("--yes"), std::string::npos);
+  EXPECT_EQ(*Open(t / "data/faceatt.db")->CountUsers(), 3);
+
+  auto r = RunCli({"--data-dir", "data", "reset-users", "--yes"}, t.path(), Env());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto store = Open(t / "data/faceatt.db");
+  EXPECT_EQ(*store->CountUsers(), 0);
+  EXPECT_EQ(*store->CountEmbeddings(), 0);
+  EXPECT_EQ(*store->CountAttendance({}), 1);
+  EXPECT_FALSE(fs::exists(t / "data/thumbnails"));
+  EXPECT_FALSE(fs::exists(t / "data/faces"));
+  // Backups only (opening one in WAL mode adds its -wal/-shm beside it).
+  auto Backups = [&] {
+    std::vector<std::string> out;
+    for (const auto& f : testing::FilesIn(t / "data/backups"))
+      if (f.size() > 3 && f.substr(f.size() - 3) == ".db") out.push_back(f);
+    return out;
+  };
+  auto backups = Backups();
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_NE(r.out.find(backups[0]), std::string::npos) << r.out;
+  auto backup = Open(backups[0]);
+  ASSERT_TRUE(backup);
+  EXPECT_TRUE(backup->Check().ok());
+  EXPECT_EQ(*backup->CountUsers(), 3);
+  EXPECT_GT(*backup->CountEmbeddings(), 0);
+
+  auto again = RunCli({"--data-dir", "data", "reset-users", "--yes", "--no-backup"}, t.path(), Env());
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Backups().size(), 1u);
+}
+
+TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
+  TempDir t;
+  EnrollThree(t);
+  const std::string old_root = fs::canonical(t / "data").string();
+  std::string moved_crop, gone_thumb;
+  {
+    // The seed service stored absolute paths: make every reference absolute.
+    auto store = Open(t / "data/faceatt.db");
+    auto refs = store->ListFileRefs();
+    ASSERT_TRUE(refs.ok());
+    for (const auto& ref : *refs)
+      if (ref.path[0] != '/') ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
+    auto rows = std::move(store->LoadEmbeddings("")).value();
+    moved_crop = rows[0].crop_path;
+    gone_thumb = rows[1].thumbnail_path;
+  }
+  fs::rename(t / "data", t / "moved");
+  // One crop moved to another folder inside the data folder, one thumbnail lost.
+  const std::string crop_name = fs::path(moved_crop).filename().string();
+  fs::create_directories(t / "moved/old-crops");
+  fs::rename(t / ("moved/" + fs::path(moved_crop).lexically_relative(old_root).string()), t / ("moved/old-crops/" + crop_name));
+  fs::remove(t / ("moved/" + fs::path(gone_thumb).lexically_relative(old_root).string()));
+
+  auto dry = RunCli({"--data-dir", "moved", "fix-paths", "--dry-run"}, t.path(), Env());
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("dry run"), std::string::npos) << dry.out;
+  auto dry_refs = Open(t / "moved/faceatt.db")->ListFileRefs();
+  ASSERT_TRUE(dry_refs.ok());
+  for (const auto& ref : *dry_refs)
+    if (ref.column != "source_path") EXPECT_EQ(ref.path[0], '/') << "dry run changed " << ref.path;
+
+  auto fix = RunCli({"--data-dir", "moved", "fix-paths"}, t.path(), Env());
+  ASSERT_EQ(fix.exit_code, 0) << fix.err;
+  EXPECT_NE(fix.out.find(", 1 relocated, 1 missing"), std::string::npos) << fix.out;
+  int missing = 0;
+  auto fixed_refs = Open(t / "moved/faceatt.db")->ListFileRefs();
+  ASSERT_TRUE(fixed_refs.ok());
+  for (const auto& ref : *fixed_refs) {
+    if (ref.column == "source_path") continue;  // the photos live outside the data folder
+    if (ref.column == "crop_path" && fs::path(ref.path).filename() == crop_name)
+      EXPECT_EQ(ref.path, "old-crops/" + crop_name);
+    if (ref.path == gone_thumb) {
+      ++missing;  // reported, left as it was
+      continue;
+    }
+    EXPECT_NE(ref.path[0], '/') << ref.path;
+    EXPECT_TRUE(fs::exists(t / ("moved/" + ref.path))) << ref.path;
+  }
+  EXPECT_EQ(missing, 1);
+  auto again = RunCli({"--data-dir", "moved", "fix-paths"}, t.path(), Env());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("0 rewritten, 0 relocated, 1 missing"), std::string::npos) << again.out;
+}
+
+// Two people with awkward names and events around midnight in Seoul.
+void SeedAttendance(const std::string& data) {
+  StoreOptions o;
+  o.path = data + "/faceatt.db";
+  fs::create_directories(data);
+  auto opened = OpenSqliteStore(o);
+  ASSERT_TRUE(opened.ok());
+  auto store = std::move(opened).value();
+  ASSERT_TRUE(store->CreateUser({"EMP001", "Kim, \"Jr\"", "R&D, Seoul"}, {}).ok());
+  ASSERT_TRUE(store->CreateUser({"EMP002", "홍길동", ""}, {}).ok());
+  auto add = [&](const char* id, const char* type, const char* status, const char* ts) {
+    AttendanceRecord r;
+    if (id) r.employee_id = id;
+    r.type = type;
+    r.status = status;
+    r.reason = std::string(status) == kStatusSuccess ? "" : "unknown";
+    r.ts_server_ms = *ParseTimestamp(ts);
+    ASSERT_TRUE(store->AddAttendance(r).ok());
+  };
+  add("EMP001", "IN", kStatusSuccess, "2026-11-20T14:59:59Z");   // 23:59:59 on the 20th in Seoul
+  add("EMP001", "IN", kStatusSuccess, "2026-11-21T00:00:00Z");   // 09:00 on the 21st
+  add("EMP002", "IN", kStatusSuccess, "2026-11-20T15:00:00Z");   // 00:00 on the 21st
+  add(nullptr, "", kStatusUnknown, "2026-11-21T01:00:00Z");
+  add("EMP001", "OUT", kStatusSuccess, "2026-11-21T09:30:00Z");  // 18:30 on the 21st
+}
+
+TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
+  TempDir t;
+  SeedAttendance(t / "data");
+  // No models anywhere: export must not need them.
+  std::map<std::string, std::string> env = {{"FACEATT_PATHS_MODELS_DIR", t / "no-models"},
+                                            {"FACEATT_ATTENDANCE_TIMEZONE", "Asia/Seoul"}};
+  auto r = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21"}, t.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = ParseCsv(r.out);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 4u) << r.out;  // header + 3 successes on the 21st in Seoul
+  EXPECT_EQ((*rows)[0][0], "id");
+  EXPECT_EQ((*rows)[1][3], "EMP002");
+  EXPECT_EQ((*rows)[1][4], "홍길동");
+  EXPECT_EQ((*rows)[1][1], "2026-11-21T00:00:00.000+09:00");
+  EXPECT_EQ((*rows)[2][4], "Kim, \"Jr\"");
+  EXPECT_EQ((*rows)[2][5], "R&D, Seoul");
+  EXPECT_NE(r.out.find("\"Kim, \"\"Jr\"\"\""), std::string::npos);  // RFC 4180 quoting
+  EXPECT_NE(r.out.find("\r\n"), std::string::npos);
+
+  // The same day in UTC holds other events.
+  env["FACEATT_ATTENDANCE_TIMEZONE"] = "UTC";
+  auto utc = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21", "--format", "json"},
+                    t.path(), env);
+  ASSERT_EQ(utc.exit_code, 0) << utc.err;
+  auto j = nlohmann::json::parse(utc.out);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["timestamp"], "2026-11-21T00:00:00.000+00:00");
+  EXPECT_EQ(j[0]["name"], "Kim, \"Jr\"");
+
+  // --include-failed, jsonl, -o written atomically, --excel BOM.
+  env["FACEATT_ATTENDANCE_TIMEZONE"] = "Asia/Seoul";
+  auto all = RunCli({"--data-dir", "data", "export", "--include-failed", "--format", "jsonl", "-o", "out.jsonl"},
+                    t.path(), env);
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_TRUE(all.out.empty());
+  const std::string lines = testing::ReadFile(t / "out.jsonl");
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 5);
+  EXPECT_NE(lines.find("\"status\":\"unknown\""), std::string::npos);
+  for (const auto& f : fs::directory_iterator(t.path()))
+    EXPECT_EQ(f.path().filename().string().find(".tmp"), std::string::npos) << f.path();
+  auto excel = RunCli({"--data-dir", "data", "export", "--excel"}, t.path(), env);
+  EXPECT_EQ(excel.out.rfind("\xEF\xBB\xBFid,", 0), 0u);
+
+  // Daily summary: first IN 09:00, last OUT 18:30 on the 21st for EMP001.
+  auto daily = RunCli({"--data-dir", "data", "export", "--summary", "daily", "--employee", "EMP001"}, t.path(), env);
+  ASSERT_EQ(daily.exit_code, 0) << daily.err;
+  auto d = ParseCsv(daily.out);
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->size(), 3u) << daily.out;  // the 20th and the 21st
+  EXPECT_EQ((*d)[2][0], "2026-11-21");
+  EXPECT_EQ((*d)[2][4], "2026-11-21T09:00:00.000+09:00");
+  EXPECT_EQ((*d)[2][6], "9.5");
+  EXPECT_EQ((*d)[2][7], "2");
+
+  // Empty range: header only. Bad input: exit codes.
+  auto empty = RunCli({"--data-dir", "data", "export", "--from", "2030-01-01"}, t.path(), env);
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_EQ(ParseCsv(empty.out)->size(), 1u);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--from", "2026-02-30"}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--to", "yesterday"}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--from", "2026-11-22", "--to", "2026-11-21"}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--type", "LUNCH"}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--employee", "EMP404"}, t.path(), env).exit_code, 3);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--format", "xml"}, t.path(), env).exit_code, 2);
+  // A failed export leaves no output file behind.
+  EXPECT_NE(RunCli({"--data-dir", "data", "export", "--from", "bad", "-o", "never.csv"}, t.path(), env).exit_code, 0);
+  EXPECT_FALSE(fs::exists(t / "never.csv"));
+}
+
+}  // namespace
+}  // namespace faceatt

@@ -1,0 +1,810 @@
+// End-to-end tests of the HTTP server: a real Server on an ephemeral loopback
+// port, real models and photos, a camera fed by a video file written here, and
+// a local webhook receiver.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+#include <thread>
+
+#include "faceatt/data_dir.h"
+#include "faceatt/server.h"
+#include "faceatt/webhook.h"
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+
+using json = nlohmann::json;
+using testing::Face;
+using testing::ReadFile;
+using testing::RealModels;
+using testing::TempDir;
+
+const std::string kObamaA = "people/face_recognition/obama/obama.jpg";
+const std::string kObamaB = "people/face_recognition/obama/obama1.jpg";
+const std::string kObamaProbe = "people/face_recognition/obama/obama2.jpg";
+const std::string kObamaProbe2 = "people/face_recognition/obama/obama-1080p.jpg";
+const std::string kBiden = "people/face_recognition/biden/biden2.jpg";
+const std::string kStranger = "single/compreface__einstein.jpeg";
+const std::string kNoFace = "noface/dlib__dog.jpg";
+const std::string kGroup = "group/face-api.js__bbt1.jpg";
+
+void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string Base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(n);
+  return out;
+}
+
+// A photo scaled to fit in a w x h canvas at `at` (grey elsewhere).
+cv::Mat Canvas(const std::string& photo, int w, int h, cv::Rect at) {
+  cv::Mat src = cv::imread(Face(photo));
+  cv::Mat canvas(h, w, CV_8UC3, cv::Scalar(128, 128, 128));
+  const double s = std::min(at.width / double(src.cols), at.height / double(src.rows));
+  cv::Mat scaled;
+  cv::resize(src, scaled, cv::Size(), s, s, cv::INTER_AREA);
+  scaled.copyTo(canvas(cv::Rect(at.x, at.y, scaled.cols, scaled.rows)));
+  return canvas;
+}
+
+// A short MJPG .avi of one still frame (the camera source of the tests).
+void WriteVideo(const std::string& path, const cv::Mat& frame, int frames, double fps) {
+  cv::VideoWriter writer(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, frame.size());
+  ASSERT_TRUE(writer.isOpened()) << "OpenCV cannot write " << path;
+  for (int i = 0; i < frames; ++i) writer.write(frame);
+}
+
+httplib::MultipartFormDataItems Form(std::initializer_list<std::pair<std::string, std::string>> fields,
+                                     std::vector<std::string> images = {}) {
+  httplib::MultipartFormDataItems items;
+  for (const auto& [k, v] : fields) items.push_back({k, v, "", ""});
+  for (const auto& img : images) items.push_back({"image", ReadFile(Face(img)), img, "image/jpeg"});
+  return items;
+}
+
+json Body(const httplib::Result& r) {
+  if (!r) return json();
+  return json::parse(r->body, nullptr, false);
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = testing::TestConfig();
+    config_.paths.data_dir = dir_.path() + "/data";
+    config_.server.port = 0;
+    config_.server.host = "127.0.0.1";
+    config_.logging.file = false;
+  }
+  void TearDown() override { StopServer(); }
+
+  void OpenStore() {
+    std::filesystem::create_directories(config_.paths.data_dir);
+    StoreOptions so;
+    so.path = DataDir(config_.paths.data_dir).database();
+    auto s = OpenSqliteStore(so);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void StartServer(ServerOptions options = {}) {
+    auto models = RealModels();
+    ASSERT_TRUE(models);
+    if (!store_) OpenStore();
+    options.webhook.retry_base_ms = 200;
+    options.webhook.poll_ms = 100;
+    options.camera.backoff_start_ms = 100;
+    auto s = Server::Create(config_, models, store_.get(), options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    ASSERT_TRUE(server_->Start().ok());
+    ASSERT_GT(server_->port(), 0);
+  }
+  void StopServer() {
+    if (server_) server_->Shutdown();
+    server_.reset();
+  }
+  httplib::Client Client(const std::string& key = "") {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(60, 0);
+    if (!key.empty()) c.set_default_headers({{"X-API-Key", key}});
+    return c;
+  }
+  // Enrolls a person through the API; returns the employee id.
+  std::string Enroll(const std::string& name, std::vector<std::string> images, const std::string& key = "") {
+    auto c = Client(key);
+    auto r = c.Post("/enroll", Form({{"name", name}}, std::move(images)));
+    EXPECT_TRUE(r);
+    if (!r) return "";
+    EXPECT_EQ(r->status, 201) << r->body;
+    return Body(r).value("employee_id", "");
+  }
+  httplib::Result Identify(const std::string& photo, const std::string& type = "IN",
+                           const std::string& device = "kiosk-1", const std::string& key = "") {
+    auto c = Client(key);
+    return c.Post("/identify", Form({{"type", type}, {"device_id", device}}, {photo}));
+  }
+
+  TempDir dir_;
+  Config config_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, HealthConfigAndOpenApi) {
+  StartServer();
+  auto c = Client();
+  auto h = c.Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  auto hb = Body(h);
+  EXPECT_EQ(hb["status"], "ok");
+  EXPECT_EQ(hb["database"], "ok");
+  EXPECT_EQ(hb["camera"], "none");
+  EXPECT_EQ(hb["users"], 0);
+  auto cfg = Body(c.Get("/config"));
+  EXPECT_GT(cfg["tolerance"].get<double>(), 0);
+  EXPECT_EQ(cfg["webhook_enabled"], false);
+  EXPECT_EQ(cfg.dump().find("key"), std::string::npos) << "no secrets in /config";
+  auto api = Body(c.Get("/openapi.json"));
+  for (const char* p : {"/health", "/config", "/enroll", "/enroll/json", "/identify", "/recognize", "/attendance",
+                        "/users", "/users/{id}", "/users/{id}/thumbnail", "/events", "/metrics",
+                        "/webhooks/deliveries", "/stream.mjpeg", "/capture"})
+    EXPECT_TRUE(api["paths"].contains(p)) << p;
+  auto missing = c.Get("/no/such/thing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(Body(missing)["error"]["code"], "not_found");
+}
+
+TEST_F(ServerTest, EnrollAndIdentifyWithEveryUploadReason) {
+  StartServer();
+  const std::string obama = Enroll("Barack Obama", {kObamaA, kObamaB});
+  ASSERT_FALSE(obama.empty());
+  const std::string biden = Enroll("Joe Biden", {kBiden});
+  ASSERT_FALSE(biden.empty());
+
+  auto r = Identify(kObamaProbe, "IN");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto b = Body(r);
+  EXPECT_EQ(b["success"], true) << r->body;
+  EXPECT_EQ(b["employee_id"], obama);
+  EXPECT_EQ(b["name"], "Barack Obama");
+  EXPECT_EQ(b["type"], "IN");
+  EXPECT_LE(b["distance"].get<double>(), b["decided_threshold"].get<double>());
+
+  // The same person and type again within the cooldown: already_recorded.
+  auto again = Body(Identify(kObamaProbe2, "IN", "kiosk-2"));
+  EXPECT_EQ(again["success"], false);
+  EXPECT_EQ(again["reason"], "already_recorded");
+  EXPECT_TRUE(again.contains("first_ts"));
+
+  auto unknown = Body(Identify(kStranger));
+  EXPECT_EQ(unknown["reason"], "unknown");
+  EXPECT_GT(unknown["min_distance"].get<double>(), 0);
+  EXPECT_EQ(Body(Identify(kNoFace))["reason"], "no_face");
+  EXPECT_EQ(Body(Identify(kGroup))["reason"], "multi_face");
+
+  auto c = Client();
+  // JSON with a base64 image (and a data URL) works as the upload does.
+  auto j = c.Post("/identify",
+                  json{{"type", "OUT"}, {"device_id", "phone"}, {"image", Base64(ReadFile(Face(kObamaProbe2)))}}.dump(),
+                  "application/json");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(Body(j)["success"], true) << j->body;
+  EXPECT_EQ(Body(j)["type"], "OUT");
+  auto dataurl = c.Post("/recognize",
+                        json{{"image", "data:image/jpeg;base64," + Base64(ReadFile(Face(kBiden)))}}.dump(),
+                        "application/json");
+  ASSERT_TRUE(dataurl);
+  EXPECT_EQ(Body(dataurl)["faces"][0]["employee_id"], biden) << dataurl->body;
+
+  // Server-camera mode without a camera.
+  auto cam = c.Post("/identify", R"({"type":"IN"})", "application/json");
+  ASSERT_TRUE(cam);
+  EXPECT_EQ(cam->status, 503);
+  EXPECT_EQ(Body(cam)["reason"], "camera_unavailable");
+
+  // Every attempt left a row: success, already_recorded, unknown, no_face, multi_face, success.
+  AttendanceQuery all;
+  all.limit = 0;
+  auto rows = store_->QueryAttendance(all);
+  ASSERT_TRUE(rows.ok());
+  std::multiset<std::string> reasons;
+  for (const auto& row : *rows) reasons.insert(row.status + "/" + row.reason);
+  EXPECT_EQ(reasons.count("success/"), 2u);
+  EXPECT_EQ(reasons.count("failed/already_recorded"), 1u);
+  EXPECT_EQ(reasons.count("unknown/unknown"), 1u);
+  EXPECT_EQ(reasons.count("failed/no_face"), 1u);
+  EXPECT_EQ(reasons.count("failed/multi_face"), 1u);
+
+  // /attendance filters.
+  auto att = Body(c.Get("/attendance?employee_id=" + obama + "&status=success"));
+  EXPECT_EQ(att["count"], 2);
+  auto page = Body(c.Get("/attendance?limit=2&offset=1"));
+  EXPECT_EQ(page["records"].size(), 2u);
+  EXPECT_EQ(page["count"], rows->size());
+  auto bad = c.Get("/attendance?from=yesterday");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+
+  // /recognize names every face and records nothing.
+  auto rec = Body(c.Post("/recognize", Form({}, {kGroup})));
+  EXPECT_GE(rec["faces"].size(), 2u);
+  EXPECT_EQ(store_->CountAttendance(all).value(), static_cast<int64_t>(rows->size()));
+}
+
+TEST_F(ServerTest, BadQualityAndInternalError) {
+  config_.quality.min_face_px = 5000;  // every face is too small
+  StartServer();
+  auto r = Body(Identify(kObamaProbe));
+  EXPECT_EQ(r["reason"], "bad_quality");
+  EXPECT_EQ(r["detail"], "too_small");
+  StopServer();
+
+  config_.quality = QualityConfig{};
+  StartServer();
+  const std::string obama = Enroll("Barack Obama", {kObamaA});
+  // Break the database under the server: recording fails -> internal_error (500).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(DataDir(config_.paths.data_dir).database().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE attendance", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto broken = Identify(kObamaProbe);
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 500);
+  EXPECT_EQ(Body(broken)["reason"], "internal_error");
+}
+
+TEST_F(ServerTest, EnrollRulesOverHttp) {
+  StartServer();
+  auto c = Client();
+  // JSON with base64 and with a data URL.
+  auto j = c.Post("/enroll/json", json{{"name", "Barack Obama"}, {"employee_id", "B-1"},
+                                       {"image", "data:image/jpeg;base64," + Base64(ReadFile(Face(kObamaA)))}}
+                                      .dump(),
+                  "application/json");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->status, 201) << j->body;
+  EXPECT_EQ(Body(j)["employee_id"], "B-1");
+  // The same face as someone else: refused (409).
+  auto dup = c.Post("/enroll", Form({{"name", "Someone Else"}}, {kObamaB}));
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->status, 409) << dup->body;
+  // No face: 422 with the CLI's reason.
+  auto noface = c.Post("/enroll", Form({{"name", "Dog"}}, {kNoFace}));
+  ASSERT_TRUE(noface);
+  EXPECT_EQ(noface->status, 422);
+  EXPECT_EQ(Body(noface)["error"]["reason"], "no_face");
+  auto multi = c.Post("/enroll/json", json{{"name", "Cast"}, {"image", Base64(ReadFile(Face(kGroup)))}}.dump(),
+                      "application/json");
+  ASSERT_TRUE(multi);
+  EXPECT_EQ(Body(multi)["error"]["reason"], "multi_face");
+  // Missing name, malformed JSON, bad base64, not multipart, malformed multipart.
+  auto noname = c.Post("/enroll", Form({}, {kBiden}));
+  ASSERT_TRUE(noname);
+  EXPECT_EQ(noname->status, 400);
+  EXPECT_EQ(Body(noname)["error"]["code"], "invalid_argument");
+  auto malformed = c.Post("/enroll/json", "{\"name\": ", "application/json");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_EQ(Body(malformed)["error"]["code"], "bad_input");
+  auto b64 = c.Post("/enroll/json", R"({"name":"X","image":"!!!not base64!!!"})", "application/json");
+  ASSERT_TRUE(b64);
+  EXPECT_EQ(b64->status, 400);
+  auto plain = c.Post("/enroll", "name=x", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 400);
+  auto broken = c.Post("/enroll", "--zzz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nX\r\n--nope",
+                       "multipart/form-data; boundary=zzz");
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 400) << broken->body;
+  EXPECT_TRUE(Body(broken).contains("error")) << broken->body;
+  auto notimage = c.Post("/identify", Form({{"type", "IN"}}, {}));
+  ASSERT_TRUE(notimage);
+  EXPECT_EQ(notimage->status, 400);
+  httplib::MultipartFormDataItems junk{{"image", "this is not an image", "x.jpg", "image/jpeg"}};
+  auto junkr = c.Post("/identify", junk);
+  ASSERT_TRUE(junkr);
+  EXPECT_EQ(junkr->status, 422);
+  EXPECT_EQ(Body(junkr)["error"]["code"], "bad_input");
+  auto badtype = c.Post("/identify", Form({{"type", "SIDEWAYS"}}, {kObamaProbe}));
+  ASSERT_TRUE(badtype);
+  EXPECT_EQ(badtype->status, 400);
+}
+
+TEST_F(ServerTest, UsersCrudAndThumbnailAndManualAttendance) {
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  auto c = Client();
+  auto list = Body(c.Get("/users"));
+  ASSERT_EQ(list["users"].size(), 1u);
+  EXPECT_EQ(list["users"][0]["employee_id"], id);
+  auto one = c.Get("/users/" + id);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(Body(one)["embeddings"], 1);
+  auto thumb = c.Get("/users/" + id + "/thumbnail");
+  ASSERT_TRUE(thumb);
+  ASSERT_EQ(thumb->status, 200);
+  cv::Mat t = cv::imdecode(std::vector<uchar>(thumb->body.begin(), thumb->body.end()), cv::IMREAD_COLOR);
+  EXPECT_FALSE(t.empty());
+  auto patched = c.Patch("/users/" + id, R"({"name":"B. Obama","department":"Exec"})", "application/json");
+  ASSERT_TRUE(patched);
+  EXPECT_EQ(Body(patched)["name"], "B. Obama") << patched->body;
+  EXPECT_EQ(Body(Identify(kObamaProbe))["name"], "B. Obama");
+  auto badpatch = c.Patch("/users/" + id, R"({"salary":1})", "application/json");
+  ASSERT_TRUE(badpatch);
+  EXPECT_EQ(badpatch->status, 400);
+  auto manual = c.Post("/attendance", json{{"employee_id", id}, {"type", "OUT"}}.dump(), "application/json");
+  ASSERT_TRUE(manual);
+  EXPECT_EQ(manual->status, 201) << manual->body;
+  auto nobody = c.Post("/attendance", json{{"employee_id", "NOPE1"}, {"type", "IN"}}.dump(), "application/json");
+  ASSERT_TRUE(nobody);
+  EXPECT_EQ(nobody->status, 404);
+  EXPECT_EQ(Body(c.Get("/attendance?employee_id=" + id + "&type=OUT"))["count"], 1);
+  auto del = c.Delete("/users/" + id);
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  auto gone = c.Get("/users/" + id);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  EXPECT_EQ(Body(gone)["error"]["code"], "not_found");
+  EXPECT_EQ(Body(Identify(kObamaProbe2, "OUT"))["reason"], "unknown");
+}
+
+TEST_F(ServerTest, ApiKeyRoles) {
+  config_.server.admin_keys = {"admin-key-123"};
+  config_.server.device_keys = {"device-key-456"};
+  config_.server.reader_keys = {"reader-key-789"};
+  StartServer();
+  auto status = [&](const std::string& method, const std::string& path, const httplib::Headers& h) {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(60, 0);
+    httplib::Result r = method == "GET" ? c.Get(path, h) : c.Post(path, h, "{}", "application/json");
+    return r ? r->status : -1;
+  };
+  const httplib::Headers none, admin{{"Authorization", "Bearer admin-key-123"}},
+      device{{"X-API-Key", "device-key-456"}}, reader{{"Authorization", "Bearer reader-key-789"}},
+      wrong{{"X-API-Key", "device-key-457"}};
+  EXPECT_EQ(status("GET", "/health", none), 200);
+  EXPECT_EQ(status("GET", "/users", none), 401);
+  EXPECT_EQ(status("GET", "/users", wrong), 401);
+  EXPECT_EQ(status("GET", "/users", reader), 200);
+  EXPECT_EQ(status("GET", "/users", admin), 200);
+  EXPECT_EQ(status("GET", "/users", device), 403);
+  EXPECT_EQ(status("GET", "/attendance", reader), 200);
+  EXPECT_EQ(status("POST", "/enroll/json", reader), 403);
+  EXPECT_EQ(status("POST", "/enroll/json", device), 403);
+  EXPECT_EQ(status("POST", "/enroll/json", admin), 400);  // allowed in; the body lacks a name
+  EXPECT_EQ(status("POST", "/attendance", reader), 403);
+  EXPECT_EQ(status("POST", "/identify", reader), 403);
+  EXPECT_EQ(status("POST", "/identify", device), 503);  // allowed in; camera mode without a camera
+  EXPECT_EQ(status("GET", "/capture", device), 503);    // allowed in; no camera
+  EXPECT_EQ(status("GET", "/capture", reader), 403);
+  EXPECT_EQ(status("GET", "/webhooks/deliveries", reader), 403);
+  EXPECT_EQ(status("GET", "/webhooks/deliveries", admin), 200);
+  // A real identify with the device key.
+  const std::string id = Enroll("Barack Obama", {kObamaA}, "admin-key-123");
+  auto r = Identify(kObamaProbe, "IN", "kiosk", "device-key-456");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["employee_id"], id);
+}
+
+TEST_F(ServerTest, NoKeysMeansLoopbackOnly) {
+  config_.server.host = "0.0.0.0";
+  StartServer();
+  EXPECT_EQ(server_->host(), "127.0.0.1");
+  EXPECT_EQ(Client().Get("/health")->status, 200);
+}
+
+// Sends raw bytes to the server and returns what it answers (the status line first).
+std::string RawRequest(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    for (int i = 0; i < 100; ++i) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, n);
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_F(ServerTest, UploadLimitAndCors) {
+  config_.server.max_upload_bytes = 100'000;
+  config_.server.cors_origins = {"https://kiosk.example"};
+  StartServer();
+  const std::string answer =
+      RawRequest(server_->port(),
+                 "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 5000000\r\nConnection: close\r\n\r\n{\"image\":\"");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("\"resource_exhausted\""), std::string::npos);
+  // Under the limit is fine.
+  auto c = Client();
+  EXPECT_EQ(c.Post("/identify", json{{"image", Base64(std::string(1000, 'x'))}}.dump(), "application/json")->status,
+            422);
+
+  auto allowed = c.Get("/health", {{"Origin", "https://kiosk.example"}});
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), "https://kiosk.example");
+  auto other = c.Get("/health", {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+  auto pre = c.Options("/identify", {{"Origin", "https://kiosk.example"},
+                                     {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204);
+  auto badpre = c.Options("/identify", {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(badpre);
+  EXPECT_EQ(badpre->status, 403);
+}
+
+TEST_F(ServerTest, ConcurrentIdentifyRecordsOnce) {
+  config_.server.workers = 2;
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  constexpr int kClients = 6;
+  std::vector<json> answers(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i)
+    threads.emplace_back([&, i] {
+      auto r = Identify(i % 2 ? kObamaProbe : kObamaProbe2, "IN", "kiosk-" + std::to_string(i));
+      if (r) answers[i] = Body(r);
+    });
+  for (auto& t : threads) t.join();
+  int recorded = 0, already = 0;
+  for (const auto& a : answers) {
+    ASSERT_TRUE(a.is_object()) << "a request got no answer";
+    EXPECT_EQ(a["employee_id"], id) << a.dump();
+    if (a["success"] == true) ++recorded;
+    if (a.value("reason", "") == "already_recorded") ++already;
+  }
+  EXPECT_EQ(recorded, 1);
+  EXPECT_EQ(already, kClients - 1);
+  auto metrics = Client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("faceatt_http_requests_total{route=\"/identify\",method=\"POST\",code=\"200\"} 6"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("faceatt_recognitions_total{outcome=\"already_recorded\"} 5"), std::string::npos);
+  EXPECT_NE(metrics->body.find("faceatt_stage_duration_seconds_count{stage=\"analyze\"}"), std::string::npos);
+}
+
+TEST_F(ServerTest, ServerSentEvents) {
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  std::atomic<bool> connected{false}, got{false};
+  std::string seen;
+  std::thread reader([&] {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(30, 0);
+    c.Get("/events", [&](const char* data, size_t n) {
+      seen.append(data, n);
+      if (seen.find(": connected") != std::string::npos) connected = true;
+      if (seen.find("event: attendance") != std::string::npos) {
+        got = true;
+        return false;
+      }
+      return seen.size() < 100'000;
+    });
+  });
+  for (int i = 0; i < 300 && !connected; ++i) Sleep(20);
+  ASSERT_TRUE(connected);
+  EXPECT_EQ(Body(Identify(kObamaProbe))["success"], true);
+  reader.join();
+  EXPECT_TRUE(got);
+  EXPECT_NE(seen.find(id), std::string::npos);
+}
+
+// ---- Camera and MJPEG ----
+
+class CameraServerTest : public ServerTest {
+ protected:
+  void UseVideo(const cv::Mat& frame) {
+    const std::string path = dir_ / "camera.avi";
+    WriteVideo(path, frame, 20, 10);  // 2 s, then the file ends and the camera reconnects
+    config_.camera.source = path;
+    config_.camera.fps = 10;
+  }
+  // Waits (bounded) until /capture answers 200.
+  bool WaitForCamera() {
+    auto c = Client();
+    for (int i = 0; i < 200; ++i) {
+      auto r = c.Get("/capture");
+      if (r && r->status == 200) return true;
+      Sleep(50);
+    }
+    return false;
+  }
+  double Metric(const std::string& name) {
+    auto r = Client().Get("/metrics");
+    if (!r) return -1;
+    const auto at = r->body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(r->body.substr(at + name.size() + 2));
+  }
+};
+
+TEST_F(CameraServerTest, CameraModeIdentifyCaptureAndStream) {
+  UseVideo(Canvas(kObamaProbe2, 640, 480, cv::Rect(120, 40, 400, 400)));
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA, kObamaB});
+  ASSERT_TRUE(WaitForCamera());
+  auto c = Client();
+  auto cap = c.Get("/capture");
+  cv::Mat frame = cv::imdecode(std::vector<uchar>(cap->body.begin(), cap->body.end()), cv::IMREAD_COLOR);
+  ASSERT_FALSE(frame.empty());
+  EXPECT_EQ(frame.cols, 640);
+  EXPECT_EQ(frame.rows, 480);
+  auto preview = c.Get("/capture?preview=1");
+  ASSERT_TRUE(preview);
+  cv::Mat annotated = cv::imdecode(std::vector<uchar>(preview->body.begin(), preview->body.end()), cv::IMREAD_COLOR);
+  ASSERT_FALSE(annotated.empty());
+  cv::Mat diff;
+  cv::absdiff(frame, annotated, diff);
+  EXPECT_GT(cv::sum(diff)[0] + cv::sum(diff)[1] + cv::sum(diff)[2], 0) << "the overlay draws something";
+
+  auto r = c.Post("/identify", R"({"type":"IN","ts_client":"2026-11-22T08:00:00+09:00"})", "application/json");
+  ASSERT_TRUE(r);
+  auto b = Body(r);
+  EXPECT_EQ(b["success"], true) << r->body;
+  EXPECT_EQ(b["employee_id"], id);
+  AttendanceQuery q;
+  auto rows = store_->QueryAttendance(q);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_FALSE(rows->empty());
+  EXPECT_EQ(rows->front().device_id, config_.camera.device_id);
+
+  // MJPEG: two parts, each a decodable JPEG of the frame size.
+  std::string stream;
+  httplib::Client sc("127.0.0.1", server_->port());
+  sc.set_read_timeout(30, 0);
+  auto sr = sc.Get("/stream.mjpeg", [&](const httplib::Response& res) {
+    EXPECT_NE(res.get_header_value("Content-Type").find("multipart/x-mixed-replace; boundary=frame"),
+              std::string::npos);
+    return true;
+  }, [&](const char* data, size_t n) {
+    stream.append(data, n);
+    size_t first = stream.find("--frame");
+    return !(first != std::string::npos && stream.find("--frame", first + 7) != std::string::npos) &&
+           stream.size() < 5'000'000;
+  });
+  const size_t body_at = stream.find("\r\n\r\n");
+  const size_t next = stream.find("\r\n--frame", body_at);
+  ASSERT_NE(body_at, std::string::npos);
+  ASSERT_NE(next, std::string::npos);
+  cv::Mat part = cv::imdecode(std::vector<uchar>(stream.begin() + body_at + 4, stream.begin() + next),
+                              cv::IMREAD_COLOR);
+  ASSERT_FALSE(part.empty());
+  EXPECT_EQ(part.cols, 640);
+
+  // The 2 s file ends; the camera re-opens it and frames keep coming.
+  double reconnects = 0;
+  for (int i = 0; i < 300 && reconnects < 1; ++i) {
+    Sleep(50);
+    reconnects = Metric("faceatt_camera_reconnects_total");
+  }
+  EXPECT_GE(reconnects, 1);
+  const double frames_before = Metric("faceatt_camera_frames_total");
+  double frames_after = frames_before;
+  for (int i = 0; i < 200 && frames_after <= frames_before; ++i) {
+    Sleep(50);
+    frames_after = Metric("faceatt_camera_frames_total");
+  }
+  EXPECT_GT(frames_after, frames_before);
+  EXPECT_TRUE(WaitForCamera());
+}
+
+TEST_F(CameraServerTest, FaceOutsideTheGuideIsOutOfArea) {
+  UseVideo(Canvas(kObamaProbe2, 640, 480, cv::Rect(0, 0, 220, 220)));
+  StartServer();
+  Enroll("Barack Obama", {kObamaA});
+  ASSERT_TRUE(WaitForCamera());
+  auto r = Client().Post("/identify", R"({"type":"IN"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["reason"], "out_of_area") << r->body;
+}
+
+TEST(GuideTest, StatesAndMessages) {
+  const cv::Size frame(640, 480);
+  EXPECT_FALSE(CheckGuide(frame, {}, 0.18).ready);
+  auto centred = CheckGuide(frame, {Box{240, 140, 400, 300}}, 0.18);
+  EXPECT_TRUE(centred.ready);
+  EXPECT_EQ(centred.faces[0].state, GuideState::kReady);
+  EXPECT_EQ(CheckGuide(frame, {Box{300, 220, 340, 260}}, 0.18).faces[0].state, GuideState::kTooSmall);
+  EXPECT_EQ(CheckGuide(frame, {Box{0, 0, 160, 160}}, 0.18).faces[0].state, GuideState::kOffCentre);
+  auto two = CheckGuide(frame, {Box{240, 140, 400, 300}, Box{0, 0, 160, 160}}, 0.18);
+  EXPECT_FALSE(two.ready);
+  EXPECT_EQ(two.faces[1].state, GuideState::kSeveral);
+}
+
+// ---- Webhooks ----
+
+// A local receiver that answers `fail_first` requests with 500.
+class Receiver {
+ public:
+  explicit Receiver(int fail_first = 0, int port = 0) : fail_first_(fail_first) {
+    svr_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      ++calls_;
+      if (calls_ <= fail_first_) {
+        res.status = 500;
+        return;
+      }
+      bodies_.push_back(req.body);
+      signatures_.push_back(req.get_header_value(kSignatureHeader));
+      auth_.push_back(req.get_header_value("Authorization"));
+      res.status = 204;
+    });
+    if (port == 0)
+      port_ = svr_.bind_to_any_port("127.0.0.1");
+    else
+      port_ = svr_.bind_to_port("127.0.0.1", port) ? port : -1;
+    if (port_ <= 0) return;
+    thread_ = std::thread([this] { svr_.listen_after_bind(); });
+    // stop() before listen has begun would be lost and join() would hang.
+    for (int i = 0; i < 2000 && !svr_.is_running(); ++i) Sleep(1);
+  }
+  ~Receiver() { Stop(); }
+  void Stop() {
+    svr_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+  std::vector<std::string> signatures() {
+    std::lock_guard lock(mu_);
+    return signatures_;
+  }
+  std::vector<std::string> auth() {
+    std::lock_guard lock(mu_);
+    return auth_;
+  }
+  bool WaitForBodies(size_t n) {
+    for (int i = 0; i < 400; ++i) {
+      if (bodies().size() >= n) return true;
+      Sleep(50);
+    }
+    return false;
+  }
+
+ private:
+  httplib::Server svr_;
+  std::thread thread_;
+  int port_ = -1;
+  int fail_first_;
+  std::mutex mu_;
+  int calls_ = 0;
+  std::vector<std::string> bodies_, signatures_, auth_;
+};
+
+// HMAC-SHA256 computed here, independently of the server's code.
+std::string HmacHex(const std::string& key, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  char hex[3];
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", mac[i]);
+    out += hex;
+  }
+  return out;
+}
+
+TEST_F(ServerTest, WebhookIsSignedRetriedAndCooledDown) {
+  Receiver receiver(/*fail_first=*/2);
+  ASSERT_GT(receiver.port(), 0);
+  config_.webhook.urls = {receiver.url()};
+  config_.webhook.secret = "s3cret";
+  config_.webhook.bearer_token = "tok-1";
+  config_.webhook.cooldown_seconds = 3600;
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  EXPECT_EQ(Body(Identify(kObamaProbe, "IN"))["success"], true);
+  ASSERT_TRUE(receiver.WaitForBodies(1));
+  EXPECT_EQ(receiver.calls(), 3) << "two 500s, then delivered";
+  const std::string body = receiver.bodies()[0];
+  EXPECT_EQ(receiver.signatures()[0], "sha256=" + HmacHex("s3cret", body));
+  EXPECT_NE(receiver.signatures()[0], "sha256=" + HmacHex("other", body));
+  EXPECT_EQ(receiver.auth()[0], "Bearer tok-1");
+  auto payload = json::parse(body);
+  EXPECT_EQ(payload["event"], "attendance.recognized");
+  EXPECT_EQ(payload["employee_id"], id);
+  EXPECT_EQ(payload["type"], "IN");
+  EXPECT_EQ(payload["device_id"], "kiosk-1");
+  EXPECT_TRUE(payload["box"].is_object());
+  EXPECT_TRUE(payload["frame_info"].is_object());
+
+  // An OUT is recorded but the person's webhook cooldown suppresses the event.
+  EXPECT_EQ(Body(Identify(kObamaProbe2, "OUT"))["success"], true);
+  auto deliveries = Body(Client().Get("/webhooks/deliveries"));
+  ASSERT_EQ(deliveries["deliveries"].size(), 1u) << deliveries.dump();
+  EXPECT_EQ(deliveries["deliveries"][0]["status"], "delivered");
+  EXPECT_EQ(deliveries["deliveries"][0]["attempts"], 3);
+  // An unknown face is its own event.
+  Identify(kStranger);
+  ASSERT_TRUE(receiver.WaitForBodies(2));
+  EXPECT_EQ(json::parse(receiver.bodies()[1])["event"], "attendance.unknown");
+}
+
+TEST_F(ServerTest, WebhookQueuedWhileReceiverDownIsDeliveredAfterRestart) {
+  int port = 0;
+  {
+    Receiver probe;  // finds a free port, then goes away: nothing listens there
+    port = probe.port();
+  }
+  ASSERT_GT(port, 0);
+  config_.webhook.urls = {"http://127.0.0.1:" + std::to_string(port) + "/hook"};
+  config_.webhook.secret = "k";
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  EXPECT_EQ(Body(Identify(kObamaProbe, "IN"))["success"], true);
+  // At least one failed attempt, then stop the server (flush fails too) and close the database.
+  for (int i = 0; i < 200; ++i) {
+    auto rows = store_->ListOutbox("", 10);
+    if (rows.ok() && !rows->empty() && rows->front().attempts > 0) break;
+    Sleep(50);
+  }
+  StopServer();
+  auto pending = store_->ListOutbox(kOutboxPending, 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_GE(pending->front().attempts, 1);
+  EXPECT_FALSE(pending->front().last_error.empty());
+  store_.reset();
+
+  Receiver receiver(0, port);
+  ASSERT_EQ(receiver.port(), port);
+  OpenStore();
+  StartServer();
+  ASSERT_TRUE(receiver.WaitForBodies(1));
+  EXPECT_EQ(json::parse(receiver.bodies()[0])["employee_id"], id);
+  for (int i = 0; i < 100 && store_->CountOutbox(kOutboxDelivered).value() < 1; ++i) Sleep(50);
+  EXPECT_EQ(store_->CountOutbox(kOutboxDelivered).value(), 1);
+  EXPECT_EQ(store_->CountOutbox(kOutboxPending).value(), 0);
+}
+
+TEST(WebhookSignatureTest, MatchesIndependentHmac) {
+  EXPECT_EQ(WebhookSignature("key", "The quick brown fox jumps over the lazy dog"),
+            "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+}
+
+}  // namespace
+}  // namespace faceatt
