@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-faceatt="$build/cmd/faceatt"
+faceatt="$build/faceatt"
 client="$build/bench/faceatt_loadclient"
 benchbin="$build/bench/faceatt_bench"
 for b in "$faceatt" "$client" "$benchbin"; do

@@ -95,9 +95,11 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
   FACEATT_ASSIGN_OR_RETURN(std::vector<Detection> detections, detector_->Detect(work));
   // HOG's window is 80 px: a 40-60 px face in a camera frame or a group photo is
   // only found at twice the size. Retrying only when nothing was found keeps the
-  // common case (a face close to the camera) at one pass.
-  if (detections.empty() && options_.small_face_retry &&
-      std::max(work.cols, work.rows) * 2 <= options_.detect_max_side) {
+  // common case (a face close to the camera) at one pass. Photos already
+  // upsampled (small ones) or downscaled to detect_max_side are not retried:
+  // at 4x, textures such as coins start to look like faces.
+  if (detections.empty() && options_.small_face_retry && scale == 1 &&
+      std::max(work.cols, work.rows) < options_.detect_max_side) {
     scale *= 2;
     cv::resize(bgr, work, cv::Size(), scale, scale, cv::INTER_LINEAR);
     FACEATT_ASSIGN_OR_RETURN(detections, detector_->Detect(work));

@@ -89,8 +89,13 @@ TEST(PipelineFakeTest, NoFaceAtFirstRetriesAtTwiceTheSize) {
   EXPECT_EQ(g.detector->seen.size(), 1u);
   o.small_face_retry = true;
   auto h = MakeFake({}, o);
-  EXPECT_TRUE(h.pipeline->Analyze(cv::Mat(900, 1200, CV_8UC3, cv::Scalar(9))).value().empty());
+  EXPECT_TRUE(h.pipeline->Analyze(cv::Mat(960, 1280, CV_8UC3, cv::Scalar(9))).value().empty());
   EXPECT_EQ(h.detector->seen.size(), 1u);
+  // An 800 px photo is below the bound: retried at 1600 px.
+  auto k = MakeFake({}, o);
+  EXPECT_TRUE(k.pipeline->Analyze(cv::Mat(533, 800, CV_8UC3, cv::Scalar(9))).value().empty());
+  ASSERT_EQ(k.detector->seen.size(), 2u);
+  EXPECT_EQ(k.detector->seen[1], cv::Size(1600, 1066));
 }
 
 // A real face of about 40 px in a 640x480 frame is found (by the retry).
@@ -109,6 +114,22 @@ TEST(PipelineRealTest, FindsA40PixelFaceInACameraFrame) {
   ASSERT_EQ(faces->size(), 1u);
   EXPECT_NEAR((*faces)[0].box.width(), 42, 12);
   EXPECT_GT((*faces)[0].box.left, 290);
+}
+
+// An 800 px group photo whose faces are about 36 px: found only on the retry.
+TEST(PipelineRealTest, SmallFacesInAGroupPhotoAreFoundOnTheRetry) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  cv::Mat group = Load("group/compreface__016_8.jpg");
+  auto pipeline = models->NewPipeline();
+  auto faces = pipeline->Analyze(group);
+  ASSERT_TRUE(faces.ok());
+  EXPECT_GE(faces->size(), 5u);
+  for (const auto& f : *faces) EXPECT_LT(f.box.width(), 60);
+  PipelineOptions no_retry = pipeline->options();
+  no_retry.small_face_retry = false;
+  pipeline->set_options(no_retry);
+  EXPECT_LT(pipeline->Analyze(group).value().size(), faces->size());
 }
 
 TEST(PipelineFakeTest, LargestFirstQualityAndFlip) {
