@@ -113,6 +113,9 @@ Result<std::shared_ptr<const Models>> Context::models() {
   if (!loaded.ok() && loaded.status().code() == Code::kBadInput)  // a damaged model file
     return Status::Unavailable(loaded.status().message());
   FACEATT_ASSIGN_OR_RETURN(models_, std::move(loaded));
+  const MatchDefaults d = models_->defaults();
+  spdlog::info("models: {}; model defaults: tolerance {}, margin {}; BLAS: {}", models_->description(),
+               Fixed(d.tolerance, 2), Fixed(d.margin, 2), BlasDescription());
   return models_;
 }
 

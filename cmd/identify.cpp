@@ -44,35 +44,35 @@ void PrintText(const std::string& image, const Identification& id) {
   }
 }
 
-// --record: the attempt as the server records it, for the largest face (the one
-// a kiosk acts on). Returns the record made or refused, and a line for people.
+// --record: the attempt under the server's rules (one face, usable, matched,
+// cooldown), with the row it wrote. Returns the record as JSON and a line for people.
 Result<nlohmann::json> RecordAttempt(AttendanceRecorder& recorder, const Result<Identification>& id,
                                      const Attempt& attempt, std::string* line) {
-  auto failure = [&](const std::string& reason, std::optional<double> distance) -> Result<nlohmann::json> {
-    FACEATT_ASSIGN_OR_RETURN(int64_t row, reason == kUnknown ? recorder.RecordUnknown(distance, attempt)
-                                                             : recorder.RecordFailure(reason, distance, attempt));
-    *line = "not recorded: " + reason + " (audit row " + std::to_string(row) + ")";
-    return nlohmann::json{{"recorded", false}, {"status", reason == kUnknown ? kStatusUnknown : kStatusFailed},
-                          {"reason", reason}, {"record_id", row}};
-  };
-  if (!id.ok()) return failure(kBadInput, std::nullopt);
-  if (id->faces.empty()) return failure(kNoFace, std::nullopt);
-  const FaceIdentity& f = id->faces.front();
-  if (!f.matched) {
-    std::optional<double> d;
-    if (f.distance >= 0) d = f.distance;
-    return failure(f.reason.empty() ? kUnknown : f.reason, d);
+  AttemptOutcome o;
+  if (id.ok()) {
+    FACEATT_ASSIGN_OR_RETURN(o, recorder.RecordIdentification(*id, attempt));
+  } else {
+    o.reason = kBadInput;
+    FACEATT_ASSIGN_OR_RETURN(o.record_id, recorder.RecordFailure(kBadInput, std::nullopt, attempt));
   }
-  FACEATT_ASSIGN_OR_RETURN(RecordDecision d, recorder.RecordSuccess(f.employee_id, f.distance, attempt));
-  *line = (d.recorded ? "recorded: " : "refused: ") + f.employee_id + " " + f.name + " " + d.type + ": " +
-          d.message + (d.recorded ? "" : " (" + d.reason + ")") + " [record " + std::to_string(d.record_id) + "]";
-  return nlohmann::json{{"recorded", d.recorded},
-                        {"status", d.recorded ? kStatusSuccess : kStatusFailed},
-                        {"employee_id", f.employee_id},
-                        {"type", d.type},
-                        {"reason", d.reason.empty() ? nlohmann::json() : nlohmann::json(d.reason)},
-                        {"message", d.message},
-                        {"record_id", d.record_id}};
+  const bool matched = o.face && o.face->matched;
+  std::string status = o.success ? kStatusSuccess : o.reason == kUnknown ? kStatusUnknown : kStatusFailed;
+  if (matched)
+    *line = (o.success ? "recorded: " : "refused: ") + o.face->employee_id + " " + o.face->name + " " +
+            o.decision.type + ": " + o.message + (o.success ? "" : " (" + o.reason + ")");
+  else
+    *line = "not recorded: " + o.reason + (o.message.empty() ? "" : " (" + o.message + ")");
+  *line += " [record " + std::to_string(o.record_id) + "]";
+  nlohmann::json j{{"recorded", o.success},
+                   {"status", status},
+                   {"reason", o.reason.empty() ? nlohmann::json() : nlohmann::json(o.reason)},
+                   {"record_id", o.record_id}};
+  if (matched) {
+    j["employee_id"] = o.face->employee_id;
+    j["type"] = o.decision.type;
+    j["message"] = o.message;
+  }
+  return j;
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ Runner SetupIdentify(CLI::App& app) {
       ->check(CLI::Range(1, 100));
   app.add_option("--tolerance", o->tolerance, "Accept distances up to this (default: config/model)")
       ->check(CLI::Range(0.01, 2.0));
-  app.add_flag("--record", o->record, "Record attendance for the largest face (same rules as serve)");
+  app.add_flag("--record", o->record, "Record attendance for the photo's one face (same rules and audit rows as serve)");
   app.add_option("--type", o->type, "With --record: IN, OUT or auto (default auto)");
   app.add_option("--device", o->device, "With --record: device id stored with the record (default cli)");
   app.add_option("images", o->images, "Photos to identify")->required();

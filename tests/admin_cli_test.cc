@@ -222,6 +222,10 @@ TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
   const std::string noface = testing::FilesIn(testing::Face("noface")).front();
   auto none = RunCli({"--data-dir", "data", "identify", "--record", noface}, t.path(), Env());
   EXPECT_NE(none.out.find("not recorded: no_face"), std::string::npos) << none.out;
+  // Several faces: nobody is recorded, as serve refuses them (multi_face).
+  auto group = RunCli({"--data-dir", "data", "identify", "--record", "--json",
+                       testing::Face("group/face_recognition__two_people.jpg")}, t.path(), Env());
+  EXPECT_EQ(nlohmann::json::parse(group.out)["attendance"]["reason"], "multi_face") << group.out;
   EXPECT_EQ(RunCli({"--data-dir", "data", "identify", "--record", "--type", "LUNCH", photo}, t.path(), Env()).exit_code, 2);
 
   auto store = Open(t / "data/faceatt.db");
@@ -229,13 +233,15 @@ TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
   q.newest_first = false;
   auto rows = store->QueryAttendance(q);
   ASSERT_TRUE(rows.ok());
-  ASSERT_EQ(rows->size(), 4u);
+  ASSERT_EQ(rows->size(), 5u);
   EXPECT_EQ((*rows)[0].status, kStatusSuccess);
   EXPECT_EQ((*rows)[0].type, "IN");
   EXPECT_EQ((*rows)[0].device_id, "door1");
   EXPECT_EQ((*rows)[1].reason, "already_recorded");
   EXPECT_EQ((*rows)[2].status, kStatusUnknown);
   EXPECT_EQ((*rows)[3].reason, "no_face");
+  EXPECT_EQ((*rows)[4].reason, "multi_face");
+  EXPECT_EQ((*rows)[4].status, kStatusFailed);
 }
 
 TEST(UsersCli, ListShowRenameDelete) {

@@ -190,6 +190,10 @@ TEST_F(CliTest, BadFilesGiveClearErrorsAndExitCode3) {
   auto e = Run({"enroll", "--name", "Nobody", "notes.jpg", "empty.jpg"});
   EXPECT_EQ(e.exit_code, 3) << e.err;
   EXPECT_NE(e.err.find("no usable face"), std::string::npos);
+  // A mistyped id with no name to create someone: unknown id, exit 3.
+  auto typo = Run({"enroll", "--id", "EMP999", Face("lfw/Al_Gore/Al_Gore_0002.jpg")});
+  EXPECT_EQ(typo.exit_code, 3) << typo.err;
+  EXPECT_NE(typo.err.find("no person with employee id EMP999"), std::string::npos) << typo.err;
 }
 
 TEST_F(CliTest, EnrollRulesDuplicatesGroupsAndAddingPhotos) {

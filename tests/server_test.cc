@@ -406,11 +406,22 @@ TEST_F(ServerTest, ApiKeyRoles) {
   EXPECT_EQ(Body(r)["employee_id"], id);
 }
 
+std::string RawRequest(int port, const std::string& request);
+
 TEST_F(ServerTest, NoKeysMeansLoopbackOnly) {
   config_.server.host = "0.0.0.0";
   StartServer();
   EXPECT_EQ(server_->host(), "127.0.0.1");
   EXPECT_EQ(Client().Get("/health")->status, 200);
+  // A page on another host name that resolves to 127.0.0.1 (DNS rebinding) is refused.
+  const std::string rebound = RawRequest(server_->port(),
+                                         "GET /users HTTP/1.1\r\nHost: attacker.example:8000\r\n"
+                                         "Connection: close\r\n\r\n");
+  EXPECT_EQ(rebound.rfind("HTTP/1.1 403", 0), 0u) << rebound.substr(0, 200);
+  const std::string local = RawRequest(server_->port(),
+                                       "GET /users HTTP/1.1\r\nHost: localhost:8000\r\n"
+                                       "Connection: close\r\n\r\n");
+  EXPECT_EQ(local.rfind("HTTP/1.1 200", 0), 0u) << local.substr(0, 200);
 }
 
 // Sends raw bytes to the server and returns what it answers (the status line first).
@@ -456,7 +467,14 @@ TEST_F(ServerTest, UploadLimitAndCors) {
   EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), "https://kiosk.example");
   auto other = c.Get("/health", {{"Origin", "https://evil.example"}});
   ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 403);
   EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+  // A form post from another site needs no preflight; it is refused all the same.
+  httplib::MultipartFormDataItems form = {{"name", "Mallory", "", ""}};
+  auto forged = c.Post("/enroll", {{"Origin", "https://evil.example"}}, form);
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+  EXPECT_EQ(*store_->CountUsers(), 0);
   auto pre = c.Options("/identify", {{"Origin", "https://kiosk.example"},
                                      {"Access-Control-Request-Method", "POST"}});
   ASSERT_TRUE(pre);

@@ -161,4 +161,9 @@ Result<int64_t> FailingStore::AddAttendance(const AttendanceRecord& r) {
   return inner_->AddAttendance(r);
 }
 
+Result<int64_t> FailingStore::AddAttendanceAfter(const AttendanceQuery& q, const AttendanceDecider& d) {
+  if (!Spend()) return Status::IoError("injected write failure");
+  return inner_->AddAttendanceAfter(q, d);
+}
+
 }  // namespace faceatt::testing

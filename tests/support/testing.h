@@ -114,6 +114,7 @@ class FailingStore : public Store {
     return inner_->FindImage(s, m);
   }
   Result<int64_t> AddAttendance(const AttendanceRecord& r) override;
+  Result<int64_t> AddAttendanceAfter(const AttendanceQuery& q, const AttendanceDecider& d) override;
   Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& q) override {
     return inner_->QueryAttendance(q);
   }

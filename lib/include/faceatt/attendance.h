@@ -4,26 +4,31 @@
 //   - type IN, OUT or auto (the person's first success of the local day is IN,
 //     later ones OUT);
 //   - the same person with the same type within `cooldown_seconds` (across all
-//     devices) is not recorded twice: the decision says already_recorded with
-//     the first record's time, and an audit row (failed, already_recorded) is kept;
+//     devices, across midnight; with auto, any type) is not recorded twice: the
+//     decision says already_recorded with the first record's time, and an audit
+//     row (failed, already_recorded) is kept;
 //   - a second IN on the same local day is refused the same way unless
 //     allow_second_in.
 //
-// Thread safety: methods are serialised by an internal mutex, so two devices
-// recognising the same person at once produce one record.
+// Thread safety: methods are serialised by an internal mutex, and the check and
+// the write are one store transaction, so two devices (or a server and a cron
+// `identify --record`) recognising the same person at once produce one record.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include "faceatt/clock.h"
 #include "faceatt/config.h"
+#include "faceatt/face_service.h"
 #include "faceatt/store.h"
 
 namespace faceatt {
 
 inline constexpr const char* kAlreadyRecorded = "already_recorded";
+inline constexpr const char* kOutOfArea = "out_of_area";
 
 struct Attempt {
   std::string type = "auto";  // IN | OUT | auto
@@ -41,6 +46,19 @@ struct RecordDecision {
   std::string message;          // for people: "checked in at 08:30:12"
 };
 
+// What one identify attempt came to (RecordIdentification).
+struct AttemptOutcome {
+  bool success = false;                 // a success row was written
+  std::string reason;                   // "" on success; no_face, multi_face, bad_quality,
+                                        // out_of_area, unknown or already_recorded
+  std::string message;                  // for people
+  std::optional<double> min_distance;   // distance to the best person, when there was one
+  int faces = 0;                        // faces found
+  std::optional<FaceIdentity> face;     // the one face acted on
+  RecordDecision decision;              // for a matched face: recorded or already_recorded
+  int64_t record_id = 0;                // the row written (success or audit)
+};
+
 // Normalises a requested type: "in"/"IN" -> "IN", "auto" stays; kInvalidArgument otherwise.
 Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto = true);
 
@@ -50,6 +68,13 @@ class AttendanceRecorder {
 
   Result<RecordDecision> RecordSuccess(const std::string& employee_id, double distance,
                                        const Attempt& attempt);
+  // The rules for one identified photo or frame, as `serve` and `identify
+  // --record` apply them: exactly one face (else no_face / multi_face), of usable
+  // quality, inside `in_area` when given (the camera's guide oval), matched
+  // (else unknown); then RecordSuccess. Every outcome writes its row: the success
+  // or an audit row with the reason. Errors only when the store fails.
+  Result<AttemptOutcome> RecordIdentification(const Identification& id, const Attempt& attempt,
+                                              const std::function<bool(const Box&)>& in_area = nullptr);
   // Unknown face: status unknown, reason unknown, the smallest distance (if any).
   Result<int64_t> RecordUnknown(std::optional<double> min_distance, const Attempt& attempt);
   // Failure (no_face, multi_face, bad_quality, out_of_area, ...).

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,6 +120,14 @@ class Store {
                                                        const std::string& model_id) = 0;
 
   virtual Result<int64_t> AddAttendance(const AttendanceRecord& record) = 0;
+  // Reads the rows `recent` selects and adds the record `decide` makes of them,
+  // in one write transaction: another process deciding at the same moment waits
+  // for it, so a rule checked in `decide` (the cooldown) holds across processes.
+  // Returns the new row's id; `decide`'s error is returned and nothing is added.
+  using AttendanceDecider =
+      std::function<Result<AttendanceRecord>(const std::vector<AttendanceRecord>& recent)>;
+  virtual Result<int64_t> AddAttendanceAfter(const AttendanceQuery& recent,
+                                             const AttendanceDecider& decide) = 0;
   virtual Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) = 0;
   virtual Result<int64_t> CountAttendance(const AttendanceQuery& query) = 0;
 
@@ -182,6 +191,8 @@ class SqliteStore : public Store {
   Result<std::optional<std::string>> FindImage(const std::string& sha256,
                                                const std::string& model_id) override;
   Result<int64_t> AddAttendance(const AttendanceRecord& record) override;
+  Result<int64_t> AddAttendanceAfter(const AttendanceQuery& recent,
+                                     const AttendanceDecider& decide) override;
   Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) override;
   Result<int64_t> CountAttendance(const AttendanceQuery& query) override;
   Result<int64_t> CountUsers() override;

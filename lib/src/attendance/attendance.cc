@@ -18,58 +18,108 @@ AttendanceRecorder::AttendanceRecorder(Store* store, AttendanceConfig config, co
 
 Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& employee_id,
                                                          double distance, const Attempt& attempt) {
-  FACEATT_ASSIGN_OR_RETURN(std::string type, ParseAttendanceType(attempt.type));
+  FACEATT_ASSIGN_OR_RETURN(const std::string requested, ParseAttendanceType(attempt.type));
   std::lock_guard lock(mu_);
   const int64_t now = clock_->NowMillis();
+  const int64_t cooldown_ms = int64_t{config_.cooldown_seconds} * 1000;
   FACEATT_ASSIGN_OR_RETURN(int64_t day_start, LocalDayStart(LocalDate(now)));
 
-  AttendanceQuery today;
-  today.employee_id = employee_id;
-  today.status = kStatusSuccess;
-  today.from_ms = day_start;
-  today.newest_first = false;
-  today.limit = 0;
-  FACEATT_ASSIGN_OR_RETURN(auto todays, store_->QueryAttendance(today));
-  if (type == "auto") type = todays.empty() ? "IN" : "OUT";
+  // The person's successes of the local day, and of the cooldown window when it
+  // reaches back past midnight (08:59:50 IN, 00:00:10 IN is one scan, not two).
+  AttendanceQuery recent;
+  recent.employee_id = employee_id;
+  recent.status = kStatusSuccess;
+  recent.from_ms = std::min(day_start, now - cooldown_ms);
+  recent.newest_first = false;
+  recent.limit = 0;
 
   RecordDecision d;
-  d.type = type;
-  const AttendanceRecord* earlier = nullptr;
-  // Cooldown: the latest same-type success within the window, across devices.
-  for (const auto& r : todays)
-    if (r.type == type && now - r.ts_server_ms < int64_t{config_.cooldown_seconds} * 1000) earlier = &r;
-  std::string why;
-  if (earlier) {
-    why = "already recorded " + type + " at " + FormatLocal(earlier->ts_server_ms);
-  } else if (type == "IN" && !config_.allow_second_in) {
-    for (const auto& r : todays)
-      if (r.type == "IN") {
-        earlier = &r;
-        why = "already checked in today at " + FormatLocal(r.ts_server_ms);
-        break;
-      }
-  }
-  AttendanceRecord row;
-  row.employee_id = employee_id;
-  row.type = type;
-  row.device_id = attempt.device_id;
-  row.distance = distance;
-  row.ts_server_ms = now;
-  row.ts_client = attempt.ts_client;
-  row.image_ref = attempt.image_ref;
-  if (earlier) {
-    row.status = kStatusFailed;
-    row.reason = kAlreadyRecorded;
-    d.reason = kAlreadyRecorded;
-    d.first_ts_ms = earlier->ts_server_ms;
-    d.message = why;
-  } else {
-    row.status = kStatusSuccess;
-    d.recorded = true;
-    d.message = std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
-  }
-  FACEATT_ASSIGN_OR_RETURN(d.record_id, store_->AddAttendance(row));
+  auto decide = [&](const std::vector<AttendanceRecord>& rows) -> Result<AttendanceRecord> {
+    d = RecordDecision{};
+    const AttendanceRecord* earlier = nullptr;
+    bool any_today = false;
+    for (const auto& r : rows) any_today |= r.ts_server_ms >= day_start;
+    // Cooldown, across devices: the latest success of the same type in the window.
+    // With auto, any type: a person still standing at the kiosk 5 s after checking
+    // in has not checked out.
+    std::string type = requested;
+    for (const auto& r : rows)
+      if (now - r.ts_server_ms < cooldown_ms && (requested == "auto" || r.type == requested)) earlier = &r;
+    if (type == "auto") type = earlier ? earlier->type : any_today ? "OUT" : "IN";
+    std::string why;
+    if (earlier) {
+      why = "already recorded " + earlier->type + " at " + FormatLocal(earlier->ts_server_ms);
+    } else if (type == "IN" && !config_.allow_second_in) {
+      for (const auto& r : rows)
+        if (r.type == "IN" && r.ts_server_ms >= day_start) {
+          earlier = &r;
+          why = "already checked in today at " + FormatLocal(r.ts_server_ms);
+          break;
+        }
+    }
+    d.type = type;
+    AttendanceRecord row;
+    row.employee_id = employee_id;
+    row.type = type;
+    row.device_id = attempt.device_id;
+    row.distance = distance;
+    row.ts_server_ms = now;
+    row.ts_client = attempt.ts_client;
+    row.image_ref = attempt.image_ref;
+    if (earlier) {
+      row.status = kStatusFailed;
+      row.reason = kAlreadyRecorded;
+      d.reason = kAlreadyRecorded;
+      d.first_ts_ms = earlier->ts_server_ms;
+      d.message = why;
+    } else {
+      row.status = kStatusSuccess;
+      d.recorded = true;
+      d.message = std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
+    }
+    return row;
+  };
+  FACEATT_ASSIGN_OR_RETURN(d.record_id, store_->AddAttendanceAfter(recent, decide));
   return d;
+}
+
+Result<AttemptOutcome> AttendanceRecorder::RecordIdentification(
+    const Identification& id, const Attempt& attempt, const std::function<bool(const Box&)>& in_area) {
+  AttemptOutcome out;
+  out.faces = static_cast<int>(id.faces.size());
+  auto failure = [&](const std::string& reason, const std::string& message,
+                     std::optional<double> min_distance) -> Result<AttemptOutcome> {
+    out.reason = reason;
+    out.message = message;
+    out.min_distance = min_distance;
+    FACEATT_ASSIGN_OR_RETURN(out.record_id, reason == kUnknown
+                                                ? RecordUnknown(min_distance, attempt)
+                                                : RecordFailure(reason, min_distance, attempt));
+    return out;
+  };
+  if (id.faces.empty()) return failure(kNoFace, "no face found", std::nullopt);
+  // A kiosk acts on one person at a time: which of several faces meant to check in is a guess.
+  if (id.faces.size() > 1)
+    return failure(kMultiFace, std::to_string(id.faces.size()) + " faces found; one person at a time",
+                   std::nullopt);
+  const FaceIdentity& face = id.faces.front();
+  out.face = face;
+  const std::optional<double> min_distance =
+      face.distance >= 0 ? std::optional<double>(face.distance) : std::nullopt;
+  if (face.reason == kBadQuality)
+    return failure(kBadQuality, "face unusable: " + face.detail, std::nullopt);
+  if (in_area && !in_area(face.box))
+    return failure(kOutOfArea, "the face is outside the guide oval", min_distance);
+  if (!face.matched)
+    return failure(kUnknown, face.detail == "ambiguous" ? "too close to two people" : "face not recognised",
+                   min_distance);
+  out.min_distance = min_distance;
+  FACEATT_ASSIGN_OR_RETURN(out.decision, RecordSuccess(face.employee_id, face.distance, attempt));
+  out.record_id = out.decision.record_id;
+  out.success = out.decision.recorded;
+  out.reason = out.decision.reason;
+  out.message = out.decision.message;
+  return out;
 }
 
 Result<int64_t> AttendanceRecorder::RecordUnknown(std::optional<double> min_distance,

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "support/testing.h"
 
 namespace faceatt {
@@ -95,6 +98,117 @@ TEST_F(AttendanceTest, UnknownAndFailuresAreAudited) {
   EXPECT_EQ(rows->at(0).reason, "no_face");
   EXPECT_EQ(rows->at(0).type, "");
   EXPECT_EQ(r.RecordSuccess("E1", 0.3, With("sideways")).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(AttendanceTest, AutoWithinTheCooldownIsNotACheckOut) {
+  auto r = Recorder();
+  ASSERT_EQ(r.RecordSuccess("E1", 0.3, With("auto"))->type, "IN");
+  clock_.Advance(5'000);  // still in front of the kiosk
+  auto again = r.RecordSuccess("E1", 0.3, With("auto"));
+  EXPECT_FALSE(again->recorded);
+  EXPECT_EQ(again->reason, kAlreadyRecorded);
+  EXPECT_EQ(again->type, "IN");
+  clock_.Advance(60'000);
+  auto later = r.RecordSuccess("E1", 0.3, With("auto"));
+  EXPECT_TRUE(later->recorded);
+  EXPECT_EQ(later->type, "OUT");
+}
+
+TEST_F(AttendanceTest, CooldownReachesBackPastMidnight) {
+  clock_.Set(*ParseTimestamp("2026-11-21T23:59:50+09:00"));
+  auto r = Recorder();
+  ASSERT_TRUE(r.RecordSuccess("E1", 0.3, With("IN"))->recorded);
+  clock_.Set(*ParseTimestamp("2026-11-22T00:00:10+09:00"));
+  auto again = r.RecordSuccess("E1", 0.3, With("IN"));
+  EXPECT_FALSE(again->recorded);
+  EXPECT_EQ(again->reason, kAlreadyRecorded);
+  // ...but the new day starts fresh for auto once the cooldown is over.
+  clock_.Advance(60'000);
+  EXPECT_EQ(r.RecordSuccess("E1", 0.3, With("auto"))->type, "IN");
+}
+
+// Two processes (two stores and recorders on one file, as serve and a cron
+// `identify --record`) seeing the same person at once record them once.
+TEST(AttendanceFileTest, CooldownHoldsAcrossConnections) {
+  testing::TempDir dir;
+  ManualClock clock(*ParseTimestamp("2026-11-21T08:00:00Z"));
+  StoreOptions o;
+  o.path = dir / "faceatt.db";
+  o.clock = &clock;
+  AttendanceConfig config;
+  constexpr int kConnections = 4, kTries = 5;
+  std::vector<std::unique_ptr<SqliteStore>> stores;
+  std::vector<std::unique_ptr<AttendanceRecorder>> recorders;
+  for (int i = 0; i < kConnections; ++i) {
+    stores.push_back(std::move(OpenSqliteStore(o)).value());
+    recorders.push_back(std::make_unique<AttendanceRecorder>(stores.back().get(), config, &clock));
+  }
+  std::atomic<int> recorded{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kConnections; ++i)
+    threads.emplace_back([&, i] {
+      Attempt a;
+      a.type = "IN";
+      a.device_id = "door" + std::to_string(i);
+      for (int k = 0; k < kTries; ++k) {
+        auto d = recorders[i]->RecordSuccess("E1", 0.3, a);
+        ASSERT_TRUE(d.ok()) << d.status().ToString();
+        (d->recorded ? recorded : refused)++;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(recorded.load(), 1);
+  EXPECT_EQ(refused.load(), kConnections * kTries - 1);
+}
+
+Identification OneFace(bool matched, const std::string& reason = "", double distance = 0.3) {
+  FaceIdentity f;
+  f.box = {10, 10, 110, 110};
+  f.matched = matched;
+  f.employee_id = matched ? "E1" : "";
+  f.name = matched ? "Ann" : "";
+  f.distance = static_cast<float>(distance);
+  f.threshold = 0.42f;
+  f.reason = matched ? "" : reason;
+  Identification id;
+  id.faces.push_back(f);
+  return id;
+}
+
+TEST_F(AttendanceTest, IdentificationRulesWriteOneRowEach) {
+  auto r = Recorder();
+  Identification none;
+  EXPECT_EQ(r.RecordIdentification(none, With("IN"))->reason, kNoFace);
+  Identification two = OneFace(true);
+  two.faces.push_back(two.faces.front());
+  auto multi = r.RecordIdentification(two, With("IN"));
+  EXPECT_EQ(multi->reason, kMultiFace);
+  EXPECT_EQ(multi->faces, 2);
+  auto blurry = OneFace(false, kBadQuality, -1);
+  blurry.faces[0].detail = "too_blurry";
+  EXPECT_EQ(r.RecordIdentification(blurry, With("IN"))->reason, kBadQuality);
+  auto stranger = r.RecordIdentification(OneFace(false, kUnknown, 0.7), With("IN"));
+  EXPECT_EQ(stranger->reason, kUnknown);
+  EXPECT_NEAR(*stranger->min_distance, 0.7, 1e-6);
+  auto outside = r.RecordIdentification(OneFace(true), With("IN"), [](const Box&) { return false; });
+  EXPECT_EQ(outside->reason, kOutOfArea);
+  auto ok = r.RecordIdentification(OneFace(true), With("IN"), [](const Box& b) { return b.left == 10; });
+  EXPECT_TRUE(ok->success);
+  EXPECT_EQ(ok->decision.type, "IN");
+  auto twice = r.RecordIdentification(OneFace(true), With("IN"));
+  EXPECT_FALSE(twice->success);
+  EXPECT_EQ(twice->reason, kAlreadyRecorded);
+
+  auto rows = store_->QueryAttendance([] {
+    AttendanceQuery q;
+    q.newest_first = false;
+    return q;
+  }());
+  ASSERT_EQ(rows->size(), 7u);
+  const char* reasons[] = {kNoFace, kMultiFace, kBadQuality, kUnknown, kOutOfArea, "", kAlreadyRecorded};
+  for (size_t i = 0; i < rows->size(); ++i) EXPECT_EQ((*rows)[i].reason, reasons[i]) << i;
+  EXPECT_EQ((*rows)[3].status, kStatusUnknown);
+  EXPECT_EQ((*rows)[5].status, kStatusSuccess);
 }
 
 TEST(ClockTest, FormatsAndParses) {

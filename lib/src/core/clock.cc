@@ -22,7 +22,7 @@ std::string FormatUtc(int64_t unix_ms) {
   const int ms = static_cast<int>(unix_ms - static_cast<int64_t>(secs) * 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[64];  // room for any int the compiler cannot rule out
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;
@@ -33,7 +33,7 @@ std::string FormatLocal(int64_t unix_ms) {
   std::tm tm{};
   localtime_r(&secs, &tm);
   const long off = tm.tm_gmtoff;
-  char buf[48];
+  char buf[80];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
                 std::labs(off) / 3600, (std::labs(off) % 3600) / 60);

@@ -230,6 +230,9 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
       const size_t i = next.fetch_add(1);
       if (i >= tasks.size() || stop) break;
       Task& t = tasks[i];
+      // An exception must not end the process from a worker thread (std::terminate):
+      // the image is reported, the run goes on.
+      try {
       if (t.out.outcome.empty()) {
         auto bytes = ReadFileBytes(t.path, config.image.max_bytes);
         if (!bytes.ok()) {
@@ -266,6 +269,12 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
             }
           }
         }
+      }
+      } catch (const std::exception& e) {
+        t.face.reset();
+        t.out.outcome = kBulkRejected;
+        t.out.reason = "internal_error";
+        t.out.detail = e.what();
       }
       {
         std::lock_guard lock(mu);

@@ -63,7 +63,12 @@ Status AnalyzeAll(std::vector<Photo>& photos, const Config& config, const Models
       Photo& photo = photos[i];
       auto image = ReadImageFile(photo.path, limits);
       if (image.ok()) {
-        auto faces = pipeline->Analyze(*image);
+        Result<std::vector<Face>> faces = Status::Internal("not analysed");
+        try {  // never std::terminate from a worker thread
+          faces = pipeline->Analyze(*image);
+        } catch (const std::exception& e) {
+          faces = Status::Internal(e.what());
+        }
         if (!faces.ok()) {
           std::lock_guard lock(mu);
           if (first_error.ok()) first_error = faces.status().WithPrefix(photo.path);

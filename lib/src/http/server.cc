@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -352,9 +353,25 @@ class Streamer {
 enum class Role { kPublic, kReader, kDevice, kAdmin };
 
 // Constant-time comparison of a presented key with a configured one.
+// Both are hashed first, so neither the time nor an early length check says
+// how long a configured key is.
 bool SameKey(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  unsigned char ha[SHA256_DIGEST_LENGTH], hb[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), ha);
+  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), hb);
+  return CRYPTO_memcmp(ha, hb, sizeof ha) == 0;
+}
+
+// The Host header names this machine's loopback ("localhost:8000", "[::1]").
+bool LoopbackHost(const std::string& host_header) {
+  std::string h = host_header;
+  if (!h.empty() && h.front() == '[') {
+    h = h.substr(0, h.find(']') + 1);
+  } else if (auto colon = h.rfind(':'); colon != std::string::npos) {
+    h = h.substr(0, colon);
+  }
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  return h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -437,7 +454,9 @@ struct Server::Impl {
         }
       }
       const std::string labels = "route=\"" + http::Metrics::Escape(name) + "\",method=\"" + method + "\"";
-      metrics.Count("faceatt_http_requests_total", labels + ",code=\"" + std::to_string(res.status) + "\"");
+      // httplib fills in 200 after the handler when it set content but no status.
+      const int code = res.status == -1 ? 200 : res.status;
+      metrics.Count("faceatt_http_requests_total", labels + ",code=\"" + std::to_string(code) + "\"");
       metrics.Observe("faceatt_http_request_duration_seconds", labels, Seconds(t0));
     };
     const std::string m = method;
@@ -637,19 +656,17 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   if (!type.ok()) return SendStatus(res, type.status());
   attempt.type = *type;
 
+  // Attempts that never reached the attendance rules (no frame, a failure of
+  // ours) still leave an audit row when the database takes one.
   auto fail = [&](int http, const std::string& reason, const std::string& message,
-                  std::optional<double> min_distance, json extra = json::object()) {
+                  std::optional<double> min_distance) {
     metrics.Count("faceatt_recognitions_total", "outcome=\"" + reason + "\"");
-    if (reason != "internal_error" && reason != "camera_unavailable" && reason != kAlreadyRecorded) {
-      auto rec = reason == kUnknown ? recorder->RecordUnknown(min_distance, attempt)
-                                    : recorder->RecordFailure(reason, min_distance, attempt);
-      if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
-    }
+    auto rec = recorder->RecordFailure(reason, min_distance, attempt);
+    if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
     json out = {{"success", false},
                 {"reason", reason},
                 {"message", message},
                 {"min_distance", min_distance ? json(Round4(*min_distance)) : json()}};
-    for (auto& [k, v] : extra.items()) out[k] = v;
     json event = out;
     event["device_id"] = attempt.device_id;
     events.Publish("recognition", event);
@@ -690,50 +707,56 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   auto id = service->Identify(**lease, image);
   Stage("analyze", t0);
   if (!id.ok()) return fail(500, "internal_error", id.status().message(), std::nullopt);
-  if (id->faces.empty()) return fail(200, kNoFace, "no face found", std::nullopt);
-  if (id->faces.size() > 1)
-    return fail(200, kMultiFace, std::to_string(id->faces.size()) + " faces found; one person at a time",
-                std::nullopt, {{"faces", id->faces.size()}});
-  const FaceIdentity& face = id->faces[0];
-  const std::optional<double> min_distance =
-      face.distance >= 0 ? std::optional<double>(face.distance) : std::nullopt;
-  if (face.reason == kBadQuality)
-    return fail(200, kBadQuality, "face unusable: " + face.detail, std::nullopt,
-                {{"detail", face.detail}, {"box", BoxJson(face.box)}});
-  if (camera_mode && config.camera.gate_identify && !InsideGuide(image.size(), face.box))
-    return fail(200, "out_of_area", "the face is outside the guide oval", min_distance,
-                {{"box", BoxJson(face.box)}});
-  const std::string ts = FormatUtc(clock->NowMillis());
-  if (!face.matched) {
-    json payload = {{"employee_id", nullptr}, {"name", nullptr},
-                    {"distance", min_distance ? json(Round4(*min_distance)) : json()},
-                    {"type", attempt.type}, {"device_id", attempt.device_id}, {"ts", ts},
-                    {"box", BoxJson(face.box)}, {"frame_info", frame_info}};
-    Emit(kEventUnknown, payload, "unknown:" + attempt.device_id);
-    return fail(200, kUnknown, face.detail == "ambiguous" ? "too close to two people" : "face not recognised",
-                min_distance, {{"box", BoxJson(face.box)}, {"decided_threshold", Round4(face.threshold)}});
-  }
+  std::function<bool(const Box&)> in_area;
+  if (camera_mode && config.camera.gate_identify)
+    in_area = [size = image.size()](const Box& box) { return InsideGuide(size, box); };
   const auto t1 = std::chrono::steady_clock::now();
-  auto decision = recorder->RecordSuccess(face.employee_id, face.distance, attempt);
+  auto outcome = recorder->RecordIdentification(*id, attempt, in_area);
   Stage("record", t1);
-  if (!decision.ok()) return fail(500, "internal_error", decision.status().message(), min_distance);
-  if (!decision->recorded)
-    return fail(200, kAlreadyRecorded, decision->message, min_distance,
-                {{"employee_id", face.employee_id}, {"name", face.name}, {"type", decision->type},
-                 {"first_ts", FormatUtc(decision->first_ts_ms)}});
+  if (!outcome.ok()) return fail(500, "internal_error", outcome.status().message(), std::nullopt);
+  const AttemptOutcome& o = *outcome;
+  const std::string ts = FormatUtc(clock->NowMillis());
+  const json distance = o.min_distance ? json(Round4(*o.min_distance)) : json();
+  if (!o.success) {
+    // The audit row is written; say why, with what helps the person in front of the camera.
+    metrics.Count("faceatt_recognitions_total", "outcome=\"" + o.reason + "\"");
+    json out = {{"success", false}, {"reason", o.reason}, {"message", o.message},
+                {"min_distance", distance}, {"record_id", o.record_id}};
+    if (o.reason == kMultiFace) out["faces"] = o.faces;
+    if (o.face) out["box"] = BoxJson(o.face->box);
+    if (o.reason == kBadQuality) out["detail"] = o.face->detail;
+    if (o.reason == kUnknown) {
+      out["decided_threshold"] = Round4(o.face->threshold);
+      json payload = {{"employee_id", nullptr}, {"name", nullptr}, {"distance", distance},
+                      {"type", attempt.type}, {"device_id", attempt.device_id}, {"ts", ts},
+                      {"box", BoxJson(o.face->box)}, {"frame_info", frame_info}};
+      Emit(kEventUnknown, payload, "unknown:" + attempt.device_id);
+    }
+    if (o.reason == kAlreadyRecorded) {
+      out["employee_id"] = o.face->employee_id;
+      out["name"] = o.face->name;
+      out["type"] = o.decision.type;
+      out["first_ts"] = FormatUtc(o.decision.first_ts_ms);
+    }
+    json event = out;
+    event["device_id"] = attempt.device_id;
+    events.Publish("recognition", event);
+    return SendJson(res, 200, out);
+  }
+  const FaceIdentity& face = *o.face;
   metrics.Count("faceatt_recognitions_total", "outcome=\"recognized\"");
   json out = {{"success", true},
               {"employee_id", face.employee_id},
               {"name", face.name},
               {"distance", Round4(face.distance)},
               {"decided_threshold", Round4(face.threshold)},
-              {"type", decision->type},
-              {"message", decision->message},
-              {"record_id", decision->record_id},
+              {"type", o.decision.type},
+              {"message", o.message},
+              {"record_id", o.record_id},
               {"ts", ts},
               {"box", BoxJson(face.box)}};
   json payload = {{"employee_id", face.employee_id}, {"name", face.name},
-                  {"distance", Round4(face.distance)}, {"type", decision->type},
+                  {"distance", Round4(face.distance)}, {"type", o.decision.type},
                   {"device_id", attempt.device_id}, {"ts", ts}, {"box", BoxJson(face.box)},
                   {"frame_info", frame_info}};
   Emit(kEventRecognized, payload, face.employee_id);
@@ -1211,6 +1234,19 @@ void Server::Impl::SetUpRoutes() {
       res.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
       res.set_header("Access-Control-Max-Age", "600");
     }
+    // A web page from another origin may not use the API, not only through a
+    // preflight: a form post needs none, and with no keys nothing else stops it.
+    // (An <img> of /stream.mjpeg sends no Origin and still works.)
+    if (!origin.empty() && !ok) {
+      SendError(res, 403, "forbidden", "origin not allowed (server.cors_origins)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Without keys the loopback address is the only guard: refuse a request whose
+    // Host names another machine (a DNS-rebinding page reaching 127.0.0.1).
+    if (no_keys() && !LoopbackHost(req.get_header_value("Host"))) {
+      SendError(res, 403, "forbidden", "with no API keys configured only localhost may be used as Host");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.method == "OPTIONS") {
       if (ok) {
         res.status = 204;
@@ -1287,6 +1323,10 @@ Status Server::Start() {
   s.started = true;
   s.started_at = std::chrono::steady_clock::now();
   s.listen_thread = std::thread([&s] { s.svr.listen_after_bind(); });
+  // httplib drops a stop() that comes before listening begins: be listening
+  // before anyone can call Shutdown().
+  for (int i = 0; i < 5000 && !s.svr.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   spdlog::info("faceatt serve: listening on http://{}:{} ({} workers, {} people, models {})", s.host, s.port,
                s.config.server.workers, s.service->people(), s.models->description());
   return Status::Ok();

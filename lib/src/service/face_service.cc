@@ -177,6 +177,10 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
       return user.status();
     }
   }
+  // An id that names nobody, and no name to create them with: a mistyped id.
+  if (!existing && !request.employee_id.empty() && request.name.empty())
+    return Status::NotFound("no person with employee id " + request.employee_id +
+                            " (give --name to create them)");
   if (!existing) FACEATT_RETURN_IF_ERROR(ValidateName(request.name));
   if (request.images.empty()) return Status::InvalidArgument("no images given");
 

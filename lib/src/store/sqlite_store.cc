@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <cstdio>
 #include <mutex>
 
 #include "faceatt/store.h"
@@ -185,7 +186,7 @@ struct SqliteStore::Impl {
     FACEATT_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
     Status st = fn();
     if (st.ok()) st = Exec(db, "COMMIT");
-    if (!st.ok()) Exec(db, "ROLLBACK");
+    if (!st.ok()) (void)Exec(db, "ROLLBACK");  // the first error is the one to report
     return st;
   }
 
@@ -521,25 +522,31 @@ Result<std::optional<std::string>> SqliteStore::FindImage(const std::string& sha
   return std::optional<std::string>();
 }
 
-Result<int64_t> SqliteStore::AddAttendance(const AttendanceRecord& r) {
+namespace {
+
+Status CheckAttendance(const AttendanceRecord& r) {
   if (r.type != "" && r.type != "IN" && r.type != "OUT")
     return Status::InvalidArgument("attendance type must be IN or OUT, not '" + r.type + "'");
   if (r.status != kStatusSuccess && r.status != kStatusUnknown && r.status != kStatusFailed)
     return Status::InvalidArgument("attendance status must be success, unknown or failed");
-  std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db,
+  return Status::Ok();
+}
+
+// The caller holds Impl::mu.
+Result<int64_t> InsertAttendance(sqlite3* db, const AttendanceRecord& r, int64_t ts) {
+  Stmt s(db,
          "INSERT INTO attendance (employee_id, type, status, reason, device_id, distance, "
          "ts_server, ts_client, image_ref) VALUES (?,?,?,?,?,?,?,?,?)");
-  const int64_t ts = r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis();
   s.Bind(1, r.employee_id).Bind(2, r.type).Bind(3, r.status).Bind(4, r.reason);
   s.Bind(5, r.device_id).Bind(6, r.distance).Bind(7, FormatUtc(ts)).Bind(8, r.ts_client);
   s.Bind(9, r.image_ref);
   s.Step();
   FACEATT_RETURN_IF_ERROR(s.status("recording attendance"));
-  return sqlite3_last_insert_rowid(impl_->db);
+  return sqlite3_last_insert_rowid(db);
 }
 
-Result<std::vector<AttendanceRecord>> SqliteStore::QueryAttendance(const AttendanceQuery& q) {
+// The caller holds Impl::mu.
+Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const AttendanceQuery& q) {
   std::vector<std::string> args;
   std::string sql =
       "SELECT id, employee_id, type, status, reason, device_id, distance, ts_server, ts_client, "
@@ -547,8 +554,7 @@ Result<std::vector<AttendanceRecord>> SqliteStore::QueryAttendance(const Attenda
       AttendanceWhere(q, args) + " ORDER BY ts_server " + (q.newest_first ? "DESC" : "ASC") +
       ", id " + (q.newest_first ? "DESC" : "ASC");
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
-  std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db, sql.c_str());
+  Stmt s(db, sql.c_str());
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<AttendanceRecord> out;
   while (s.Step()) {
@@ -568,6 +574,34 @@ Result<std::vector<AttendanceRecord>> SqliteStore::QueryAttendance(const Attenda
   }
   FACEATT_RETURN_IF_ERROR(s.status("reading attendance"));
   return out;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::AddAttendance(const AttendanceRecord& r) {
+  FACEATT_RETURN_IF_ERROR(CheckAttendance(r));
+  std::lock_guard lock(impl_->mu);
+  return InsertAttendance(impl_->db, r, r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis());
+}
+
+Result<int64_t> SqliteStore::AddAttendanceAfter(const AttendanceQuery& recent,
+                                                const AttendanceDecider& decide) {
+  std::lock_guard lock(impl_->mu);
+  int64_t id = 0;
+  FACEATT_RETURN_IF_ERROR(impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(auto rows, SelectAttendance(impl_->db, recent));
+    FACEATT_ASSIGN_OR_RETURN(AttendanceRecord r, decide(rows));
+    FACEATT_RETURN_IF_ERROR(CheckAttendance(r));
+    FACEATT_ASSIGN_OR_RETURN(
+        id, InsertAttendance(impl_->db, r, r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis()));
+    return Status::Ok();
+  }));
+  return id;
+}
+
+Result<std::vector<AttendanceRecord>> SqliteStore::QueryAttendance(const AttendanceQuery& q) {
+  std::lock_guard lock(impl_->mu);
+  return SelectAttendance(impl_->db, q);
 }
 
 Result<int64_t> SqliteStore::CountAttendance(const AttendanceQuery& q) {
@@ -595,9 +629,13 @@ Result<int64_t> SqliteStore::CountEmbeddings() {
 }
 
 Status SqliteStore::Backup(const std::string& destination) {
+  // Copied into a temporary file and renamed when complete: a backup file that
+  // exists is a whole one, whatever stopped the copy.
+  const std::string tmp = destination + ".partial";
+  std::remove(tmp.c_str());
   std::lock_guard lock(impl_->mu);
   sqlite3* dest = nullptr;
-  if (sqlite3_open(destination.c_str(), &dest) != SQLITE_OK) {
+  if (sqlite3_open(tmp.c_str(), &dest) != SQLITE_OK) {
     sqlite3_close(dest);
     return Status::IoError("cannot create backup " + destination);
   }
@@ -609,7 +647,14 @@ Status SqliteStore::Backup(const std::string& destination) {
   }
   std::string msg = sqlite3_errmsg(dest);
   sqlite3_close(dest);
-  if (rc != SQLITE_DONE) return Status::IoError("backup to " + destination + " failed: " + msg);
+  if (rc != SQLITE_DONE) {
+    std::remove(tmp.c_str());
+    return Status::IoError("backup to " + destination + " failed: " + msg);
+  }
+  if (std::rename(tmp.c_str(), destination.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::IoError("backup to " + destination + " failed: cannot rename " + tmp);
+  }
   return Status::Ok();
 }
 

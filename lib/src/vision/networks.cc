@@ -6,14 +6,17 @@
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv.h>
+#include <spdlog/spdlog.h>
 #include <opencv2/imgproc.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <sstream>
 
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
+#include "vision/model_cache.h"
 
 namespace faceatt {
 namespace {
@@ -112,7 +115,7 @@ Box ToBox(const dlib::rectangle& r) {
 
 class HogDetector : public FaceDetector {
  public:
-  HogDetector() : detector_(dlib::get_frontal_face_detector()) {}
+  explicit HogDetector(dlib::frontal_face_detector detector) : detector_(std::move(detector)) {}
   Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override {
     cv::Mat gray;
     cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
@@ -251,18 +254,23 @@ Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
   return Status::BadInput(path + " is neither a ResNet nor a DenseNet dlib face recognition model");
 }
 
-Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files) {
-  if (files.detector == "hog") return std::unique_ptr<FaceDetector>(std::make_unique<HogDetector>());
+Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files, const std::string& cache_dir) {
+  if (files.detector == "hog") {
+    dlib::frontal_face_detector hog;
+    FACEATT_RETURN_IF_ERROR(vision::LoadFrontalFaceDetector(cache_dir, hog));
+    return std::unique_ptr<FaceDetector>(std::make_unique<HogDetector>(std::move(hog)));
+  }
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(files.mmod_model, int64_t{1} << 30));
   mmod::net_type net;
   FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, net, files.mmod_model, "MMOD face detector"));
   return std::unique_ptr<FaceDetector>(std::make_unique<MmodDetector>(std::move(net)));
 }
 
-Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path) {
-  FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
+// Through the raw cache in `cache_dir` (landmark_cache.h): the 68-point model is
+// most of a cold start otherwise.
+Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path, const std::string& cache_dir) {
   auto sp = std::make_shared<dlib::shape_predictor>();
-  FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, *sp, path, "dlib shape predictor (landmarks)"));
+  FACEATT_RETURN_IF_ERROR(vision::LoadShapePredictor(path, cache_dir, *sp));
   if (sp->num_parts() != 5 && sp->num_parts() != 68)
     return Status::BadInput(path + ": landmark model has " + std::to_string(sp->num_parts()) +
                             " points; 5 or 68 are supported");
@@ -333,9 +341,26 @@ Result<std::shared_ptr<const Models>> LoadModels(const Config& config) {
   FACEATT_ASSIGN_OR_RETURN(ModelFiles files, ResolveModelFiles(config));
   // The three files load in parallel: the 68-point landmark model alone takes
   // most of a cold start.
-  auto detector = std::async(std::launch::async, [&] { return LoadDetector(files); });
-  auto aligner = std::async(std::launch::async, [&] { return LoadAligner(files.landmarks); });
+  std::error_code ec;
+  const std::string cache_dir =
+      fs::is_directory(config.paths.models_dir, ec) ? config.paths.models_dir : std::string();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto timed = [t0](const char* what) {
+    spdlog::debug("loaded {} in {:.0f} ms", what,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  };
+  auto detector = std::async(std::launch::async, [&] {
+    auto d = LoadDetector(files, cache_dir);
+    timed("detector");
+    return d;
+  });
+  auto aligner = std::async(std::launch::async, [&] {
+    auto a = LoadAligner(files.landmarks, cache_dir);
+    timed("landmarks");
+    return a;
+  });
   auto embedder = LoadEmbedder(files.recognizer, files.architecture);
+  timed("recognizer");
   auto det = detector.get();
   auto ali = aligner.get();
   FACEATT_RETURN_IF_ERROR(embedder);
