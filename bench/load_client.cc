@@ -160,8 +160,20 @@ int main(int argc, char** argv) {
     for (int r = 0; r < o.requests + o.warmup; ++r) {
       auto t0 = std::chrono::steady_clock::now();
       int status = SendAll(fd, request) ? ReadResponse(fd, buffer) : -1;
+      if (status < 0) {
+        // The server may close a kept-alive connection between requests: the
+        // same request once more on a new one; a second failure counts.
+        ::close(fd);
+        buffer.clear();
+        if ((fd = Connect(o.port)) < 0) {
+          failures += o.requests + o.warmup - r;
+          return;
+        }
+        t0 = std::chrono::steady_clock::now();
+        status = SendAll(fd, request) ? ReadResponse(fd, buffer) : -1;
+      }
       auto t1 = std::chrono::steady_clock::now();
-      if (status < 0) {  // reconnect once and go on
+      if (status < 0) {
         ++failures;
         ::close(fd);
         buffer.clear();

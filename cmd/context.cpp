@@ -138,6 +138,9 @@ Result<FacePipeline*> Context::pipeline() {
   if (pipeline_) return pipeline_.get();
   FACEATT_ASSIGN_OR_RETURN(auto m, models());
   pipeline_ = m->NewPipeline();
+  PipelineOptions o = pipeline_->options();
+  o.parallel_flip = true;  // one photo at a time: both cores on each face
+  pipeline_->set_options(o);
   return pipeline_.get();
 }
 

@@ -111,6 +111,9 @@ struct PipelineOptions {
   int upsample_below = 500;
   bool small_face_retry = true;
   bool flip = true;
+  // Embed a chip and its mirror on two threads: one request then uses two
+  // cores (identify, serve). Off where workers already fill every core (bulk-enroll).
+  bool parallel_flip = false;
   QualityConfig quality;
   static PipelineOptions FromConfig(const Config& config);
 };
@@ -141,6 +144,7 @@ class FacePipeline {
   std::unique_ptr<FaceDetector> detector_;
   std::unique_ptr<FaceAligner> aligner_;
   std::unique_ptr<FaceEmbedder> embedder_;
+  std::unique_ptr<FaceEmbedder> mirror_embedder_;  // parallel_flip's second network, made on first use
   PipelineOptions options_;
 };
 

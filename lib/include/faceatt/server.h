@@ -1,7 +1,7 @@
 // Server: the HTTP API behind `faceatt serve` (cpp-httplib). Routes, JSON error
 // bodies {"error": {"code", "message"}}, API-key roles, the pipeline pool, the
 // camera worker with the MJPEG stream, Server-Sent Events, Prometheus metrics
-// and webhooks (see docs/readme-serve.md for every endpoint).
+// and webhooks (see docs/serve.md for every endpoint).
 //
 // Lifecycle: Create() checks the configuration and builds everything; Start()
 // binds and serves on background threads (port() then tells the bound port:

@@ -100,6 +100,23 @@ TEST(ConfigTest, ShippedConfigListsEveryKeyWithDefaults) {
   for (const auto& key : Config::Keys()) EXPECT_EQ(shipped->Get(key), defaults.Get(key)) << key;
 }
 
+// The README's table of keys names every key, with its comment in config.toml beside it.
+TEST(ConfigTest, ReadmeTableNamesEveryKeyAndEveryKeyIsCommented) {
+  const std::string readme = testing::ReadFile(testing::SourceDir() + "/README.md");
+  const std::string shipped = testing::ReadFile(testing::SourceDir() + "/config.toml");
+  for (const auto& key : Config::Keys()) {
+    EXPECT_NE(readme.find("| `" + key + "` |"), std::string::npos) << key << " missing from README.md";
+    const std::string name = key.substr(key.find('.') + 1);
+    bool commented = false;
+    for (size_t at = shipped.find("\n" + name + " "); at != std::string::npos && !commented;
+         at = shipped.find("\n" + name + " ", at + 1)) {
+      const std::string line = shipped.substr(at + 1, shipped.find('\n', at + 1) - at - 1);
+      commented = line.find('#') != std::string::npos;
+    }
+    EXPECT_TRUE(commented) << key << " has no comment in config.toml";
+  }
+}
+
 TEST(ConfigTest, UpdateConfigFileKeepsComments) {
   TempDir dir;
   WriteFile(dir / "c.toml",

@@ -149,9 +149,11 @@ class PipelinePool {
  public:
   PipelinePool(const Models& models, const PipelineOptions& options, int workers, int queue_length)
       : max_waiting_(queue_length) {
+    PipelineOptions o = options;
+    o.parallel_flip = true;  // one client's request gets both cores; several share them
     for (int i = 0; i < workers; ++i) {
       free_.push_back(models.NewPipeline());
-      free_.back()->set_options(options);
+      free_.back()->set_options(o);
     }
   }
   class Lease {
@@ -1291,6 +1293,7 @@ Result<std::unique_ptr<Server>> Server::Create(const Config& config, std::shared
   svr.set_read_timeout(config.server.read_timeout_seconds, 0);
   svr.set_write_timeout(config.server.write_timeout_seconds, 0);
   svr.set_keep_alive_timeout(2);
+  svr.set_keep_alive_max_count(100);  // a kiosk polling over one connection keeps it
   svr.set_logger([](const Request& req, const Response& res) {
     spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
   });

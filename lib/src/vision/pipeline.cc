@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <opencv2/imgproc.hpp>
 
 namespace faceatt {
@@ -152,7 +153,21 @@ Result<std::vector<Embedding>> FacePipeline::EmbedChips(const std::vector<cv::Ma
     cv::flip(c, flipped, 1);
     batch.push_back(flipped);
   }
-  FACEATT_ASSIGN_OR_RETURN(std::vector<Embedding> both, embedder_->Embed(batch));
+  std::vector<Embedding> both;
+  if (options_.parallel_flip) {
+    // dlib networks keep per-call state: the mirror images go through a second copy.
+    if (!mirror_embedder_) mirror_embedder_ = embedder_->Clone();
+    const std::vector<cv::Mat> mirrors(batch.begin() + static_cast<long>(chips.size()), batch.end());
+    auto mirrored = std::async(std::launch::async, [&] { return mirror_embedder_->Embed(mirrors); });
+    auto direct = embedder_->Embed(chips);
+    auto flipped = mirrored.get();
+    FACEATT_RETURN_IF_ERROR(direct);
+    FACEATT_RETURN_IF_ERROR(flipped);
+    both = std::move(*direct);
+    both.insert(both.end(), flipped->begin(), flipped->end());
+  } else {
+    FACEATT_ASSIGN_OR_RETURN(both, embedder_->Embed(batch));
+  }
   std::vector<Embedding> out(chips.size());
   for (size_t i = 0; i < chips.size(); ++i)
     for (int k = 0; k < kEmbeddingDim; ++k)

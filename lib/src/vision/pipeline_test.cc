@@ -271,6 +271,29 @@ TEST(PipelineRealTest, FlipAveragingChangesTheEmbeddingSlightly) {
   EXPECT_LT(d, 0.3f);
 }
 
+// Two threads (chip and mirror on two networks) give the one-thread embedding.
+TEST(PipelineRealTest, ParallelFlipGivesTheSameEmbedding) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  auto serial = models->NewPipeline();
+  auto parallel = models->NewPipeline();
+  PipelineOptions o = parallel->options();
+  o.parallel_flip = true;
+  parallel->set_options(o);
+  for (const char* photo : {"lfw/Al_Gore/Al_Gore_0001.jpg", "group/face_recognition__two_people.jpg"}) {
+    cv::Mat img = Load(photo);
+    auto a = serial->Analyze(img);
+    auto b = parallel->Analyze(img);
+    ASSERT_TRUE(a.ok() && b.ok()) << photo;
+    ASSERT_EQ(a->size(), b->size()) << photo;
+    ASSERT_FALSE(a->empty()) << photo;
+    for (size_t i = 0; i < a->size(); ++i) {
+      ASSERT_EQ((*a)[i].has_embedding, (*b)[i].has_embedding);
+      if ((*a)[i].has_embedding) EXPECT_LT(Distance((*a)[i].embedding, (*b)[i].embedding), 1e-4f) << photo << " " << i;
+    }
+  }
+}
+
 TEST(ModelLoadingTest, ErrorsNameTheFile) {
   testing::TempDir dir;
   Config c = testing::TestConfig();
