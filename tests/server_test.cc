@@ -287,6 +287,16 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   auto dup = c.Post("/enroll", Form({{"name", "Someone Else"}}, {kObamaB}));
   ASSERT_TRUE(dup);
   EXPECT_EQ(dup->status, 409) << dup->body;
+  EXPECT_NE(Body(dup)["error"]["message"].get<std::string>().find("force=true"), std::string::npos);
+  // ...unless forced; an upload is no file of the server's, so no source path is kept.
+  auto forced = c.Post("/enroll", Form({{"name", "Someone Else"}, {"force", "true"}}, {kObamaB}));
+  ASSERT_TRUE(forced);
+  EXPECT_EQ(forced->status, 201) << forced->body;
+  auto rows = store_->LoadEmbeddings("");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  for (const auto& e : *rows) EXPECT_EQ(e.source_path, "") << e.employee_id;
+  EXPECT_EQ(c.Post("/enroll", Form({{"name", "X"}, {"force", "maybe"}}, {kObamaB}))->status, 400);
   // No face: 422 with the CLI's reason.
   auto noface = c.Post("/enroll", Form({{"name", "Dog"}}, {kNoFace}));
   ASSERT_TRUE(noface);

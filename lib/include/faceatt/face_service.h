@@ -38,6 +38,7 @@ inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
 struct EnrollImage {
   std::string name;    // path or upload name, for messages and source_path
   std::string bytes;   // encoded image; when empty, `name` is read as a file
+  bool upload = false; // came over the network: `name` is no file to remember as the source
 };
 
 struct EnrollRequest {
@@ -94,6 +95,7 @@ struct IdentifyOptions {
 // An embedding analysed for enrollment, before it is stored.
 struct PreparedFace {
   std::string image;
+  std::string source_path;  // the photo's file, "" for uploads
   std::string sha256;
   Face face;  // with chip and embedding
   cv::Mat thumbnail;

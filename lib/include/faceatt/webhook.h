@@ -10,7 +10,7 @@
 // retry_max) until max_attempts, then the row is marked failed.
 //
 // A per-person cooldown (WebhookConfig::cooldown_seconds) suppresses repeated
-// events for the same key (employee id, or "unknown") in memory.
+// events for the same key (the employee id, or "unknown:<device id>") in memory.
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once

@@ -9,7 +9,7 @@ Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::toupper(c); });
   if (t == "IN" || t == "OUT") return t;
   if (t == "AUTO" && allow_auto) return std::string("auto");
-  return Status::InvalidArgument("type must be IN, OUT" + std::string(allow_auto ? " or auto" : "") +
+  return Status::InvalidArgument(std::string(allow_auto ? "type must be IN, OUT or auto" : "type must be IN or OUT") +
                                  ", not '" + type + "'");
 }
 

@@ -566,6 +566,10 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
     for (auto* r : {&name, &id, &dep})
       if (!r->ok()) return SendStatus(res, r->status());
     er.name = *name, er.employee_id = *id, er.department = *dep;
+    if (body->contains("force")) {
+      if (!(*body)["force"].is_boolean()) return SendError(res, 400, "invalid_argument", "force must be true or false");
+      er.force = (*body)["force"].get<bool>();
+    }
     std::vector<std::string> texts;
     if (body->contains("image")) {
       auto one = JsonString(*body, "image");
@@ -582,7 +586,7 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
     for (size_t i = 0; i < texts.size(); ++i) {
       auto bytes = DecodeBase64(texts[i]);
       if (!bytes.ok()) return SendError(res, 400, "bad_input", bytes.status().message());
-      er.images.push_back({"image" + std::to_string(i + 1), std::move(*bytes)});
+      er.images.push_back({"image" + std::to_string(i + 1), std::move(*bytes), true});
     }
   } else {
     if (!req.is_multipart_form_data())
@@ -590,11 +594,15 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
     er.name = FormValue(req, "name");
     er.employee_id = FormValue(req, "employee_id");
     er.department = FormValue(req, "department");
+    const std::string force = FormValue(req, "force");
+    if (!force.empty() && force != "true" && force != "false" && force != "1" && force != "0")
+      return SendError(res, 400, "invalid_argument", "force must be true or false");
+    er.force = force == "true" || force == "1";
     auto range = req.files.equal_range("image");
     for (auto it = range.first; it != range.second; ++it) {
       const auto& f = it->second;
       er.images.push_back(EnrollImage{
-          f.filename.empty() ? "image" + std::to_string(er.images.size() + 1) : f.filename, f.content});
+          f.filename.empty() ? "image" + std::to_string(er.images.size() + 1) : f.filename, f.content, true});
     }
   }
   if (er.images.empty()) return SendError(res, 400, "invalid_argument", "at least one image is required");
@@ -678,13 +686,13 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   cv::Mat image;
   json frame_info;
   if (camera_mode) {
+    if (attempt.device_id.empty()) attempt.device_id = config.camera.device_id;
     auto frame = camera ? camera->Latest() : std::nullopt;
     if (!frame)
       return fail(503, "camera_unavailable",
                   camera ? "the camera has no recent frame" : "no camera is configured (camera.source)",
                   std::nullopt);
     image = frame->image;
-    if (attempt.device_id.empty()) attempt.device_id = config.camera.device_id;
     frame_info = {{"source", "camera"}, {"seq", frame->seq}, {"width", image.cols}, {"height", image.rows}};
   } else {
     auto decoded = RequestImage(req, body ? &*body : nullptr);

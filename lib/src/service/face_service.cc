@@ -112,6 +112,7 @@ ImageOutcome FaceService::Prepare(FacePipeline& pipeline, const EnrollImage& ima
   prepared.sha256 = sha;
   prepared.thumbnail = MakeThumbnail(*decoded, face.box, config_.enroll.thumbnail_px);
   prepared.face = std::move(face);
+  prepared.source_path = image.upload ? "" : image.name;
   out->emplace(std::move(prepared));
   outcome.accepted = true;
   return outcome;
@@ -136,7 +137,7 @@ Result<User> FaceService::Commit(const NewUser& user, bool add_to_existing,
     e.model_id = model_id_;
     e.vector = f.face.embedding;
     e.quality = f.face.sharpness;
-    e.source_path = f.image.empty() ? "" : data_dir_.Relative(f.image);
+    e.source_path = f.source_path.empty() ? "" : data_dir_.Relative(f.source_path);
     e.source_sha256 = f.sha256;
     const std::string thumb = data_dir_.thumbnails() + "/" + f.sha256.substr(0, 16) + ".jpg";
     FACEATT_ASSIGN_OR_RETURN(std::string jpeg, EncodeJpeg(f.thumbnail, 90));
@@ -215,7 +216,7 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
         std::snprintf(dist, sizeof dist, "%.3f", owner->distance);
         return Status::Conflict(f.image + ": this face is already enrolled as " + owner->employee_id +
                                 " (" + owner->name + "), distance " + dist +
-                                "; use --force to enroll it anyway");
+                                "; force (--force, or force=true over HTTP) enrolls it anyway");
       }
     }
   }

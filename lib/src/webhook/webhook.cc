@@ -28,6 +28,10 @@ WebhookDispatcher::WebhookDispatcher(WebhookConfig config, SqliteStore* store, c
                                      WebhookOptions options)
     : config_(std::move(config)), store_(store), clock_(clock), options_(options) {}
 
+namespace {
+constexpr size_t kMaxCooldownKeys = 10'000;
+}  // namespace
+
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
 Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::string& payload,
@@ -43,6 +47,11 @@ Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::stri
         ++counters_.suppressed;
         return 0;
       }
+      // Keys come from clients (device ids): forget the expired ones before the map grows.
+      if (last_event_ms_.size() >= kMaxCooldownKeys)
+        std::erase_if(last_event_ms_, [&](const auto& kv) {
+          return now - kv.second >= int64_t{config_.cooldown_seconds} * 1000;
+        });
       last_event_ms_[cooldown_key] = now;
     }
   }
