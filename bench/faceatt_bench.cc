@@ -85,6 +85,7 @@ BENCHMARK(BM_Decode)->Unit(benchmark::kMicrosecond);
 // The detector alone on a frame of the given size (no working-size scaling).
 void BM_Detect(benchmark::State& state) {
   auto pipeline = TheModels().NewPipeline();
+  pipeline->detector().set_threads(static_cast<int>(state.range(2)));
   cv::Mat frame = Frame(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   size_t faces = 0;
   for (auto _ : state) {
@@ -94,7 +95,13 @@ void BM_Detect(benchmark::State& state) {
   }
   state.counters["faces"] = static_cast<double>(faces);
 }
-BENCHMARK(BM_Detect)->Args({640, 480})->Args({1280, 720})->Args({1920, 1080})->Unit(benchmark::kMillisecond);
+// Third argument: threads for one image (PipelineOptions::two_threads), as identify and serve run it.
+BENCHMARK(BM_Detect)
+    ->ArgsProduct({{640}, {480}, {1, 2}})
+    ->ArgsProduct({{1280}, {720}, {1, 2}})
+    ->ArgsProduct({{1920}, {1080}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The whole Analyze() without embeddings at the frame size: working-size
 // scaling, detection, landmarks and quality, as the pipeline runs them.
@@ -147,6 +154,9 @@ BENCHMARK(BM_Embed)->Arg(1)->Arg(2)->Arg(8)->Unit(benchmark::kMillisecond);
 // landmarks, quality, flip-averaged embedding.
 void BM_WholePhoto(benchmark::State& state) {
   auto pipeline = TheModels().NewPipeline();
+  PipelineOptions o = pipeline->options();
+  o.two_threads = state.range(0) == 2;
+  pipeline->set_options(o);
   auto bytes = ReadFileBytes(PhotoPath(), 1 << 26);
   if (!bytes.ok()) Die(bytes.status().ToString());
   for (auto _ : state) {
@@ -155,7 +165,25 @@ void BM_WholePhoto(benchmark::State& state) {
     if (!f.ok() || f->empty()) Die("no face");
   }
 }
-BENCHMARK(BM_WholePhoto)->Unit(benchmark::kMillisecond);
+// Argument: threads for the one photo (1 as in bulk-enroll, 2 as in identify and serve).
+BENCHMARK(BM_WholePhoto)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A 640x480 camera frame with one face, decoded from JPEG and analysed, as a
+// warm serve /identify does it (without HTTP and the database).
+void BM_Frame640(benchmark::State& state) {
+  auto pipeline = TheModels().NewPipeline();
+  PipelineOptions o = pipeline->options();
+  o.two_threads = state.range(0) == 2;
+  pipeline->set_options(o);
+  auto jpeg = EncodeJpeg(Frame(640, 480), 90);
+  if (!jpeg.ok()) Die(jpeg.status().ToString());
+  for (auto _ : state) {
+    auto img = DecodeImage(*jpeg, ImageLimits{});
+    auto f = pipeline->Analyze(*img);
+    if (!f.ok() || f->size() != 1) Die("no single face in the 640x480 frame");
+  }
+}
+BENCHMARK(BM_Frame640)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Gallery search over N synthetic embeddings, one per person (the worst case
 // for mean matching: N means to compare). Unit vectors, like the networks'.

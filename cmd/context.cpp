@@ -139,7 +139,7 @@ Result<FacePipeline*> Context::pipeline() {
   FACEATT_ASSIGN_OR_RETURN(auto m, models());
   pipeline_ = m->NewPipeline();
   PipelineOptions o = pipeline_->options();
-  o.parallel_flip = true;  // one photo at a time: both cores on each face
+  o.two_threads = true;  // one photo at a time: both cores on each face
   pipeline_->set_options(o);
   return pipeline_.get();
 }

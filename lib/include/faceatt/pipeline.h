@@ -53,6 +53,9 @@ class FaceDetector {
   virtual Result<std::vector<Detection>> Detect(const cv::Mat& bgr) = 0;
   virtual std::unique_ptr<FaceDetector> Clone() const = 0;
   virtual std::string name() const = 0;
+  // How many threads one Detect() may use (PipelineOptions::two_threads); the
+  // faces found are the same either way.
+  virtual void set_threads(int threads) {}
 };
 
 class FaceAligner {
@@ -111,9 +114,10 @@ struct PipelineOptions {
   int upsample_below = 500;
   bool small_face_retry = true;
   bool flip = true;
-  // Embed a chip and its mirror on two threads: one request then uses two
+  // One image on two threads: the detector splits its image pyramid in two,
+  // and a chip and its mirror are embedded at once, so one request uses two
   // cores (identify, serve). Off where workers already fill every core (bulk-enroll).
-  bool parallel_flip = false;
+  bool two_threads = false;
   QualityConfig quality;
   static PipelineOptions FromConfig(const Config& config);
 };
@@ -138,13 +142,13 @@ class FacePipeline {
   const PipelineOptions& options() const { return options_; }
   // Thresholds and sizes from a configuration other than the one the models were
   // loaded with (the server applies its own).
-  void set_options(const PipelineOptions& options) { options_ = options; }
+  void set_options(const PipelineOptions& options);
 
  private:
   std::unique_ptr<FaceDetector> detector_;
   std::unique_ptr<FaceAligner> aligner_;
   std::unique_ptr<FaceEmbedder> embedder_;
-  std::unique_ptr<FaceEmbedder> mirror_embedder_;  // parallel_flip's second network, made on first use
+  std::unique_ptr<FaceEmbedder> mirror_embedder_;  // two_threads's second network, made on first use
   PipelineOptions options_;
 };
 

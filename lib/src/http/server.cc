@@ -150,7 +150,7 @@ class PipelinePool {
   PipelinePool(const Models& models, const PipelineOptions& options, int workers, int queue_length)
       : max_waiting_(queue_length) {
     PipelineOptions o = options;
-    o.parallel_flip = true;  // one client's request gets both cores; several share them
+    o.two_threads = true;  // one client's request gets both cores; several share them
     for (int i = 0; i < workers; ++i) {
       free_.push_back(models.NewPipeline());
       free_.back()->set_options(o);
@@ -1302,6 +1302,9 @@ Result<std::unique_ptr<Server>> Server::Create(const Config& config, std::shared
   svr.set_write_timeout(config.server.write_timeout_seconds, 0);
   svr.set_keep_alive_timeout(2);
   svr.set_keep_alive_max_count(100);  // a kiosk polling over one connection keeps it
+  // Headers and body go out in separate writes: without this, Nagle's algorithm
+  // and the client's delayed ACK add 40 ms to every answer.
+  svr.set_tcp_nodelay(true);
   svr.set_logger([](const Request& req, const Response& res) {
     spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
   });

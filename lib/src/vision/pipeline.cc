@@ -32,7 +32,14 @@ FacePipeline::FacePipeline(std::unique_ptr<FaceDetector> detector,
     : detector_(std::move(detector)),
       aligner_(std::move(aligner)),
       embedder_(std::move(embedder)),
-      options_(options) {}
+      options_(options) {
+  detector_->set_threads(options.two_threads ? 2 : 1);
+}
+
+void FacePipeline::set_options(const PipelineOptions& options) {
+  options_ = options;
+  detector_->set_threads(options.two_threads ? 2 : 1);
+}
 
 std::unique_ptr<FacePipeline> FacePipeline::Clone() const {
   return std::make_unique<FacePipeline>(detector_->Clone(), aligner_->Clone(), embedder_->Clone(),
@@ -154,7 +161,7 @@ Result<std::vector<Embedding>> FacePipeline::EmbedChips(const std::vector<cv::Ma
     batch.push_back(flipped);
   }
   std::vector<Embedding> both;
-  if (options_.parallel_flip) {
+  if (options_.two_threads) {
     // dlib networks keep per-call state: the mirror images go through a second copy.
     if (!mirror_embedder_) mirror_embedder_ = embedder_->Clone();
     const std::vector<cv::Mat> mirrors(batch.begin() + static_cast<long>(chips.size()), batch.end());

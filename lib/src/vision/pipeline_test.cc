@@ -278,8 +278,9 @@ TEST(PipelineRealTest, ParallelFlipGivesTheSameEmbedding) {
   auto serial = models->NewPipeline();
   auto parallel = models->NewPipeline();
   PipelineOptions o = parallel->options();
-  o.parallel_flip = true;
+  o.two_threads = true;
   parallel->set_options(o);
+  parallel->detector().set_threads(1);  // the same boxes: only the embedding is compared
   for (const char* photo : {"lfw/Al_Gore/Al_Gore_0001.jpg", "group/face_recognition__two_people.jpg"}) {
     cv::Mat img = Load(photo);
     auto a = serial->Analyze(img);
@@ -292,6 +293,45 @@ TEST(PipelineRealTest, ParallelFlipGivesTheSameEmbedding) {
       if ((*a)[i].has_embedding) EXPECT_LT(Distance((*a)[i].embedding, (*b)[i].embedding), 1e-4f) << photo << " " << i;
     }
   }
+}
+
+// The HOG detector on two threads (pyramid split in two) finds the faces it
+// finds on one: group photos with small and large faces, portraits, no-face photos.
+TEST(PipelineRealTest, TwoThreadDetectionFindsTheSameFaces) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  auto one = models->NewPipeline();
+  auto two = models->NewPipeline();
+  two->detector().set_threads(2);
+  std::vector<std::string> photos = testing::FilesIn(testing::Face("group"));
+  photos.resize(std::min<size_t>(photos.size(), 12));
+  for (const char* p : {"people/face_recognition/obama", "people/compreface/person_A", "noface"}) {
+    auto files = testing::FilesIn(testing::Face(p));
+    for (size_t i = 0; i < std::min<size_t>(files.size(), 4); ++i) photos.push_back(files[i]);
+  }
+  int faces = 0;
+  for (const auto& photo : photos) {
+    auto img = ReadImageFile(photo, ImageLimits{});
+    if (!img.ok()) continue;  // e.g. a sub-folder
+    cv::Mat work = *img;
+    const int longest = std::max(work.cols, work.rows);
+    if (longest > 1280) cv::resize(*img, work, cv::Size(), 1280.0 / longest, 1280.0 / longest, cv::INTER_AREA);
+    auto a = one->detector().Detect(work);
+    auto b = two->detector().Detect(work);
+    ASSERT_TRUE(a.ok() && b.ok()) << photo;
+    ASSERT_EQ(a->size(), b->size()) << photo;
+    faces += static_cast<int>(a->size());
+    // Same faces; a box found on the lower levels is mapped up through one more
+    // rounding, so its corners may move by a pixel or two.
+    for (const auto& da : *a) {
+      bool same = false;
+      for (const auto& db : *b)
+        same |= std::abs(da.box.left - db.box.left) <= 3 && std::abs(da.box.top - db.box.top) <= 3 &&
+                std::abs(da.box.right - db.box.right) <= 3 && std::abs(da.box.bottom - db.box.bottom) <= 3;
+      EXPECT_TRUE(same) << photo << " box " << da.box.left << "," << da.box.top;
+    }
+  }
+  EXPECT_GT(faces, 20);
 }
 
 TEST(ModelLoadingTest, ErrorsNameTheFile) {
