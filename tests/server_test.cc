@@ -166,6 +166,13 @@ TEST_F(ServerTest, HealthConfigAndOpenApi) {
                         "/users", "/users/{id}", "/users/{id}/thumbnail", "/events", "/metrics",
                         "/webhooks/deliveries", "/stream.mjpeg", "/capture"})
     EXPECT_TRUE(api["paths"].contains(p)) << p;
+  // Forms as the handlers read them; public endpoints need no key.
+  EXPECT_TRUE(api["paths"]["/enroll"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+                 ["properties"].contains("name"));
+  EXPECT_TRUE(api["paths"]["/identify"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+                 ["properties"].contains("device_id"));
+  EXPECT_EQ(api["paths"]["/health"]["get"]["security"], json::array());
+  EXPECT_TRUE(api["paths"]["/users"]["get"]["responses"].contains("401"));
   auto missing = c.Get("/no/such/thing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
