@@ -57,7 +57,7 @@ Runner SetupBulkEnroll(CLI::App& app) {
   struct Options {
     std::string dir, report;
     int jobs = 0;
-    bool update = false, dry_run = false;
+    bool update = false, dry_run = false, largest = false;
   };
   auto o = std::make_shared<Options>();
   app.add_option("dir", o->dir, "Folder with one sub-folder per person (default paths.known_faces_dir)");
@@ -65,6 +65,8 @@ Runner SetupBulkEnroll(CLI::App& app) {
       ->check(CLI::Range(1, 256));
   app.add_flag("--update", o->update, "Re-embed changed images; apply name changes from people.csv");
   app.add_flag("--dry-run", o->dry_run, "Analyse and report, change nothing");
+  app.add_flag("--largest", o->largest,
+               "Use the largest face of a photo showing several (people in the background)");
   app.add_option("--report", o->report, "Write every image's outcome to FILE (.csv, else JSON)");
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
@@ -76,6 +78,7 @@ Runner SetupBulkEnroll(CLI::App& app) {
     opts.jobs = o->jobs;
     opts.update = o->update;
     opts.dry_run = o->dry_run;
+    opts.largest = o->largest;
     ProgressPrinter progress(ctx.options().quiet);
     opts.progress = [&progress](const BulkProgress& p) { progress(p); };
     auto result = BulkEnroll(*config, *models, *service, *store, opts);

@@ -80,6 +80,7 @@ struct BulkOptions {
   int jobs = 0;           // <= 0: number of cores
   bool update = false;    // re-embed changed images, apply people.csv name changes
   bool dry_run = false;   // analyse, write nothing
+  bool largest = false;   // a photo with several faces gives its largest (else multi_face)
   std::function<void(const BulkProgress&)> progress;  // called from the calling thread
   double progress_interval_seconds = 0.2;
 };

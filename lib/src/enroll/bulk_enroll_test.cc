@@ -128,5 +128,61 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   EXPECT_NE(testing::ReadFile(t / "r.json").find("\"images_enrolled\""), std::string::npos);
 }
 
+// The warnings an admin needs: two folders of one person, a folder holding
+// someone else's photo; and --largest for photos with people in the background.
+TEST(BulkEnroll, WarnsOfSamePersonAndOutliersAndTakesTheLargestFaceOnRequest) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  testing::TempDir t;
+  const auto blair = testing::FilesIn(testing::Face("lfw/Tony_Blair"));
+  const auto serena = testing::FilesIn(testing::Face("lfw/Serena_Williams"));
+  ASSERT_GE(blair.size(), 7u);
+  ASSERT_GE(serena.size(), 3u);
+  for (const char* d : {"kf/Tony_Blair", "kf/Blair_T", "kf/Serena_Williams", "kf/Pair"})
+    fs::create_directories(t / d);
+  for (int i = 0; i < 3; ++i) {
+    fs::copy(blair[i], t / "kf/Tony_Blair");
+    fs::copy(blair[i + 3], t / "kf/Blair_T");
+    fs::copy(serena[i], t / "kf/Serena_Williams");
+  }
+  fs::copy(blair[6], t / "kf/Serena_Williams");  // not Serena
+  fs::copy(testing::Face("group/face_recognition__two_people.jpg"), t / "kf/Pair");
+  Config config = testing::TestConfig();
+  config.enroll.check_duplicates = false;
+  StoreOptions so;
+  so.path = t / "data/faceatt.db";
+  fs::create_directories(t / "data");
+  auto store = std::move(OpenSqliteStore(so)).value();
+  auto service = std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
+  BulkOptions o;
+  o.dir = t / "kf";
+  o.jobs = 2;
+  auto run = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  int same = 0, outliers = 0;
+  for (const auto& w : run->warnings) {
+    if (w.kind == "same_person") {
+      ++same;
+      EXPECT_NE(w.message.find("Tony_Blair"), std::string::npos) << w.message;
+      EXPECT_NE(w.message.find("Blair_T"), std::string::npos) << w.message;
+    }
+    if (w.kind == "outlier") {
+      ++outliers;
+      EXPECT_NE(w.message.find("folder Serena_Williams"), std::string::npos) << w.message;
+      EXPECT_NE(w.message.find(fs::path(blair[6]).filename().string()), std::string::npos) << w.message;
+    }
+  }
+  EXPECT_EQ(same, 1);
+  EXPECT_EQ(outliers, 1);
+  int multi = 0;
+  for (const auto& i : run->images) multi += i.label == "Pair" && i.reason == kMultiFace;
+  EXPECT_EQ(multi, 1);
+  o.largest = true;
+  auto largest = BulkEnroll(config, *models, *service, *store, o);
+  ASSERT_TRUE(largest.ok()) << largest.status().ToString();
+  EXPECT_EQ(largest->images_enrolled, 1);
+  EXPECT_EQ(largest->people_created, 1);
+}
+
 }  // namespace
 }  // namespace faceatt
