@@ -529,7 +529,15 @@ TEST_F(ServerTest, ConcurrentIdentifyRecordsOnce) {
             std::string::npos)
       << metrics->body;
   EXPECT_NE(metrics->body.find("faceatt_recognitions_total{outcome=\"already_recorded\"} 5"), std::string::npos);
-  EXPECT_NE(metrics->body.find("faceatt_stage_duration_seconds_count{stage=\"analyze\"}"), std::string::npos);
+  for (const char* stage : {"decode", "analyze", "detect", "landmarks", "embed", "record"})
+    EXPECT_NE(metrics->body.find("faceatt_stage_duration_seconds_count{stage=\"" + std::string(stage) + "\"} 6"),
+              std::string::npos)
+        << stage << "\n" << metrics->body;
+  EXPECT_NE(metrics->body.find("le=\"0.005\""), std::string::npos);
+  // GET /metrics itself counted with its real status (httplib's -1 until it sends).
+  auto again = Client().Get("/metrics");
+  EXPECT_NE(again->body.find("route=\"/metrics\",method=\"GET\",code=\"200\"} 1"), std::string::npos)
+      << again->body;
 }
 
 TEST_F(ServerTest, ServerSentEvents) {

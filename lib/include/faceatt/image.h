@@ -45,7 +45,7 @@ Result<cv::Mat> ReadImageFile(const std::string& path, const ImageLimits& limits
 Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes);
 
 // Writes bytes to path atomically: a temporary file in the same folder, fsync, rename.
-Status WriteFileAtomic(const std::string& path, std::string_view bytes);
+Status WriteFileAtomic(const std::string& path, std::string_view bytes, int mode = 0644);
 
 // Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view bytes);

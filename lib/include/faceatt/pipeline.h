@@ -122,6 +122,13 @@ struct PipelineOptions {
   static PipelineOptions FromConfig(const Config& config);
 };
 
+// Seconds spent in each stage by the last Analyze() (for /metrics).
+struct StageTimes {
+  double detect = 0;     // working copy, detection (and the small-face retry)
+  double landmarks = 0;  // landmarks, aligned chips and quality, every face
+  double embed = 0;      // the network, every usable face (and its mirror)
+};
+
 class FacePipeline {
  public:
   FacePipeline(std::unique_ptr<FaceDetector> detector, std::unique_ptr<FaceAligner> aligner,
@@ -140,6 +147,7 @@ class FacePipeline {
   FaceAligner& aligner() { return *aligner_; }
   FaceEmbedder& mutable_embedder() { return *embedder_; }
   const PipelineOptions& options() const { return options_; }
+  const StageTimes& last_times() const { return last_times_; }
   // Thresholds and sizes from a configuration other than the one the models were
   // loaded with (the server applies its own).
   void set_options(const PipelineOptions& options);
@@ -148,6 +156,7 @@ class FacePipeline {
   std::unique_ptr<FaceDetector> detector_;
   std::unique_ptr<FaceAligner> aligner_;
   std::unique_ptr<FaceEmbedder> embedder_;
+  StageTimes last_times_;
   std::unique_ptr<FaceEmbedder> mirror_embedder_;  // two_threads's second network, made on first use
   PipelineOptions options_;
 };

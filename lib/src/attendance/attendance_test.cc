@@ -222,6 +222,8 @@ TEST(ClockTest, FormatsAndParses) {
   EXPECT_EQ(*LocalDayStart("2026-11-21"), *ParseTimestamp("2026-11-20T15:00:00Z"));
   EXPECT_FALSE(LocalDayStart("2026-02-30").ok());
   EXPECT_FALSE(LocalDayStart("21/11/2026").ok());
+  EXPECT_FALSE(LocalDayStart("2026-+1-05").ok());
+  EXPECT_FALSE(LocalDayStart("2026- 1-05").ok());
   EXPECT_FALSE(SetTimeZone("Mars/Olympus").ok());
   EXPECT_FALSE(SetTimeZone("../../etc/passwd").ok());
 }

@@ -68,10 +68,17 @@ bool Camera::SleepFor(int64_t ms) {
   return !stop_;
 }
 
+namespace {
+constexpr int kStreamTimeoutMs = 5000;
+}  // namespace
+
 void Camera::Loop() {
   const bool is_index =
       !config_.source.empty() && std::all_of(config_.source.begin(), config_.source.end(),
                                               [](unsigned char c) { return std::isdigit(c); });
+  // Live streams (rtsp://, http://) arrive at their own pace: reading them as
+  // fast as they come keeps the latest frame the newest. Files are paced.
+  const bool is_url = config_.source.find("://") != std::string::npos;
   int64_t backoff = options_.backoff_start_ms;
   bool first_open = true;
   for (;;) {
@@ -83,6 +90,10 @@ void Camera::Loop() {
     try {
       if (is_index)
         cap.open(std::stoi(config_.source));
+      else if (is_url)  // a dead host must not hold the reader (or shutdown) for FFmpeg's 30 s
+        cap.open(config_.source, cv::CAP_ANY,
+                 {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, kStreamTimeoutMs, cv::CAP_PROP_READ_TIMEOUT_MSEC,
+                  kStreamTimeoutMs});
       else
         cap.open(config_.source);
     } catch (const std::exception& e) {
@@ -107,7 +118,7 @@ void Camera::Loop() {
     // Files play at their own rate (or the stream FPS), not as fast as they decode.
     double fps = cap.get(cv::CAP_PROP_FPS);
     if (!(fps > 0 && fps < 240)) fps = config_.fps > 0 ? config_.fps : 20;
-    const int64_t frame_ms = is_index ? 0 : static_cast<int64_t>(1000.0 / fps);
+    const int64_t frame_ms = is_index || is_url ? 0 : static_cast<int64_t>(1000.0 / fps);
     bool got_any = false;
     for (;;) {
       cv::Mat frame;

@@ -1,5 +1,7 @@
 #include "faceatt/config.h"
 
+#include "faceatt/image.h"
+
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -363,17 +365,13 @@ Status UpdateConfigFile(const std::string& path,
       lines.insert(lines.begin() + section_end, key + " = " + value);
     }
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& l : lines) out << l << "\n";
-    out.flush();
-    if (!out) return Status::IoError("cannot write " + tmp);
-  }
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  // The file may hold API keys: it keeps its permissions.
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IoError("cannot replace " + path + ": " + ec.message());
-  return Status::Ok();
+  const auto perms = std::filesystem::status(path, ec).permissions();
+  const int mode = ec ? 0600 : static_cast<int>(perms & std::filesystem::perms::mask);
+  return WriteFileAtomic(path, text, mode);
 }
 
 }  // namespace faceatt

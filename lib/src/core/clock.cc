@@ -80,8 +80,12 @@ Result<int64_t> ParseTimestamp(const std::string& s) {
 
 Result<int64_t> LocalDayStart(const std::string& date) {
   int y, m, d, n = 0;
-  if (date.size() != 10 || std::sscanf(date.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
-      m < 1 || m > 12 || d < 1 || d > 31)
+  // Digits where the digits go: sscanf alone takes "2026-+1-05" and "2026- 1-05".
+  bool shape = date.size() == 10 && date[4] == '-' && date[7] == '-';
+  for (size_t i = 0; shape && i < date.size(); ++i)
+    if (i != 4 && i != 7) shape = date[i] >= '0' && date[i] <= '9';
+  if (!shape || std::sscanf(date.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 ||
+      m > 12 || d < 1 || d > 31)
     return Status::InvalidArgument("bad date '" + date + "' (want YYYY-MM-DD)");
   std::tm tm{};
   tm.tm_year = y - 1900;

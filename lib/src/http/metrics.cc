@@ -1,6 +1,7 @@
 #include "http/metrics.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace faceatt::http {
 namespace {
@@ -8,9 +9,14 @@ namespace {
 const double kBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 constexpr size_t kBucketCount = sizeof(kBounds) / sizeof(kBounds[0]);
 
+// The shortest text that reads back as the same double ("0.005", not
+// "0.0050000000000000001").
 std::string Num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
 std::string Join(const std::string& labels, const std::string& more) {

@@ -468,8 +468,28 @@ struct Server::Impl {
     else if (m == "DELETE") svr.Delete(pattern, wrapped);
   }
 
+  // Streams (SSE, MJPEG) each hold a server thread for as long as they last:
+  // at most kStreamThreads at once, so they never take the request threads.
+  std::atomic<int> open_streams{0};
+  bool OpenStream(Response& res) {
+    if (++open_streams > kStreamThreads) {
+      --open_streams;
+      SendError(res, 503, "unavailable",
+                "too many open streams (" + std::to_string(kStreamThreads) + "); try again later");
+      return false;
+    }
+    return true;
+  }
+
   void Stage(const char* stage, std::chrono::steady_clock::time_point t0) {
     metrics.Observe("faceatt_stage_duration_seconds", std::string("stage=\"") + stage + "\"", Seconds(t0));
+  }
+  // The pipeline's own stages of its last image: detect, landmarks, embed.
+  void ObserveStages(const FacePipeline& pipeline) {
+    const auto& t = pipeline.last_times();
+    metrics.Observe("faceatt_stage_duration_seconds", "stage=\"detect\"", t.detect);
+    metrics.Observe("faceatt_stage_duration_seconds", "stage=\"landmarks\"", t.landmarks);
+    if (t.embed > 0) metrics.Observe("faceatt_stage_duration_seconds", "stage=\"embed\"", t.embed);
   }
 
   void SetUpRoutes();
@@ -716,6 +736,7 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   const auto t0 = std::chrono::steady_clock::now();
   auto id = service->Identify(**lease, image);
   Stage("analyze", t0);
+  ObserveStages(**lease);
   if (!id.ok()) return fail(500, "internal_error", id.status().message(), std::nullopt);
   std::function<bool(const Box&)> in_area;
   if (camera_mode && config.camera.gate_identify)
@@ -791,6 +812,7 @@ void Server::Impl::HandleRecognize(const Request& req, Response& res) {
   const auto t0 = std::chrono::steady_clock::now();
   auto id = service->Identify(**lease, *image);
   Stage("analyze", t0);
+  ObserveStages(**lease);
   if (!id.ok()) return SendStatus(res, id.status());
   json faces = json::array();
   for (const auto& f : id->faces) {
@@ -982,6 +1004,7 @@ void Server::Impl::HandleThumbnail(const Request& req, Response& res) {
 }
 
 void Server::Impl::HandleEvents(const Request&, Response& res) {
+  if (!OpenStream(res)) return;
   int64_t after = events.seq();
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
@@ -998,13 +1021,11 @@ void Server::Impl::HandleEvents(const Request&, Response& res) {
           return false;
         }
         if (out.empty() && ++*waits % kSsePingEvery == 0) out = ": ping\n\n";
-        if (out.empty()) {
-          ++*waits;
-          return true;
-        }
-        ++*waits;
+        if (out.empty()) return true;
+        if (*waits == 0) *waits = 1;  // the greeting is sent once
         return sink.write(out.data(), out.size());
-      });
+      },
+      [this](bool) { --open_streams; });
 }
 
 void Server::Impl::HandleMetrics(const Request&, Response& res) {
@@ -1065,6 +1086,7 @@ void Server::Impl::HandleDeliveries(const Request& req, Response& res) {
 
 void Server::Impl::HandleStream(const Request&, Response& res) {
   if (!camera || !streamer) return SendError(res, 503, "camera_unavailable", "no camera is configured");
+  if (!OpenStream(res)) return;
   streamer->AddViewer();
   res.set_header("Cache-Control", "no-cache");
   auto last = std::make_shared<int64_t>(0);
@@ -1085,7 +1107,10 @@ void Server::Impl::HandleStream(const Request&, Response& res) {
         return sink.write(head.data(), head.size()) && sink.write(jpeg->data(), jpeg->size()) &&
                sink.write("\r\n", 2);
       },
-      [this](bool) { streamer->RemoveViewer(); });
+      [this](bool) {
+        streamer->RemoveViewer();
+        --open_streams;
+      });
 }
 
 void Server::Impl::HandleCapture(const Request& req, Response& res) {
@@ -1302,6 +1327,20 @@ void Server::Impl::SetUpRoutes() {
       res.set_header("Access-Control-Allow-Headers", "Authorization, X-API-Key, Content-Type");
       res.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
       res.set_header("Access-Control-Max-Age", "600");
+    }
+    // An upload announced as too large is refused before its body is read (httplib
+    // would otherwise read and discard it all, or wait for the read timeout).
+    if (req.has_header("Content-Length")) {
+      const std::string length = req.get_header_value("Content-Length");
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
+      if (end != length.c_str() && n > static_cast<unsigned long long>(config.server.max_upload_bytes)) {
+        res.set_header("Connection", "close");
+        SendError(res, 413, "resource_exhausted",
+                  "the request body is " + length + " bytes, more than server.max_upload_bytes (" +
+                      std::to_string(config.server.max_upload_bytes) + ")");
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     // A web page from another origin may not use the API, not only through a
     // preflight: a form post needs none, and with no keys nothing else stops it.

@@ -210,7 +210,7 @@ Result<cv::Mat> ReadImageFile(const std::string& path, const ImageLimits& limits
   return DecodeImage(bytes, limits, path);
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view bytes) {
+Status WriteFileAtomic(const std::string& path, std::string_view bytes, int mode) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   std::error_code ec;
@@ -230,7 +230,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view bytes) {
     }
     done += static_cast<size_t>(n);
   }
-  ::fchmod(fd, 0644);
+  ::fchmod(fd, static_cast<mode_t>(mode));
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmpl.c_str());
     return Status::IoError("cannot flush " + path + ": " + std::strerror(errno));

@@ -1,6 +1,7 @@
 #include "faceatt/pipeline.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <future>
 #include <opencv2/imgproc.hpp>
@@ -96,6 +97,10 @@ void MeasureQuality(Face& face, const QualityConfig& q) {
 Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const AnalyzeOptions& opts) {
   if (bgr.empty() || bgr.type() != CV_8UC3)
     return Status::InvalidArgument("pipeline needs a non-empty 8-bit BGR image");
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  last_times_ = {};
+  auto t = Clock::now();
   double scale = WorkingScale(bgr.cols, bgr.rows, options_);
   cv::Mat work = bgr;
   if (scale != 1)
@@ -113,6 +118,8 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
     FACEATT_ASSIGN_OR_RETURN(detections, detector_->Detect(work));
   }
 
+  last_times_.detect = since(t);
+  t = Clock::now();
   std::vector<Face> faces;
   for (const Detection& d : detections) {
     Face face;
@@ -130,6 +137,8 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
   std::stable_sort(faces.begin(), faces.end(),
                    [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
 
+  last_times_.landmarks = since(t);
+  t = Clock::now();
   if (opts.embed) {
     std::vector<cv::Mat> chips;
     std::vector<size_t> which;
@@ -144,6 +153,7 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
       faces[which[k]].has_embedding = true;
     }
   }
+  last_times_.embed = opts.embed ? since(t) : 0;
   if (!opts.keep_chips)
     for (Face& f : faces) f.chip.release();
   return faces;
