@@ -394,6 +394,36 @@ TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
   EXPECT_NE(again.out.find("0 rewritten, 0 relocated, 1 missing"), std::string::npos) << again.out;
 }
 
+// A data folder copied (the old one still there) is made to point at the copy.
+TEST(FixPathsCli, RepairsACopiedDataFolder) {
+  TempDir t;
+  EnrollThree(t);
+  const std::string old_root = fs::canonical(t / "data").string();
+  {
+    auto store = Open(t / "data/faceatt.db");
+    auto refs = store->ListFileRefs();
+    ASSERT_TRUE(refs.ok());
+    for (const auto& ref : *refs)
+      if (ref.path[0] != '/') ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
+  }
+  fs::copy(t / "data", t / "copy", fs::copy_options::recursive);
+  auto fix = RunCli({"--data-dir", "copy", "fix-paths"}, t.path(), Env());
+  ASSERT_EQ(fix.exit_code, 0) << fix.err;
+  auto refs = Open(t / "copy/faceatt.db")->ListFileRefs();
+  ASSERT_TRUE(refs.ok());
+  int inside = 0;
+  for (const auto& ref : *refs) {
+    if (ref.column == "source_path") continue;  // photos outside the data folder stay where they are
+    EXPECT_NE(ref.path[0], '/') << ref.path;
+    EXPECT_TRUE(fs::exists(t / ("copy/" + ref.path))) << ref.path;
+    ++inside;
+  }
+  EXPECT_GT(inside, 0);
+  // The original folder's database is untouched.
+  auto originals = Open(t / "data/faceatt.db")->ListFileRefs();
+  for (const auto& ref : *originals) EXPECT_EQ(ref.path[0], '/') << ref.path;
+}
+
 // Two people with awkward names and events around midnight in Seoul.
 void SeedAttendance(const std::string& data) {
   StoreOptions o;

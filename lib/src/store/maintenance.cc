@@ -83,12 +83,31 @@ Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dr
     }
     ec.clear();
   };
+  // The longest tail of an old path that exists under the data folder ("" when none).
+  auto tail_in_data = [&](const FileRef& ref, const std::string& abs) -> std::string {
+    std::vector<std::string> parts;
+    for (const auto& c : fs::path(ref.path).relative_path()) parts.push_back(c.string());
+    for (size_t start = 0; start < parts.size(); ++start) {
+      fs::path tail;
+      for (size_t k = start; k < parts.size(); ++k) tail /= parts[k];
+      const std::string cand = (fs::path(data.root()) / tail).lexically_normal().string();
+      if (cand != abs && fs::is_regular_file(cand, ec) && HashMatches(cand, ref.sha256)) return cand;
+    }
+    return "";
+  };
   for (const auto& ref : refs) {
     ++result.checked;
     const std::string abs = data.Absolute(ref.path);
     PathFix fix{ref, "", ""};
     if (fs::is_regular_file(abs, ec)) {
-      const std::string rel = data.Relative(abs);
+      std::string rel = data.Relative(abs);
+      // Thumbnails, crops and attendance images live in the data folder: an
+      // absolute path into another one (the folder was copied, the old copy is
+      // still there) points at the copy in this one when it has the file.
+      if (fs::path(rel).is_absolute() && ref.column != "source_path") {
+        const std::string here = tail_in_data(ref, abs);
+        if (!here.empty()) rel = data.Relative(here);
+      }
       if (rel == ref.path) {
         ++result.ok;
         continue;
@@ -96,17 +115,10 @@ Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dr
       fix.action = "rewrite";
       fix.new_path = rel;
     } else {
-      // Moved: the longest tail of the old path that exists under the data folder...
-      std::vector<std::string> parts;
-      for (const auto& c : fs::path(ref.path).relative_path()) parts.push_back(c.string());
-      for (size_t start = 0; start < parts.size() && fix.action.empty(); ++start) {
-        fs::path tail;
-        for (size_t k = start; k < parts.size(); ++k) tail /= parts[k];
-        const std::string cand = (fs::path(data.root()) / tail).lexically_normal().string();
-        if (cand != abs && fs::is_regular_file(cand, ec) && HashMatches(cand, ref.sha256)) {
-          fix.action = "rewrite";  // the same place in the data folder, which moved
-          fix.new_path = data.Relative(cand);
-        }
+      // Moved: the same place in the data folder, which moved...
+      if (const std::string cand = tail_in_data(ref, abs); !cand.empty()) {
+        fix.action = "rewrite";
+        fix.new_path = data.Relative(cand);
       }
       // ...else a file of the same name anywhere in it (the one whose hash matches).
       if (fix.action.empty()) {
