@@ -61,7 +61,8 @@ else
     if [ -f "$dest/$name" ] && verify "$name"; then continue; fi
     url="$base_url/$name.bz2"
     echo "fetch-models: downloading $url"
-    if ! curl --fail --silent --show-error --location --connect-timeout 10 --max-time 600 \
+    # A host that does not answer fails in 10 s; a stalled download (under 1 kB/s for 30 s) is given up.
+    if ! curl --fail --silent --show-error --location --connect-timeout 10 --speed-limit 1024 --speed-time 30 \
         -o "$dest/.$name.bz2" "$url"; then
       rm -f "$dest/.$name.bz2"
       die "cannot download $url (no internet?). Put the model files in a folder and set FACEATT_MODEL_MIRROR to it."

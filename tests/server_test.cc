@@ -501,6 +501,65 @@ TEST_F(ServerTest, UploadLimitAndCors) {
   EXPECT_EQ(badpre->status, 403);
 }
 
+// Requests that go wrong in the ways a kiosk's or an admin's can: each answer
+// says what happened, and deactivated people are no longer recognised.
+TEST_F(ServerTest, MalformedIdentifyAutoTypeAndDeactivatedPeople) {
+  StartServer();
+  auto c = Client();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  auto bad_json = c.Post("/identify", "{\"type\": ", "application/json");
+  ASSERT_TRUE(bad_json);
+  EXPECT_EQ(bad_json->status, 400);
+  EXPECT_EQ(Body(bad_json)["error"]["code"], "bad_input");
+  auto wrong_type = c.Post("/identify", json{{"type", 5}}.dump(), "application/json");
+  ASSERT_TRUE(wrong_type);
+  EXPECT_EQ(wrong_type->status, 400) << wrong_type->body;
+  auto lunch = c.Post("/identify", Form({{"type", "LUNCH"}}, {kObamaProbe}));
+  ASSERT_TRUE(lunch);
+  EXPECT_EQ(lunch->status, 400);
+  EXPECT_NE(Body(lunch)["error"]["message"].get<std::string>().find("IN, OUT or auto"), std::string::npos);
+  // auto: IN, then (still in front of the camera) already recorded, not an OUT.
+  auto first = Body(Identify(kObamaProbe, "auto"));
+  EXPECT_EQ(first["success"], true) << first.dump();
+  EXPECT_EQ(first["type"], "IN");
+  auto second = Body(Identify(kObamaProbe2, "auto"));
+  EXPECT_EQ(second["success"], false) << second.dump();
+  EXPECT_EQ(second["reason"], "already_recorded");
+  EXPECT_EQ(second["type"], "IN");
+  // Deactivated: unknown from now on; reactivated: known again.
+  auto off = c.Patch("/users/" + id, json{{"active", false}}.dump(), "application/json");
+  ASSERT_TRUE(off);
+  EXPECT_EQ(off->status, 200) << off->body;
+  EXPECT_EQ(Body(Identify(kObamaProbe, "OUT"))["reason"], "unknown");
+  c.Patch("/users/" + id, json{{"active", true}}.dump(), "application/json");
+  EXPECT_EQ(Body(Identify(kObamaProbe, "OUT"))["employee_id"], id);
+}
+
+// Every pipeline busy and no room to wait: 503 at once, not a hung kiosk.
+TEST_F(ServerTest, FullQueueAnswers503) {
+  config_.server.workers = 1;
+  config_.server.queue_length = 0;
+  StartServer();
+  Enroll("Barack Obama", {kObamaA});
+  constexpr int kClients = 4;
+  std::vector<int> statuses(kClients, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i)
+    threads.emplace_back([&, i] {
+      auto r = Client().Post("/recognize", Form({}, {kObamaProbe2}));
+      statuses[i] = r ? r->status : -1;
+    });
+  for (auto& t : threads) t.join();
+  int ok = 0, busy = 0;
+  for (int s : statuses) {
+    ok += s == 200;
+    busy += s == 503;
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(busy, 1) << "four 1080p photos at once on one pipeline with no queue";
+  EXPECT_EQ(ok + busy, kClients);
+}
+
 TEST_F(ServerTest, ConcurrentIdentifyRecordsOnce) {
   config_.server.workers = 2;
   StartServer();
@@ -805,6 +864,28 @@ TEST_F(ServerTest, WebhookIsSignedRetriedAndCooledDown) {
   Identify(kStranger);
   ASSERT_TRUE(receiver.WaitForBodies(2));
   EXPECT_EQ(json::parse(receiver.bodies()[1])["event"], "attendance.unknown");
+}
+
+// A receiver that never accepts: the delivery is retried max_attempts times,
+// then marked failed, and the outbox says so.
+TEST_F(ServerTest, WebhookGivesUpAfterMaxAttempts) {
+  Receiver receiver(/*fail_first=*/1000);
+  ASSERT_GT(receiver.port(), 0);
+  config_.webhook.urls = {receiver.url()};
+  config_.webhook.max_attempts = 3;
+  StartServer();
+  Enroll("Barack Obama", {kObamaA});
+  EXPECT_EQ(Body(Identify(kObamaProbe, "IN"))["success"], true);
+  json deliveries;
+  for (int i = 0; i < 100; ++i) {
+    deliveries = Body(Client().Get("/webhooks/deliveries"));
+    if (deliveries["counts"]["failed"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(deliveries["counts"]["failed"], 1) << deliveries.dump();
+  EXPECT_EQ(deliveries["deliveries"][0]["attempts"], 3);
+  EXPECT_EQ(deliveries["deliveries"][0]["last_http_status"], 500);
+  EXPECT_EQ(receiver.calls(), 3);
 }
 
 TEST_F(ServerTest, WebhookQueuedWhileReceiverDownIsDeliveredAfterRestart) {

@@ -32,10 +32,15 @@ std::vector<std::string> ImagesIn(const fs::path& dir, bool recursive) {
   auto add = [&](const fs::directory_entry& e) {
     if (e.is_regular_file() && IsImageFile(e.path())) out.push_back(e.path().string());
   };
+  // increment(ec), not the range-for: an unreadable folder met on the way must
+  // not throw out of the library.
   if (recursive) {
-    for (const auto& e : fs::recursive_directory_iterator(dir, ec)) add(e);
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      add(*it);
   } else {
-    for (const auto& e : fs::directory_iterator(dir, ec)) add(e);
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+      add(*it);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -209,8 +214,9 @@ Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
 
   std::vector<Photo> photos;
   std::vector<std::string> people;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory()) people.push_back(e.path().filename().string());
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->is_directory(ec)) people.push_back(it->path().filename().string());
+  if (ec) return Status::IoError(dir + ": " + ec.message());
   std::sort(people.begin(), people.end());
   for (const auto& person : people)
     for (auto& path : ImagesIn(fs::path(dir) / person, /*recursive=*/false))

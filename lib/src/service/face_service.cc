@@ -146,7 +146,12 @@ Result<User> FaceService::Commit(const NewUser& user, bool add_to_existing,
     if (!crop_dir.empty()) {
       const std::string crop = data_dir_.Absolute(crop_dir) + "/" + f.sha256.substr(0, 16) + ".png";
       std::vector<uchar> png;
-      cv::imencode(".png", f.face.chip, png);
+      bool encoded = false;
+      try {
+        encoded = cv::imencode(".png", f.face.chip, png);
+      } catch (const cv::Exception&) {
+      }
+      if (!encoded) return Status::Internal("cannot encode the face crop of " + f.image + " as PNG");
       FACEATT_RETURN_IF_ERROR(WriteFileAtomic(crop, std::string(png.begin(), png.end())));
       e.crop_path = data_dir_.Relative(crop);
     }
