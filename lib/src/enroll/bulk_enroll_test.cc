@@ -55,6 +55,27 @@ TEST(PeopleCsv, OverridesAndRefusesUnsafeRows) {
   EXPECT_EQ(ReadPeopleCsv(t / "nolabel.csv").status().code(), Code::kBadInput);
 }
 
+// A store and a face service in t/data, and options for t/kf with two jobs.
+struct Enrolling {
+  Enrolling(const Config& config, std::shared_ptr<const Models> models, const testing::TempDir& t)
+      : dir(t.path()) {
+    StoreOptions so;
+    so.path = t / "data/faceatt.db";
+    fs::create_directories(t / "data");
+    store = std::move(OpenSqliteStore(so)).value();
+    service = std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
+  }
+  BulkOptions Options() const {
+    BulkOptions o;
+    o.dir = dir + "/kf";
+    o.jobs = 2;
+    return o;
+  }
+  std::string dir;
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<FaceService> service;
+};
+
 // The library end to end: a dry run writes nothing, a real run stores whole
 // people, --update re-embeds a changed image in place.
 TEST(BulkEnroll, DryRunThenRunThenUpdate) {
@@ -65,14 +86,10 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   for (const char* who : {"Tony_Blair", "Serena_Williams"})
     fs::copy(testing::Face(std::string("lfw/") + who), t / (std::string("kf/") + who), fs::copy_options::recursive);
   Config config = testing::TestConfig();
-  StoreOptions so;
-  so.path = t / "data/faceatt.db";
-  fs::create_directories(t / "data");
-  auto store = std::move(OpenSqliteStore(so)).value();
-  auto service = std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
-  BulkOptions o;
-  o.dir = t / "kf";
-  o.jobs = 2;
+  Enrolling e(config, models, t);
+  auto& store = e.store;
+  auto& service = e.service;
+  BulkOptions o = e.Options();
   o.dry_run = true;
   int calls = 0;
   o.progress = [&](const BulkProgress& p) {
@@ -149,14 +166,10 @@ TEST(BulkEnroll, WarnsOfSamePersonAndOutliersAndTakesTheLargestFaceOnRequest) {
   fs::copy(testing::Face("group/face_recognition__two_people.jpg"), t / "kf/Pair");
   Config config = testing::TestConfig();
   config.enroll.check_duplicates = false;
-  StoreOptions so;
-  so.path = t / "data/faceatt.db";
-  fs::create_directories(t / "data");
-  auto store = std::move(OpenSqliteStore(so)).value();
-  auto service = std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
-  BulkOptions o;
-  o.dir = t / "kf";
-  o.jobs = 2;
+  Enrolling e(config, models, t);
+  auto& store = e.store;
+  auto& service = e.service;
+  BulkOptions o = e.Options();
   auto run = BulkEnroll(config, *models, *service, *store, o);
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   int same = 0, outliers = 0;
