@@ -438,7 +438,7 @@ void SetBlasThreads(int threads) {
 std::string BlasDescription() {
   using GetFn = char* (*)();
   if (auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
-    return std::string("OpenBLAS ") + fn();
+    return fn();  // "OpenBLAS 0.3.21 ... Cooperlake ..."
   return "reference or unknown BLAS (install libopenblas0-pthread: about 7x faster embeddings)";
 }
 
