@@ -161,7 +161,8 @@ Result<int64_t> FailingStore::AddAttendance(const AttendanceRecord& r) {
   return inner_->AddAttendance(r);
 }
 
-Result<int64_t> FailingStore::AddAttendanceAfter(const AttendanceQuery& q, const AttendanceDecider& d) {
+Result<int64_t> FailingStore::AddAttendanceAfter(const std::optional<AttendanceQuery>& q,
+                                                 const AttendanceDecider& d) {
   if (!Spend()) return Status::IoError("injected write failure");
   return inner_->AddAttendanceAfter(q, d);
 }

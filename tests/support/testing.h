@@ -114,7 +114,8 @@ class FailingStore : public Store {
     return inner_->FindImage(s, m);
   }
   Result<int64_t> AddAttendance(const AttendanceRecord& r) override;
-  Result<int64_t> AddAttendanceAfter(const AttendanceQuery& q, const AttendanceDecider& d) override;
+  Result<int64_t> AddAttendanceAfter(const std::optional<AttendanceQuery>& q,
+                                     const AttendanceDecider& d) override;
   Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& q) override {
     return inner_->QueryAttendance(q);
   }

@@ -35,6 +35,10 @@ struct Attempt {
   std::string device_id;
   std::string ts_client;
   std::string image_ref;
+  // Webhook rows announcing a success or an unknown face, made from the row as
+  // it is written and stored in the same transaction (so neither is ever kept
+  // without the other). Not called for failures and refusals.
+  std::function<std::vector<OutboxItem>(const AttendanceRecord& row)> events;
 };
 
 struct RecordDecision {

@@ -83,6 +83,25 @@ struct AttendanceQuery {
   bool newest_first = true;
 };
 
+inline constexpr const char* kOutboxPending = "pending";
+inline constexpr const char* kOutboxDelivered = "delivered";
+inline constexpr const char* kOutboxFailed = "failed";  // gave up after max attempts
+
+// A webhook event waiting in the outbox (schema 2).
+struct OutboxItem {
+  int64_t id = 0;
+  std::string url;
+  std::string event;   // attendance.recognized | attendance.unknown
+  std::string body;    // the JSON payload, signed as is
+  std::string status = kOutboxPending;
+  int attempts = 0;
+  int64_t next_attempt_ms = 0;
+  std::string last_error;
+  int last_http_status = 0;  // 0 when no answer came
+  int64_t created_ms = 0;
+  int64_t delivered_ms = 0;  // 0 while not delivered
+};
+
 // Checks an explicit employee id: letters, digits, '_', '-', '.', 1..64 chars,
 // starting with a letter or digit.
 Status ValidateEmployeeId(const std::string& id);
@@ -120,13 +139,19 @@ class Store {
                                                        const std::string& model_id) = 0;
 
   virtual Result<int64_t> AddAttendance(const AttendanceRecord& record) = 0;
-  // Reads the rows `recent` selects and adds the record `decide` makes of them,
-  // in one write transaction: another process deciding at the same moment waits
-  // for it, so a rule checked in `decide` (the cooldown) holds across processes.
-  // Returns the new row's id; `decide`'s error is returned and nothing is added.
+  // Reads the rows `recent` selects (none when nullopt) and adds the record
+  // `decide` makes of them, with the webhook rows that announce it, in one write
+  // transaction: another process deciding at the same moment waits for it, so a
+  // rule checked in `decide` (the cooldown) holds across processes, and a
+  // record is never stored without its events (or the reverse). Returns the new
+  // row's id; `decide`'s error is returned and nothing is added.
+  struct AttendanceWrite {
+    AttendanceRecord record;
+    std::vector<OutboxItem> outbox;
+  };
   using AttendanceDecider =
-      std::function<Result<AttendanceRecord>(const std::vector<AttendanceRecord>& recent)>;
-  virtual Result<int64_t> AddAttendanceAfter(const AttendanceQuery& recent,
+      std::function<Result<AttendanceWrite>(const std::vector<AttendanceRecord>& recent)>;
+  virtual Result<int64_t> AddAttendanceAfter(const std::optional<AttendanceQuery>& recent,
                                              const AttendanceDecider& decide) = 0;
   virtual Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) = 0;
   virtual Result<int64_t> CountAttendance(const AttendanceQuery& query) = 0;
@@ -146,23 +171,7 @@ struct FileRef {
 };
 
 // One webhook delivery in the outbox (schema 2): one row per event per URL.
-inline constexpr const char* kOutboxPending = "pending";
-inline constexpr const char* kOutboxDelivered = "delivered";
-inline constexpr const char* kOutboxFailed = "failed";  // gave up after max attempts
 
-struct OutboxItem {
-  int64_t id = 0;
-  std::string url;
-  std::string event;   // attendance.recognized | attendance.unknown
-  std::string body;    // the JSON payload, signed as is
-  std::string status = kOutboxPending;
-  int attempts = 0;
-  int64_t next_attempt_ms = 0;
-  std::string last_error;
-  int last_http_status = 0;  // 0 when no answer came
-  int64_t created_ms = 0;
-  int64_t delivered_ms = 0;  // 0 while not delivered
-};
 
 struct StoreOptions {
   std::string path;                 // database file; ":memory:" for tests
@@ -191,7 +200,7 @@ class SqliteStore : public Store {
   Result<std::optional<std::string>> FindImage(const std::string& sha256,
                                                const std::string& model_id) override;
   Result<int64_t> AddAttendance(const AttendanceRecord& record) override;
-  Result<int64_t> AddAttendanceAfter(const AttendanceQuery& recent,
+  Result<int64_t> AddAttendanceAfter(const std::optional<AttendanceQuery>& recent,
                                      const AttendanceDecider& decide) override;
   Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) override;
   Result<int64_t> CountAttendance(const AttendanceQuery& query) override;

@@ -1,6 +1,8 @@
-// Webhooks: attendance events are written to the SQLite outbox first
-// (SqliteStore::EnqueueOutbox, one row per URL) and delivered by a background
-// thread, so nothing is lost when a receiver is down or the server restarts.
+// Webhooks: attendance events are written to the SQLite outbox first, one row
+// per URL, in the same transaction as the attendance row they announce
+// (Prepare() -> Attempt::events -> Store::AddAttendanceAfter), and delivered by
+// a background thread, so nothing is lost when a receiver is down, the server
+// restarts or the process dies between the two writes.
 //
 // Delivery: POST of the JSON body with Content-Type application/json,
 // `Authorization: Bearer <bearer_token>` when set, and
@@ -60,8 +62,15 @@ class WebhookDispatcher {
 
   bool enabled() const { return !config_.urls.empty(); }
 
-  // Queues `payload` (a JSON object text) for every URL unless `cooldown_key`
-  // had an event within the cooldown. Returns how many rows were queued.
+  // The outbox rows for `payload` (a JSON object text), one per URL; none when
+  // webhooks are off or `cooldown_key` had an event within the cooldown (this
+  // call counts as that key's event). The caller stores them, with the record
+  // they announce in one transaction (Attempt::events), then calls Queued().
+  std::vector<OutboxItem> Prepare(const std::string& event, const std::string& payload,
+                                  const std::string& cooldown_key);
+  // `rows` prepared rows were stored: deliver them now.
+  void Queued(int rows);
+  // Prepare, store and Queued in one call, for an event with no record.
   Result<int> Enqueue(const std::string& event, const std::string& payload,
                       const std::string& cooldown_key);
 

@@ -34,7 +34,7 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
   recent.limit = 0;
 
   RecordDecision d;
-  auto decide = [&](const std::vector<AttendanceRecord>& rows) -> Result<AttendanceRecord> {
+  auto decide = [&](const std::vector<AttendanceRecord>& rows) -> Result<Store::AttendanceWrite> {
     d = RecordDecision{};
     const AttendanceRecord* earlier = nullptr;
     bool any_today = false;
@@ -77,7 +77,9 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
       d.recorded = true;
       d.message = std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
     }
-    return row;
+    Store::AttendanceWrite w{row, {}};
+    if (d.recorded && attempt.events) w.outbox = attempt.events(row);
+    return w;
   };
   FACEATT_ASSIGN_OR_RETURN(d.record_id, store_->AddAttendanceAfter(recent, decide));
   return d;
@@ -134,7 +136,8 @@ Result<int64_t> AttendanceRecorder::RecordFailure(const std::string& reason,
   if (attempt.type != "auto" && !attempt.type.empty()) {
     FACEATT_ASSIGN_OR_RETURN(type, ParseAttendanceType(attempt.type, false));
   }
-  AttendanceRecord row;
+  Store::AttendanceWrite w;
+  AttendanceRecord& row = w.record;
   row.type = type;
   row.status = reason == kStatusUnknown ? kStatusUnknown : kStatusFailed;
   row.reason = reason;
@@ -143,7 +146,8 @@ Result<int64_t> AttendanceRecorder::RecordFailure(const std::string& reason,
   row.ts_server_ms = clock_->NowMillis();
   row.ts_client = attempt.ts_client;
   row.image_ref = attempt.image_ref;
-  return store_->AddAttendance(row);
+  if (row.status == kStatusUnknown && attempt.events) w.outbox = attempt.events(row);
+  return store_->AddAttendanceAfter(std::nullopt, [&](const auto&) -> Result<Store::AttendanceWrite> { return w; });
 }
 
 }  // namespace faceatt

@@ -161,6 +161,43 @@ TEST(AttendanceFileTest, CooldownHoldsAcrossConnections) {
   EXPECT_EQ(refused.load(), kConnections * kTries - 1);
 }
 
+// Webhook rows go in with the success or unknown row they announce; a refusal
+// or a failure announces nothing; a store that fails keeps neither.
+TEST_F(AttendanceTest, EventsAreStoredWithTheirRecord) {
+  auto r = Recorder();
+  int calls = 0;
+  Attempt a = With("IN");
+  a.events = [&](const AttendanceRecord& row) {
+    ++calls;
+    OutboxItem item;
+    item.url = "http://127.0.0.1:9/hook";
+    item.event = row.status;
+    item.body = row.employee_id.value_or("?") + " " + row.type;
+    return std::vector<OutboxItem>{item, item};  // two receivers
+  };
+  ASSERT_TRUE(r.RecordSuccess("E1", 0.3, a)->recorded);
+  EXPECT_EQ(*store_->CountOutbox(""), 2);
+  auto rows = store_->ListOutbox("", 10);
+  EXPECT_EQ(rows->front().body, "E1 IN");
+  EXPECT_EQ(rows->front().event, kStatusSuccess);
+  EXPECT_FALSE(r.RecordSuccess("E1", 0.3, a)->recorded);  // cooldown: no event
+  ASSERT_TRUE(r.RecordFailure(kNoFace, std::nullopt, a).ok());
+  EXPECT_EQ(*store_->CountOutbox(""), 2);
+  ASSERT_TRUE(r.RecordUnknown(0.7, a).ok());
+  EXPECT_EQ(*store_->CountOutbox(""), 4);
+  EXPECT_EQ(calls, 2);
+
+  testing::FailingStore failing(store_.get());
+  failing.writes_left = 0;
+  AttendanceRecorder broken(&failing, config_, &clock_);
+  clock_.Advance(3600'000);
+  EXPECT_FALSE(broken.RecordSuccess("E2", 0.3, a).ok());
+  EXPECT_EQ(*store_->CountOutbox(""), 4);
+  AttendanceQuery q;
+  q.employee_id = "E2";
+  EXPECT_EQ(*store_->CountAttendance(q), 0);
+}
+
 Identification OneFace(bool matched, const std::string& reason = "", double distance = 0.3) {
   FaceIdentity f;
   f.box = {10, 10, 110, 110};

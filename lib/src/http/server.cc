@@ -525,14 +525,6 @@ struct Server::Impl {
     Stage("decode", t0);
     return image;
   }
-
-  void Emit(const std::string& event, json payload, const std::string& cooldown_key) {
-    payload["event"] = event;
-    if (webhooks && webhooks->enabled()) {
-      auto queued = webhooks->Enqueue(event, payload.dump(), cooldown_key);
-      if (!queued.ok()) spdlog::warn("webhook not queued: {}", queued.status().message());
-    }
-  }
 };
 
 void Server::Impl::HandleHealth(const Request&, Response& res) {
@@ -741,10 +733,33 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   std::function<bool(const Box&)> in_area;
   if (camera_mode && config.camera.gate_identify)
     in_area = [size = image.size()](const Box& box) { return InsideGuide(size, box); };
+  // Webhook events are stored with the attendance row they announce, in its
+  // transaction: a crash never keeps one without the other.
+  int queued = 0;
+  if (webhooks && webhooks->enabled() && id->faces.size() == 1) {
+    const FaceIdentity& only = id->faces.front();
+    attempt.events = [&](const AttendanceRecord& row) {
+      const bool known = row.status == kStatusSuccess;
+      json payload = {{"event", known ? kEventRecognized : kEventUnknown},
+                      {"employee_id", known ? json(*row.employee_id) : json()},
+                      {"name", known ? json(only.name) : json()},
+                      {"distance", row.distance ? json(Round4(*row.distance)) : json()},
+                      {"type", known ? row.type : attempt.type},
+                      {"device_id", attempt.device_id},
+                      {"ts", FormatUtc(row.ts_server_ms)},
+                      {"box", BoxJson(only.box)},
+                      {"frame_info", frame_info}};
+      auto rows = webhooks->Prepare(known ? kEventRecognized : kEventUnknown, payload.dump(),
+                                    known ? *row.employee_id : "unknown:" + attempt.device_id);
+      queued = static_cast<int>(rows.size());
+      return rows;
+    };
+  }
   const auto t1 = std::chrono::steady_clock::now();
   auto outcome = recorder->RecordIdentification(*id, attempt, in_area);
   Stage("record", t1);
   if (!outcome.ok()) return fail(500, "internal_error", outcome.status().message(), std::nullopt);
+  if (webhooks) webhooks->Queued(queued);
   const AttemptOutcome& o = *outcome;
   const std::string ts = FormatUtc(clock->NowMillis());
   const json distance = o.min_distance ? json(Round4(*o.min_distance)) : json();
@@ -756,13 +771,7 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
     if (o.reason == kMultiFace) out["faces"] = o.faces;
     if (o.face) out["box"] = BoxJson(o.face->box);
     if (o.reason == kBadQuality) out["detail"] = o.face->detail;
-    if (o.reason == kUnknown) {
-      out["decided_threshold"] = Round4(o.face->threshold);
-      json payload = {{"employee_id", nullptr}, {"name", nullptr}, {"distance", distance},
-                      {"type", attempt.type}, {"device_id", attempt.device_id}, {"ts", ts},
-                      {"box", BoxJson(o.face->box)}, {"frame_info", frame_info}};
-      Emit(kEventUnknown, payload, "unknown:" + attempt.device_id);
-    }
+    if (o.reason == kUnknown) out["decided_threshold"] = Round4(o.face->threshold);
     if (o.reason == kAlreadyRecorded) {
       out["employee_id"] = o.face->employee_id;
       out["name"] = o.face->name;
@@ -786,11 +795,6 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
               {"record_id", o.record_id},
               {"ts", ts},
               {"box", BoxJson(face.box)}};
-  json payload = {{"employee_id", face.employee_id}, {"name", face.name},
-                  {"distance", Round4(face.distance)}, {"type", o.decision.type},
-                  {"device_id", attempt.device_id}, {"ts", ts}, {"box", BoxJson(face.box)},
-                  {"frame_info", frame_info}};
-  Emit(kEventRecognized, payload, face.employee_id);
   json event = out;
   event["device_id"] = attempt.device_id;
   events.Publish("attendance", event);

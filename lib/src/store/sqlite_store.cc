@@ -546,6 +546,18 @@ Result<int64_t> InsertAttendance(sqlite3* db, const AttendanceRecord& r, int64_t
 }
 
 // The caller holds Impl::mu.
+Result<int64_t> InsertOutbox(sqlite3* db, const OutboxItem& item, const std::string& now) {
+  Stmt s(db,
+         "INSERT INTO webhook_outbox (url, event, body, status, attempts, next_attempt_at, "
+         "created_at) VALUES (?,?,?,'pending',0,?,?)");
+  s.Bind(1, item.url).Bind(2, item.event).Bind(3, item.body);
+  s.Bind(4, item.next_attempt_ms > 0 ? FormatUtc(item.next_attempt_ms) : now).Bind(5, now);
+  s.Step();
+  FACEATT_RETURN_IF_ERROR(s.status("queueing webhook"));
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
+}
+
+// The caller holds Impl::mu.
 Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const AttendanceQuery& q) {
   std::vector<std::string> args;
   std::string sql =
@@ -584,16 +596,20 @@ Result<int64_t> SqliteStore::AddAttendance(const AttendanceRecord& r) {
   return InsertAttendance(impl_->db, r, r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis());
 }
 
-Result<int64_t> SqliteStore::AddAttendanceAfter(const AttendanceQuery& recent,
+Result<int64_t> SqliteStore::AddAttendanceAfter(const std::optional<AttendanceQuery>& recent,
                                                 const AttendanceDecider& decide) {
   std::lock_guard lock(impl_->mu);
   int64_t id = 0;
   FACEATT_RETURN_IF_ERROR(impl_->Transaction([&]() -> Status {
-    FACEATT_ASSIGN_OR_RETURN(auto rows, SelectAttendance(impl_->db, recent));
-    FACEATT_ASSIGN_OR_RETURN(AttendanceRecord r, decide(rows));
-    FACEATT_RETURN_IF_ERROR(CheckAttendance(r));
-    FACEATT_ASSIGN_OR_RETURN(
-        id, InsertAttendance(impl_->db, r, r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis()));
+    std::vector<AttendanceRecord> rows;
+    if (recent) {
+      FACEATT_ASSIGN_OR_RETURN(rows, SelectAttendance(impl_->db, *recent));
+    }
+    FACEATT_ASSIGN_OR_RETURN(AttendanceWrite w, decide(rows));
+    FACEATT_RETURN_IF_ERROR(CheckAttendance(w.record));
+    const int64_t ts = w.record.ts_server_ms ? w.record.ts_server_ms : impl_->clock().NowMillis();
+    FACEATT_ASSIGN_OR_RETURN(id, InsertAttendance(impl_->db, w.record, ts));
+    for (const auto& item : w.outbox) FACEATT_RETURN_IF_ERROR(InsertOutbox(impl_->db, item, impl_->Now()));
     return Status::Ok();
   }));
   return id;
@@ -732,15 +748,7 @@ OutboxItem ReadOutbox(const Stmt& s) {
 
 Result<int64_t> SqliteStore::EnqueueOutbox(const OutboxItem& item) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db,
-         "INSERT INTO webhook_outbox (url, event, body, status, attempts, next_attempt_at, "
-         "created_at) VALUES (?,?,?,'pending',0,?,?)");
-  const std::string now = impl_->Now();
-  s.Bind(1, item.url).Bind(2, item.event).Bind(3, item.body);
-  s.Bind(4, item.next_attempt_ms > 0 ? FormatUtc(item.next_attempt_ms) : now).Bind(5, now);
-  s.Step();
-  FACEATT_RETURN_IF_ERROR(s.status("queueing webhook"));
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(impl_->db));
+  return InsertOutbox(impl_->db, item, impl_->Now());
 }
 
 Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(int64_t now_ms, int limit) {

@@ -34,9 +34,9 @@ constexpr size_t kMaxCooldownKeys = 10'000;
 
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
-Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::string& payload,
-                                       const std::string& cooldown_key) {
-  if (config_.urls.empty()) return 0;
+std::vector<OutboxItem> WebhookDispatcher::Prepare(const std::string& event, const std::string& payload,
+                                                   const std::string& cooldown_key) {
+  if (config_.urls.empty()) return {};
   const int64_t now = clock_->NowMillis();
   {
     std::lock_guard lock(mu_);
@@ -45,7 +45,7 @@ Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::stri
       if (it != last_event_ms_.end() &&
           now - it->second < int64_t{config_.cooldown_seconds} * 1000) {
         ++counters_.suppressed;
-        return 0;
+        return {};
       }
       // Keys come from clients (device ids): forget the expired ones before the map grows.
       if (last_event_ms_.size() >= kMaxCooldownKeys)
@@ -55,23 +55,34 @@ Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::stri
       last_event_ms_[cooldown_key] = now;
     }
   }
-  int queued = 0;
+  std::vector<OutboxItem> rows;
   for (const auto& url : config_.urls) {
     OutboxItem item;
     item.url = url;
     item.event = event;
     item.body = payload;
     item.next_attempt_ms = now;
-    FACEATT_RETURN_IF_ERROR(store_->EnqueueOutbox(item));
-    ++queued;
+    rows.push_back(std::move(item));
   }
+  return rows;
+}
+
+void WebhookDispatcher::Queued(int rows) {
+  if (rows <= 0) return;
   {
     std::lock_guard lock(mu_);
-    counters_.queued += queued;
+    counters_.queued += rows;
     wake_ = true;
   }
   cv_.notify_all();
-  return queued;
+}
+
+Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::string& payload,
+                                       const std::string& cooldown_key) {
+  const auto rows = Prepare(event, payload, cooldown_key);
+  for (const auto& item : rows) FACEATT_RETURN_IF_ERROR(store_->EnqueueOutbox(item));
+  Queued(static_cast<int>(rows.size()));
+  return static_cast<int>(rows.size());
 }
 
 void WebhookDispatcher::Start() {
