@@ -8,10 +8,10 @@
 // worker runs them.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <cmath>
 #include <map>
 #include <memory>
 #include <random>
@@ -33,7 +33,9 @@ std::string SharedDir() {
 // A photo of one person (LFW, 250x250) used for every stage.
 std::string PhotoPath() { return SharedDir() + "/faces/lfw/Al_Gore/Al_Gore_0001.jpg"; }
 // A larger photo with one face, scaled to each detection size.
-std::string LargePhotoPath() { return SharedDir() + "/faces/people/face_recognition/obama/obama-1080p.jpg"; }
+std::string LargePhotoPath() {
+  return SharedDir() + "/faces/people/face_recognition/obama/obama-1080p.jpg";
+}
 
 [[noreturn]] void Die(const std::string& what) {
   std::cerr << "faceatt_bench: " << what << "\n";
@@ -63,11 +65,13 @@ cv::Mat ReadOrDie(const std::string& path) {
 // face, the frame size a camera or upload would have.
 cv::Mat Frame(int width, int height) {
   cv::Mat src = ReadOrDie(LargePhotoPath());
-  const double s = std::min(static_cast<double>(width) / src.cols, static_cast<double>(height) / src.rows);
+  const double s =
+      std::min(static_cast<double>(width) / src.cols, static_cast<double>(height) / src.rows);
   cv::Mat scaled;
   cv::resize(src, scaled, cv::Size(), s, s, cv::INTER_AREA);
   cv::Mat frame(height, width, CV_8UC3, cv::Scalar(128, 128, 128));
-  scaled.copyTo(frame(cv::Rect((width - scaled.cols) / 2, (height - scaled.rows) / 2, scaled.cols, scaled.rows)));
+  scaled.copyTo(frame(
+      cv::Rect((width - scaled.cols) / 2, (height - scaled.rows) / 2, scaled.cols, scaled.rows)));
   return frame;
 }
 
@@ -95,7 +99,8 @@ void BM_Detect(benchmark::State& state) {
   }
   state.counters["faces"] = static_cast<double>(faces);
 }
-// Third argument: threads for one image (PipelineOptions::two_threads), as identify and serve run it.
+// Third argument: threads for one image (PipelineOptions::two_threads), as identify and serve run
+// it.
 BENCHMARK(BM_Detect)
     ->ArgsProduct({{640}, {480}, {1, 2}})
     ->ArgsProduct({{1280}, {720}, {1, 2}})
@@ -107,8 +112,9 @@ BENCHMARK(BM_Detect)
 // scaling, detection, landmarks and quality, as the pipeline runs them.
 void BM_AnalyzeNoEmbed(benchmark::State& state) {
   auto pipeline = TheModels().NewPipeline();
-  cv::Mat frame = state.range(0) == 250 ? ReadOrDie(PhotoPath())
-                                        : Frame(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  cv::Mat frame = state.range(0) == 250
+                      ? ReadOrDie(PhotoPath())
+                      : Frame(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   AnalyzeOptions opts;
   opts.embed = false;
   for (auto _ : state) {
@@ -116,7 +122,11 @@ void BM_AnalyzeNoEmbed(benchmark::State& state) {
     if (!f.ok() || f->empty()) Die("no face in the benchmark photo");
   }
 }
-BENCHMARK(BM_AnalyzeNoEmbed)->Args({250, 250})->Args({640, 480})->Args({1920, 1080})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AnalyzeNoEmbed)
+    ->Args({250, 250})
+    ->Args({640, 480})
+    ->Args({1920, 1080})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Landmarks(benchmark::State& state) {
   auto pipeline = TheModels().NewPipeline();
@@ -235,7 +245,8 @@ BENCHMARK(BM_GallerySearch)
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--frame") {
     int w = 0, h = 0;
-    if (std::sscanf(argv[2], "%dx%d", &w, &h) != 2 || w < 64 || h < 64) faceatt::Die("--frame WxH OUT.jpg");
+    if (std::sscanf(argv[2], "%dx%d", &w, &h) != 2 || w < 64 || h < 64)
+      faceatt::Die("--frame WxH OUT.jpg");
     auto jpeg = faceatt::EncodeJpeg(faceatt::Frame(w, h), 90);
     if (!jpeg.ok()) faceatt::Die(jpeg.status().ToString());
     auto st = faceatt::WriteFileAtomic(argv[3], *jpeg);

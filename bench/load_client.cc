@@ -93,13 +93,18 @@ int ReadResponse(int fd, std::string& buffer) {
 
 std::string Request(const Options& o, const std::string& image_bytes) {
   const std::string boundary = "faceattbenchboundary7d3f";
-  std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"probe.jpg\"\r\n"
-                     "Content-Type: image/jpeg\r\n\r\n" + image_bytes + "\r\n--" + boundary + "--\r\n";
+  std::string body =
+      "--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"probe.jpg\"\r\n"
+      "Content-Type: image/jpeg\r\n\r\n" +
+      image_bytes + "\r\n--" + boundary + "--\r\n";
   std::ostringstream r;
-  r << "POST " << o.path << " HTTP/1.1\r\nHost: 127.0.0.1:" << o.port << "\r\nConnection: keep-alive\r\n";
+  r << "POST " << o.path << " HTTP/1.1\r\nHost: 127.0.0.1:" << o.port
+    << "\r\nConnection: keep-alive\r\n";
   for (const auto& h : o.headers) r << h << "\r\n";
-  r << "Content-Type: multipart/form-data; boundary=" << boundary << "\r\nContent-Length: " << body.size()
-    << "\r\n\r\n" << body;
+  r << "Content-Type: multipart/form-data; boundary=" << boundary
+    << "\r\nContent-Length: " << body.size() << "\r\n\r\n"
+    << body;
   return r.str();
 }
 
@@ -123,15 +128,23 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--port") o.port = std::stoi(next());
-    else if (a == "--image") o.image = next();
-    else if (a == "--path") o.path = next();
-    else if (a == "--header") o.headers.push_back(next());
-    else if (a == "--clients") o.clients = std::stoi(next());
-    else if (a == "--requests") o.requests = std::stoi(next());
-    else if (a == "--warmup") o.warmup = std::stoi(next());
+    if (a == "--port")
+      o.port = std::stoi(next());
+    else if (a == "--image")
+      o.image = next();
+    else if (a == "--path")
+      o.path = next();
+    else if (a == "--header")
+      o.headers.push_back(next());
+    else if (a == "--clients")
+      o.clients = std::stoi(next());
+    else if (a == "--requests")
+      o.requests = std::stoi(next());
+    else if (a == "--warmup")
+      o.warmup = std::stoi(next());
     else {
-      std::cerr << "usage: faceatt_loadclient --port N --image FILE [--clients C] [--requests R per client]"
+      std::cerr << "usage: faceatt_loadclient --port N --image FILE [--clients C] [--requests R "
+                   "per client]"
                    " [--path /identify] [--header 'K: V'] [--warmup W]\n";
       return 2;
     }
@@ -181,7 +194,9 @@ int main(int argc, char** argv) {
         continue;
       }
       if (status != 200) ++non_200;
-      if (r >= o.warmup) latencies[static_cast<size_t>(c)].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      if (r >= o.warmup)
+        latencies[static_cast<size_t>(c)].push_back(
+            std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
     ::close(fd);
   };
@@ -192,12 +207,14 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int c = 0; c < o.clients; ++c) threads.emplace_back(client, c);
   for (auto& t : threads) t.join();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<double> all;
   for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
   const int total = o.clients * (o.requests + o.warmup);
-  std::printf("clients=%d requests=%zu p50_ms=%.1f p99_ms=%.1f throughput_rps=%.1f non200=%d failures=%d\n",
-              o.clients, all.size(), Percentile(all, 50), Percentile(all, 99),
-              wall > 0 ? (total - failures.load()) / wall : 0.0, non_200.load(), failures.load());
+  std::printf(
+      "clients=%d requests=%zu p50_ms=%.1f p99_ms=%.1f throughput_rps=%.1f non200=%d failures=%d\n",
+      o.clients, all.size(), Percentile(all, 50), Percentile(all, 99),
+      wall > 0 ? (total - failures.load()) / wall : 0.0, non_200.load(), failures.load());
   return failures.load() == 0 && non_200.load() == 0 ? 0 : 1;
 }

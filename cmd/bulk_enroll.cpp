@@ -14,8 +14,10 @@ namespace {
 std::string Duration(double s) {
   char buf[32];
   const int t = static_cast<int>(s + 0.5);
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
-  else std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
   return buf;
 }
 
@@ -60,10 +62,12 @@ Runner SetupBulkEnroll(CLI::App& app) {
     bool update = false, dry_run = false, largest = false;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("dir", o->dir, "Folder with one sub-folder per person (default paths.known_faces_dir)");
+  app.add_option("dir", o->dir,
+                 "Folder with one sub-folder per person (default paths.known_faces_dir)");
   app.add_option("--jobs,-j", o->jobs, "Images analysed in parallel (default: number of cores)")
       ->check(CLI::Range(1, 256));
-  app.add_flag("--update", o->update, "Re-embed changed images; apply name changes from people.csv");
+  app.add_flag("--update", o->update,
+               "Re-embed changed images; apply name changes from people.csv");
   app.add_flag("--dry-run", o->dry_run, "Analyse and report, change nothing");
   app.add_flag("--largest", o->largest,
                "Use the largest face of a photo showing several (people in the background)");
@@ -94,22 +98,24 @@ Runner SetupBulkEnroll(CLI::App& app) {
               << (o->dry_run ? " to create, " : " created, ") << s.people_updated
               << (o->dry_run ? " to update\n" : " updated\n");
     std::cout << "images: " << s.images_total << " total, " << s.images_enrolled << " enrolled, "
-              << s.images_updated << " updated, " << s.images_skipped << " skipped (already enrolled), "
-              << s.images_rejected << " rejected";
+              << s.images_updated << " updated, " << s.images_skipped
+              << " skipped (already enrolled), " << s.images_rejected << " rejected";
     if (o->dry_run) {
       int would = 0;
       for (const auto& i : s.images) would += i.outcome == kBulkWouldEnroll;
       std::cout << ", " << would << " would be enrolled";
     }
     std::cout << "\n";
-    for (const auto& [reason, n] : s.rejected_by_reason) std::cout << "  rejected " << reason << ": " << n << "\n";
+    for (const auto& [reason, n] : s.rejected_by_reason)
+      std::cout << "  rejected " << reason << ": " << n << "\n";
     for (const auto& i : s.images)
       if (i.reason == kChanged) {
-        std::cout << "  some images changed since they were enrolled: run with --update to re-embed them\n";
+        std::cout << "  some images changed since they were enrolled: run with --update to "
+                     "re-embed them\n";
         break;
       }
-    std::cout << "time: " << Fixed(s.seconds, 1) << " s, " << Fixed(rate, 1) << " images/s with " << s.jobs
-              << (s.jobs == 1 ? " job\n" : " jobs\n");
+    std::cout << "time: " << Fixed(s.seconds, 1) << " s, " << Fixed(rate, 1) << " images/s with "
+              << s.jobs << (s.jobs == 1 ? " job\n" : " jobs\n");
     if (!s.warnings.empty()) std::cout << "warnings: " << s.warnings.size() << " (see stderr)\n";
     return kExitOk;
   };

@@ -12,10 +12,12 @@ Runner SetupCalibrate(CLI::App& app) {
     bool apply = false;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("--target-far", o->target_far,
-                 "Impostor-accept rate to aim for in 1:N search over everyone enrolled (default 0.01)")
+  app.add_option(
+         "--target-far", o->target_far,
+         "Impostor-accept rate to aim for in 1:N search over everyone enrolled (default 0.01)")
       ->check(CLI::Range(1e-6, 0.5));
-  app.add_flag("--apply", o->apply, "Write the suggested tolerance and margin into the config file");
+  app.add_flag("--apply", o->apply,
+               "Write the suggested tolerance and margin into the config file");
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
     (void)config;
@@ -27,28 +29,34 @@ Runner SetupCalibrate(CLI::App& app) {
     const MatchPolicy& now = service->policy();
     std::cout << "model             " << service->model_id() << "\n"
               << "enrolled          " << c.people << " people, " << c.embeddings << " photos\n"
-              << "genuine           " << c.genuine_pairs << " photos vs own mean: median " << Fixed(c.genuine_median)
-              << ", 95th percentile " << Fixed(c.genuine_p95) << "\n"
+              << "genuine           " << c.genuine_pairs << " photos vs own mean: median "
+              << Fixed(c.genuine_median) << ", 95th percentile " << Fixed(c.genuine_p95) << "\n"
               << "impostor          " << c.impostor_pairs << " photo vs other person: median "
               << Fixed(c.impostor_median) << ", 1st percentile " << Fixed(c.impostor_p1) << "\n"
-              << "target            " << Fixed(100 * o->target_far, 2) << "% impostor accepts in 1:" << c.people
+              << "target            " << Fixed(100 * o->target_far, 2)
+              << "% impostor accepts in 1:" << c.people
               << " search = " << Fixed(100 * c.per_comparison_far, 4) << "% per comparison"
               << (c.extrapolated ? " (beyond the measured pairs: Gaussian tail)" : "") << "\n"
-              << "suggested         tolerance " << Fixed(c.tolerance) << ", margin " << Fixed(c.margin, 2)
-              << "  (now " << Fixed(now.tolerance) << ", " << Fixed(now.margin, 2) << ")\n"
-              << "with them         " << Fixed(100 * c.genuine_accept, 1) << "% of photos accepted as their person, "
-              << Fixed(100 * c.observed_far, 1) << "% of photos accepted as someone else when their person is left out\n";
+              << "suggested         tolerance " << Fixed(c.tolerance) << ", margin "
+              << Fixed(c.margin, 2) << "  (now " << Fixed(now.tolerance) << ", "
+              << Fixed(now.margin, 2) << ")\n"
+              << "with them         " << Fixed(100 * c.genuine_accept, 1)
+              << "% of photos accepted as their person, " << Fixed(100 * c.observed_far, 1)
+              << "% of photos accepted as someone else when their person is left out\n";
     if (c.people < 20)
-      std::cout << "note: with " << c.people << " people the estimate is rough; calibrate again as more enroll\n";
+      std::cout << "note: with " << c.people
+                << " people the estimate is rough; calibrate again as more enroll\n";
     if (!o->apply) {
-      std::cout << "run with --apply to write them into " << (ctx.config_file().empty() ? "the config file" : ctx.config_file())
-                << "\n";
+      std::cout << "run with --apply to write them into "
+                << (ctx.config_file().empty() ? "the config file" : ctx.config_file()) << "\n";
       return kExitOk;
     }
     if (ctx.config_file().empty())
-      return Status::InvalidArgument("--apply needs a config file: pass --config FILE (or create config.toml)");
-    FACEATT_RETURN_IF_ERROR(UpdateConfigFile(
-        ctx.config_file(), {{"recognition.tolerance", Fixed(c.tolerance)}, {"recognition.margin", Fixed(c.margin, 2)}}));
+      return Status::InvalidArgument(
+          "--apply needs a config file: pass --config FILE (or create config.toml)");
+    FACEATT_RETURN_IF_ERROR(
+        UpdateConfigFile(ctx.config_file(), {{"recognition.tolerance", Fixed(c.tolerance)},
+                                             {"recognition.margin", Fixed(c.margin, 2)}}));
     std::cout << "written to " << ctx.config_file() << "\n";
     return kExitOk;
   };

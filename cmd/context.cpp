@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "command.h"
 #include <spdlog/spdlog.h>
+#include "command.h"
 
 #include "faceatt/clock.h"
 
@@ -23,17 +23,23 @@ const char* const kExitCodeHelp =
 
 int ExitCodeFor(const Status& s) {
   switch (s.code()) {
-    case Code::kOk: return kExitOk;
-    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kOk:
+      return kExitOk;
+    case Code::kInvalidArgument:
+      return kExitUsage;
     case Code::kBadInput:
     case Code::kNotFound:
-    case Code::kResourceExhausted: return kExitBadInput;
+    case Code::kResourceExhausted:
+      return kExitBadInput;
     case Code::kConflict:
-    case Code::kAlreadyExists: return kExitRefused;
+    case Code::kAlreadyExists:
+      return kExitRefused;
     case Code::kUnavailable:
     case Code::kIoError:
-    case Code::kCorruption: return kExitUnavailable;
-    case Code::kInternal: return kExitInternal;
+    case Code::kCorruption:
+      return kExitUnavailable;
+    case Code::kInternal:
+      return kExitInternal;
   }
   return kExitInternal;
 }
@@ -97,7 +103,8 @@ Result<SqliteStore*> Context::store() {
   DataDir dir(c->paths.data_dir);
   std::error_code ec;
   fs::create_directories(dir.root(), ec);
-  if (ec) return Status::Unavailable("cannot create data folder " + dir.root() + ": " + ec.message());
+  if (ec)
+    return Status::Unavailable("cannot create data folder " + dir.root() + ": " + ec.message());
   StoreOptions opts;
   opts.path = dir.database();
   opts.id_prefix = c->enroll.id_prefix;
@@ -114,8 +121,9 @@ Result<std::shared_ptr<const Models>> Context::models() {
     return Status::Unavailable(loaded.status().message());
   FACEATT_ASSIGN_OR_RETURN(models_, std::move(loaded));
   const MatchDefaults d = models_->defaults();
-  spdlog::info("models: {}; model defaults: tolerance {}, margin {}; BLAS: {}", models_->description(),
-               Fixed(d.tolerance, 2), Fixed(d.margin, 2), BlasDescription());
+  spdlog::info("models: {}; model defaults: tolerance {}, margin {}; BLAS: {}",
+               models_->description(), Fixed(d.tolerance, 2), Fixed(d.margin, 2),
+               BlasDescription());
   return models_;
 }
 
@@ -128,9 +136,10 @@ Result<FaceService*> Context::service() {
   // Embeddings of another model are never compared with this one's: say who is left out.
   auto stale = s->UsersNeedingReenrollment(m->model_id());
   if (stale.ok() && !stale->empty())
-    spdlog::warn("{} people were enrolled with another model and need re-enrollment for {} "
-                 "(faceatt bulk-enroll --update, or faceatt enroll --id ID PHOTO)",
-                 stale->size(), m->model_id());
+    spdlog::warn(
+        "{} people were enrolled with another model and need re-enrollment for {} "
+        "(faceatt bulk-enroll --update, or faceatt enroll --id ID PHOTO)",
+        stale->size(), m->model_id());
   return service_.get();
 }
 

@@ -19,7 +19,8 @@ Runner SetupExport(CLI::App& app) {
   app.add_option("--employee", o->employee, "Only this employee id");
   app.add_option("--type", o->type, "Only IN or OUT events");
   app.add_flag("--include-failed", o->include_failed, "Also unknown faces and failed attempts");
-  app.add_option("--summary", o->summary, "daily: one row per person per day (first IN, last OUT, hours)")
+  app.add_option("--summary", o->summary,
+                 "daily: one row per person per day (first IN, last OUT, hours)")
       ->check(CLI::IsMember({"daily"}));
   app.add_option("--format", o->format, "csv (default), json or jsonl")
       ->check(CLI::IsMember({"csv", "json", "jsonl"}));

@@ -17,14 +17,15 @@ Runner SetupFixPaths(CLI::App& app) {
     int rewrite = 0, relocate = 0, missing = 0;
     const char* would = *dry_run ? "would " : "";
     for (const auto& f : r.fixes) {
-      const std::string where = f.ref.table + "." + f.ref.column + " #" + std::to_string(f.ref.row_id);
+      const std::string where =
+          f.ref.table + "." + f.ref.column + " #" + std::to_string(f.ref.row_id);
       if (f.action == "missing") {
         ++missing;
         std::cout << "missing   " << where << "  " << f.ref.path << "\n";
       } else {
         (f.action == "rewrite" ? rewrite : relocate)++;
-        std::cout << would << f.action << (f.action == "rewrite" ? "  " : " ") << where << "  " << f.ref.path
-                  << " -> " << f.new_path << "\n";
+        std::cout << would << f.action << (f.action == "rewrite" ? "  " : " ") << where << "  "
+                  << f.ref.path << " -> " << f.new_path << "\n";
       }
     }
     std::cout << r.checked << " references: " << r.ok << " fine, " << rewrite

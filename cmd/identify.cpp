@@ -1,8 +1,8 @@
 // faceatt identify: every face in every photo, named or unknown.
+#include <spdlog/spdlog.h>
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "command.h"
 #include "faceatt/attendance.h"
@@ -16,9 +16,16 @@ double Round4(double v) { return std::round(v * 1e4) / 1e4; }
 nlohmann::json FaceJson(const FaceIdentity& f) {
   nlohmann::json candidates = nlohmann::json::array();
   for (const auto& c : f.candidates)
-    candidates.push_back({{"employee_id", c.employee_id}, {"name", c.name}, {"distance", Round4(c.distance)}});
-  auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
-  return {{"box", {{"left", f.box.left}, {"top", f.box.top}, {"right", f.box.right}, {"bottom", f.box.bottom}}},
+    candidates.push_back(
+        {{"employee_id", c.employee_id}, {"name", c.name}, {"distance", Round4(c.distance)}});
+  auto or_null = [](const std::string& s) {
+    return s.empty() ? nlohmann::json() : nlohmann::json(s);
+  };
+  return {{"box",
+           {{"left", f.box.left},
+            {"top", f.box.top},
+            {"right", f.box.right},
+            {"bottom", f.box.bottom}}},
           {"employee_id", or_null(f.employee_id)},
           {"name", f.matched ? nlohmann::json(f.name) : nlohmann::json()},
           {"distance", f.distance < 0 ? nlohmann::json() : nlohmann::json(Round4(f.distance))},
@@ -39,8 +46,11 @@ void PrintText(const std::string& image, const Identification& id) {
     std::string who = f.matched ? f.employee_id + "  " + f.name
                                 : f.reason + (f.detail.empty() ? "" : " (" + f.detail + ")");
     std::cout << "  " << who;
-    if (f.distance >= 0) std::cout << "  distance " << Fixed(f.distance) << " (threshold " << Fixed(f.threshold, 2) << ")";
-    std::cout << "  box " << f.box.left << "," << f.box.top << "-" << f.box.right << "," << f.box.bottom << "\n";
+    if (f.distance >= 0)
+      std::cout << "  distance " << Fixed(f.distance) << " (threshold " << Fixed(f.threshold, 2)
+                << ")";
+    std::cout << "  box " << f.box.left << "," << f.box.top << "-" << f.box.right << ","
+              << f.box.bottom << "\n";
   }
 }
 
@@ -56,10 +66,12 @@ Result<nlohmann::json> RecordAttempt(AttendanceRecorder& recorder, const Result<
     FACEATT_ASSIGN_OR_RETURN(o.record_id, recorder.RecordFailure(kBadInput, std::nullopt, attempt));
   }
   const bool matched = o.face && o.face->matched;
-  std::string status = o.success ? kStatusSuccess : o.reason == kUnknown ? kStatusUnknown : kStatusFailed;
+  std::string status = o.success              ? kStatusSuccess
+                       : o.reason == kUnknown ? kStatusUnknown
+                                              : kStatusFailed;
   if (matched)
-    *line = (o.success ? "recorded: " : "refused: ") + o.face->employee_id + " " + o.face->name + " " +
-            o.decision.type + ": " + o.message + (o.success ? "" : " (" + o.reason + ")");
+    *line = (o.success ? "recorded: " : "refused: ") + o.face->employee_id + " " + o.face->name +
+            " " + o.decision.type + ": " + o.message + (o.success ? "" : " (" + o.reason + ")");
   else
     *line = "not recorded: " + o.reason + (o.message.empty() ? "" : " (" + o.message + ")");
   *line += " [record " + std::to_string(o.record_id) + "]";
@@ -92,9 +104,11 @@ Runner SetupIdentify(CLI::App& app) {
       ->check(CLI::Range(1, 100));
   app.add_option("--tolerance", o->tolerance, "Accept distances up to this (default: config/model)")
       ->check(CLI::Range(0.01, 2.0));
-  app.add_flag("--record", o->record, "Record attendance for the photo's one face (same rules and audit rows as serve)");
+  app.add_flag("--record", o->record,
+               "Record attendance for the photo's one face (same rules and audit rows as serve)");
   app.add_option("--type", o->type, "With --record: IN, OUT or auto (default auto)");
-  app.add_option("--device", o->device, "With --record: device id stored with the record (default cli)");
+  app.add_option("--device", o->device,
+                 "With --record: device id stored with the record (default cli)");
   app.add_option("images", o->images, "Photos to identify")->required();
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
@@ -131,8 +145,10 @@ Runner SetupIdentify(CLI::App& app) {
       if (!id.ok()) {
         any_bad = true;
         if (o->json) {
-          nlohmann::json j{{"image", path}, {"reason", kBadInput},
-                           {"error", id.status().message()}, {"faces", nlohmann::json::array()}};
+          nlohmann::json j{{"image", path},
+                           {"reason", kBadInput},
+                           {"error", id.status().message()},
+                           {"faces", nlohmann::json::array()}};
           if (recorder) j["attendance"] = record;
           std::cout << j.dump() << "\n";
         } else if (recorder) {
@@ -145,9 +161,10 @@ Runner SetupIdentify(CLI::App& app) {
       if (o->json) {
         nlohmann::json faces = nlohmann::json::array();
         for (const auto& f : id->faces) faces.push_back(FaceJson(f));
-        nlohmann::json j{{"image", path},
-                         {"reason", id->reason.empty() ? nlohmann::json() : nlohmann::json(id->reason)},
-                         {"faces", faces}};
+        nlohmann::json j{
+            {"image", path},
+            {"reason", id->reason.empty() ? nlohmann::json() : nlohmann::json(id->reason)},
+            {"faces", faces}};
         if (recorder) j["attendance"] = record;
         std::cout << j.dump() << "\n";
       } else {

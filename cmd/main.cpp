@@ -22,20 +22,24 @@ struct CommandRow {
 const CommandRow kCommands[] = {
     {"enroll", "Enroll one person from one or more photos", faceatt::cli::SetupEnroll},
     {"identify", "Name every face in one or more photos", faceatt::cli::SetupIdentify},
-    {"bulk-enroll", "Enroll every person of a known_faces folder (parallel, resumable)", faceatt::cli::SetupBulkEnroll},
+    {"bulk-enroll", "Enroll every person of a known_faces folder (parallel, resumable)",
+     faceatt::cli::SetupBulkEnroll},
     {"users", "List, show, rename or delete enrolled people", faceatt::cli::SetupUsers},
-    {"reset-users", "Delete every person (attendance kept), after a backup", faceatt::cli::SetupResetUsers},
+    {"reset-users", "Delete every person (attendance kept), after a backup",
+     faceatt::cli::SetupResetUsers},
     {"fix-paths", "Repair the file paths the database holds", faceatt::cli::SetupFixPaths},
-    {"export", "Export attendance as CSV, JSON or JSON Lines (no models loaded)", faceatt::cli::SetupExport},
+    {"export", "Export attendance as CSV, JSON or JSON Lines (no models loaded)",
+     faceatt::cli::SetupExport},
     {"eval", "Measure accuracy on a folder of people (temporary store)", faceatt::cli::SetupEval},
-    {"calibrate", "Suggest tolerance and margin from the people enrolled", faceatt::cli::SetupCalibrate},
+    {"calibrate", "Suggest tolerance and margin from the people enrolled",
+     faceatt::cli::SetupCalibrate},
     {"serve", "Run the HTTP API, camera stream and webhooks (daemon)", faceatt::cli::SetupServe},
 };
 
 void SetUpLogging(const faceatt::cli::GlobalOptions& g) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   console->set_pattern("%^%l%$: %v");
-  console->set_level(g.quiet ? spdlog::level::err
+  console->set_level(g.quiet          ? spdlog::level::err
                      : g.verbose >= 2 ? spdlog::level::debug
                      : g.verbose == 1 ? spdlog::level::info
                                       : spdlog::level::warn);

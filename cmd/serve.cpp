@@ -15,10 +15,12 @@ Runner SetupServe(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   app.add_option("--host", o->host, "Address to listen on (default server.host)");
-  app.add_option("--port", o->port, "Port (default server.port; 0 = any free port)")->check(CLI::Range(0, 65535));
+  app.add_option("--port", o->port, "Port (default server.port; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--workers", o->workers, "Pipelines working in parallel (default server.workers)")
       ->check(CLI::Range(1, 64));
-  app.add_option("--camera", o->camera, "Camera source: device index, video file or URL (default camera.source)");
+  app.add_option("--camera", o->camera,
+                 "Camera source: device index, video file or URL (default camera.source)");
   return [o](Context& ctx) -> Result<int> {
     // Signals are taken by this thread only: block them before any thread starts.
     sigset_t signals;
@@ -29,10 +31,13 @@ Runner SetupServe(CLI::App& app) {
 
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
     if (!o->host.empty()) FACEATT_RETURN_IF_ERROR(config->Set("server.host", o->host, "--host"));
-    if (o->port >= 0) FACEATT_RETURN_IF_ERROR(config->Set("server.port", std::to_string(o->port), "--port"));
+    if (o->port >= 0)
+      FACEATT_RETURN_IF_ERROR(config->Set("server.port", std::to_string(o->port), "--port"));
     if (o->workers > 0)
-      FACEATT_RETURN_IF_ERROR(config->Set("server.workers", std::to_string(o->workers), "--workers"));
-    if (!o->camera.empty()) FACEATT_RETURN_IF_ERROR(config->Set("camera.source", o->camera, "--camera"));
+      FACEATT_RETURN_IF_ERROR(
+          config->Set("server.workers", std::to_string(o->workers), "--workers"));
+    if (!o->camera.empty())
+      FACEATT_RETURN_IF_ERROR(config->Set("camera.source", o->camera, "--camera"));
     SetBlasThreads(1);  // one BLAS thread per worker pipeline
     FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(auto models, ctx.models());
@@ -40,7 +45,8 @@ Runner SetupServe(CLI::App& app) {
     options.version = FACEATT_VERSION;
     FACEATT_ASSIGN_OR_RETURN(auto server, Server::Create(*config, models, store, options));
     FACEATT_RETURN_IF_ERROR(server->Start());
-    std::cout << "faceatt serve: listening on http://" << server->host() << ":" << server->port() << std::endl;
+    std::cout << "faceatt serve: listening on http://" << server->host() << ":" << server->port()
+              << std::endl;
     int sig = 0;
     sigwait(&signals, &sig);
     std::cerr << "faceatt serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")

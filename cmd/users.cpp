@@ -10,8 +10,9 @@ namespace faceatt::cli {
 namespace {
 
 nlohmann::json UserJson(const User& u) {
-  return {{"employee_id", u.employee_id}, {"name", u.name},         {"department", u.department},
-          {"active", u.active},           {"embeddings", u.embeddings}, {"created_at", u.created_at},
+  return {{"employee_id", u.employee_id}, {"name", u.name},
+          {"department", u.department},   {"active", u.active},
+          {"embeddings", u.embeddings},   {"created_at", u.created_at},
           {"updated_at", u.updated_at}};
 }
 
@@ -35,17 +36,20 @@ Runner SetupUsers(CLI::App& app) {
   CLI::App* list = app.add_subcommand("list", "Everyone enrolled");
   list->add_flag("--json", o->json, "As a JSON array");
   list->callback([o] { o->mode = "list"; });
-  CLI::App* show = app.add_subcommand("show", "One person: embeddings, thumbnails, recent attendance");
+  CLI::App* show =
+      app.add_subcommand("show", "One person: embeddings, thumbnails, recent attendance");
   show->add_option("id", o->id, "Employee id")->required();
   show->add_flag("--json", o->json, "As JSON");
-  show->add_option("--recent", o->recent, "Attendance rows to show (default 10)")->check(CLI::Range(0, 100000));
+  show->add_option("--recent", o->recent, "Attendance rows to show (default 10)")
+      ->check(CLI::Range(0, 100000));
   show->callback([o] { o->mode = "show"; });
   CLI::App* rename = app.add_subcommand("rename", "Change a person's name (and department)");
   rename->add_option("id", o->id, "Employee id")->required();
   rename->add_option("name", o->name, "New name")->required();
   rename->add_option("--department", o->department, "New department");
   rename->callback([o] { o->mode = "rename"; });
-  CLI::App* del = app.add_subcommand("delete", "Remove a person, their embeddings, thumbnails and crops");
+  CLI::App* del =
+      app.add_subcommand("delete", "Remove a person, their embeddings, thumbnails and crops");
   del->add_option("id", o->id, "Employee id")->required();
   del->add_flag("--purge", o->purge, "Also delete their attendance rows (kept by default)");
   del->callback([o] { o->mode = "delete"; });
@@ -61,12 +65,13 @@ Runner SetupUsers(CLI::App& app) {
         std::cout << all.dump(2) << "\n";
         return kExitOk;
       }
-      std::cout << Pad("EMPLOYEE_ID", 12) << Pad("NAME", 28) << Pad("DEPARTMENT", 16) << Pad("EMBEDDINGS", 11)
-                << "CREATED\n";
+      std::cout << Pad("EMPLOYEE_ID", 12) << Pad("NAME", 28) << Pad("DEPARTMENT", 16)
+                << Pad("EMBEDDINGS", 11) << "CREATED\n";
       for (const auto& u : users)
-        std::cout << Pad(u.employee_id, 12) << Pad(u.name, 28) << Pad(u.department.empty() ? "-" : u.department, 16)
-                  << Pad(std::to_string(u.embeddings), 11) << u.created_at << (u.active ? "" : "  (inactive)")
-                  << "\n";
+        std::cout << Pad(u.employee_id, 12) << Pad(u.name, 28)
+                  << Pad(u.department.empty() ? "-" : u.department, 16)
+                  << Pad(std::to_string(u.embeddings), 11) << u.created_at
+                  << (u.active ? "" : "  (inactive)") << "\n";
       std::cout << users.size() << (users.size() == 1 ? " person\n" : " people\n");
       return kExitOk;
     }
@@ -83,13 +88,20 @@ Runner SetupUsers(CLI::App& app) {
       nlohmann::json embeddings = nlohmann::json::array(), rows = nlohmann::json::array();
       for (const auto& e : all)
         if (e.employee_id == u.employee_id)
-          embeddings.push_back({{"id", e.id}, {"model_id", e.model_id}, {"source", e.source_path},
-                                {"thumbnail", e.thumbnail_path.empty() ? "" : data.Absolute(e.thumbnail_path)},
-                                {"crop", e.crop_path.empty() ? "" : data.Absolute(e.crop_path)},
-                                {"created_at", e.created_at}});
+          embeddings.push_back(
+              {{"id", e.id},
+               {"model_id", e.model_id},
+               {"source", e.source_path},
+               {"thumbnail", e.thumbnail_path.empty() ? "" : data.Absolute(e.thumbnail_path)},
+               {"crop", e.crop_path.empty() ? "" : data.Absolute(e.crop_path)},
+               {"created_at", e.created_at}});
       for (const auto& r : recent)
-        rows.push_back({{"id", r.id}, {"time", FormatLocal(r.ts_server_ms)}, {"type", r.type},
-                        {"status", r.status}, {"reason", r.reason}, {"device_id", r.device_id}});
+        rows.push_back({{"id", r.id},
+                        {"time", FormatLocal(r.ts_server_ms)},
+                        {"type", r.type},
+                        {"status", r.status},
+                        {"reason", r.reason},
+                        {"device_id", r.device_id}});
       if (o->json) {
         nlohmann::json j = UserJson(u);
         j["thumbnails"] = embeddings;
@@ -98,17 +110,23 @@ Runner SetupUsers(CLI::App& app) {
         return kExitOk;
       }
       std::cout << "employee_id: " << u.employee_id << "\nname:        " << u.name
-                << "\ndepartment:  " << u.department << "\nactive:      " << (u.active ? "yes" : "no")
+                << "\ndepartment:  " << u.department
+                << "\nactive:      " << (u.active ? "yes" : "no")
                 << "\ncreated:     " << u.created_at << "\nembeddings:  " << u.embeddings << "\n";
       for (const auto& e : embeddings)
-        std::cout << "  " << e["model_id"].get<std::string>() << "  thumbnail " << e["thumbnail"].get<std::string>()
-                  << "  from " << e["source"].get<std::string>() << "\n";
+        std::cout << "  " << e["model_id"].get<std::string>() << "  thumbnail "
+                  << e["thumbnail"].get<std::string>() << "  from "
+                  << e["source"].get<std::string>() << "\n";
       std::cout << "recent attendance:" << (rows.empty() ? " none\n" : "\n");
       for (const auto& r : rows)
-        std::cout << "  " << r["time"].get<std::string>() << "  " << Pad(r["type"].get<std::string>(), 4)
-                  << r["status"].get<std::string>()
-                  << (r["reason"].get<std::string>().empty() ? "" : " (" + r["reason"].get<std::string>() + ")")
-                  << (r["device_id"].get<std::string>().empty() ? "" : "  " + r["device_id"].get<std::string>())
+        std::cout << "  " << r["time"].get<std::string>() << "  "
+                  << Pad(r["type"].get<std::string>(), 4) << r["status"].get<std::string>()
+                  << (r["reason"].get<std::string>().empty()
+                          ? ""
+                          : " (" + r["reason"].get<std::string>() + ")")
+                  << (r["device_id"].get<std::string>().empty()
+                          ? ""
+                          : "  " + r["device_id"].get<std::string>())
                   << "\n";
       return kExitOk;
     }
@@ -118,7 +136,8 @@ Runner SetupUsers(CLI::App& app) {
       if (!o->department.empty()) dept = o->department;
       FACEATT_RETURN_IF_ERROR(store->UpdateUser(o->id, o->name, dept, std::nullopt));
       FACEATT_ASSIGN_OR_RETURN(User u, store->GetUser(o->id));
-      std::cout << u.employee_id << "\t" << u.name << (u.department.empty() ? "" : "\t" + u.department) << "\n";
+      std::cout << u.employee_id << "\t" << u.name
+                << (u.department.empty() ? "" : "\t" + u.department) << "\n";
       return kExitOk;
     }
     // delete
@@ -128,8 +147,9 @@ Runner SetupUsers(CLI::App& app) {
     FACEATT_ASSIGN_OR_RETURN(int64_t rows, store->CountAttendance(q));
     FACEATT_ASSIGN_OR_RETURN(auto removed, store->DeleteUser(o->id, o->purge));
     const int files = RemoveEmbeddingFiles(data, removed);
-    std::cout << "deleted " << u.employee_id << " (" << u.name << "): " << removed.size() << " embeddings, "
-              << files << " files; " << rows << " attendance rows " << (o->purge ? "deleted" : "kept") << "\n";
+    std::cout << "deleted " << u.employee_id << " (" << u.name << "): " << removed.size()
+              << " embeddings, " << files << " files; " << rows << " attendance rows "
+              << (o->purge ? "deleted" : "kept") << "\n";
     return kExitOk;
   };
 }

@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 using testing::RunCli;
 using testing::TempDir;
 
-std::map<std::string, std::string> Env() { return {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}}; }
+std::map<std::string, std::string> Env() {
+  return {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}};
+}
 
 // Copies `count` LFW people (sorted, from `first`) into dir/<label>/.
 std::vector<std::string> CopyPeople(const std::string& dir, size_t first, size_t count) {
@@ -61,7 +63,8 @@ Snapshot Take(const std::string& db) {
   if (!users.ok() || !rows.ok()) return s;
   for (const auto& u : *users) s.users[u.employee_id] = u.name;
   for (const auto& e : *rows)
-    s.embeddings[e.employee_id + "/" + fs::path(e.source_path).filename().string()] = {e.source_sha256, e.vector};
+    s.embeddings[e.employee_id + "/" + fs::path(e.source_path).filename().string()] = {
+        e.source_sha256, e.vector};
   return s;
 }
 void ExpectSame(const Snapshot& a, const Snapshot& b) {
@@ -78,18 +81,22 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
 TEST(BulkEnrollCli, SecondRunEnrollsNothing) {
   TempDir t;
   const auto labels = CopyPeople(t / "kf", 0, 6);
-  auto r1 = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2", "--report", "r1.json"}, t.path(), Env());
+  auto r1 =
+      RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2", "--report", "r1.json"},
+             t.path(), Env());
   ASSERT_EQ(r1.exit_code, 0) << r1.err;
   EXPECT_NE(r1.out.find("people: 6 created"), std::string::npos) << r1.out;
   auto before = Take(t / "data/faceatt.db");
   EXPECT_EQ(before.users.size(), 6u);
   EXPECT_GE(before.embeddings.size(), 12u);
   // Crops per label, thumbnails per embedding.
-  for (const auto& label : labels) EXPECT_FALSE(testing::FilesIn(t / ("data/faces/" + label)).empty()) << label;
+  for (const auto& label : labels)
+    EXPECT_FALSE(testing::FilesIn(t / ("data/faces/" + label)).empty()) << label;
   auto report1 = nlohmann::json::parse(testing::ReadFile(t / "r1.json"));
   EXPECT_EQ(report1["summary"]["images_enrolled"].get<size_t>(), before.embeddings.size());
 
-  auto r2 = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--report", "r2.csv"}, t.path(), Env());
+  auto r2 =
+      RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--report", "r2.csv"}, t.path(), Env());
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
   EXPECT_NE(r2.out.find("people: 0 created, 0 updated"), std::string::npos) << r2.out;
   EXPECT_NE(r2.out.find(" 0 enrolled"), std::string::npos) << r2.out;
@@ -129,8 +136,8 @@ TEST(BulkEnrollCli, KilledRunLeavesWholePeopleAndResumes) {
     ::setenv("FACEATT_PATHS_MODELS_DIR", testing::ModelsDir().c_str(), 1);
     std::freopen("/dev/null", "w", stdout);
     std::freopen("/dev/null", "w", stderr);
-    ::execl(FACEATT_TEST_BINARY, FACEATT_TEST_BINARY, "--data-dir", "data", "bulk-enroll", "kf", "--jobs", "1",
-            static_cast<char*>(nullptr));
+    ::execl(FACEATT_TEST_BINARY, FACEATT_TEST_BINARY, "--data-dir", "data", "bulk-enroll", "kf",
+            "--jobs", "1", static_cast<char*>(nullptr));
     _exit(127);
   }
   // Kill it once a few people have their crops written (some committed, some not).
@@ -138,7 +145,9 @@ TEST(BulkEnrollCli, KilledRunLeavesWholePeopleAndResumes) {
   for (;;) {
     std::error_code ec;
     size_t folders = 0;
-    for (auto it = fs::directory_iterator(t / "data/faces", ec); !ec && it != fs::directory_iterator(); ++it) ++folders;
+    for (auto it = fs::directory_iterator(t / "data/faces", ec);
+         !ec && it != fs::directory_iterator(); ++it)
+      ++folders;
     if (folders >= 4 || std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -157,7 +166,8 @@ TEST(BulkEnrollCli, KilledRunLeavesWholePeopleAndResumes) {
     for (const auto& [key, v] : part.embeddings) have += key.rfind(id + "/", 0) == 0;
     EXPECT_EQ(have, want) << id << " " << name;
   }
-  auto resumed = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2"}, t.path(), Env());
+  auto resumed =
+      RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2"}, t.path(), Env());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ExpectSame(full, Take(t / "data/faceatt.db"));
 }
@@ -166,12 +176,14 @@ TEST(BulkEnrollCli, RefusesUnsafeLabelsAndUsesPeopleCsv) {
   TempDir t;
   const auto labels = CopyPeople(t / "kf", 30, 2);
   fs::create_directories(t / "kf/EMP042_Hong Gildong");
-  fs::copy(testing::FilesIn(testing::Face("lfw/Tony_Blair")).front(), t / "kf/EMP042_Hong Gildong/a.jpg");
+  fs::copy(testing::FilesIn(testing::Face("lfw/Tony_Blair")).front(),
+           t / "kf/EMP042_Hong Gildong/a.jpg");
   fs::create_directories(t / "kf/bad\x01label");
   fs::copy(testing::FilesIn(t / ("kf/" + labels[1])).front(), t / "kf/bad\x01label/a.jpg");
   testing::WriteFile(t / "kf/people.csv", "label,employee_id,name,department\n" + labels[1] +
                                               ",E-77,\"Kim, \"\"Jr\"\"\",Sales\n");
-  auto r = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--report", "r.csv"}, t.path(), Env());
+  auto r =
+      RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--report", "r.csv"}, t.path(), Env());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("rejected bad_label: 1"), std::string::npos) << r.out;
   auto store = Open(t / "data/faceatt.db");
@@ -206,16 +218,20 @@ TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
   TempDir t;
   auto labels = EnrollThree(t);
   const std::string photo = testing::FilesIn(t / ("kf/" + labels[0])).front();
-  auto first = RunCli({"--data-dir", "data", "identify", "--record", "--type", "IN", "--device", "door1", photo},
-                      t.path(), Env());
+  auto first = RunCli(
+      {"--data-dir", "data", "identify", "--record", "--type", "IN", "--device", "door1", photo},
+      t.path(), Env());
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_NE(first.out.find("recorded: EMP001"), std::string::npos) << first.out;
-  auto again = RunCli({"--data-dir", "data", "identify", "--record", "--type", "in", photo}, t.path(), Env());
+  auto again = RunCli({"--data-dir", "data", "identify", "--record", "--type", "in", photo},
+                      t.path(), Env());
   EXPECT_NE(again.out.find("refused: EMP001"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find("already_recorded"), std::string::npos) << again.out;
   // Someone not enrolled, and a photo without a face.
-  const std::string stranger = testing::FilesIn(testing::Face("lfw/" + std::string("Tony_Blair"))).front();
-  auto unknown = RunCli({"--data-dir", "data", "identify", "--record", "--json", stranger}, t.path(), Env());
+  const std::string stranger =
+      testing::FilesIn(testing::Face("lfw/" + std::string("Tony_Blair"))).front();
+  auto unknown =
+      RunCli({"--data-dir", "data", "identify", "--record", "--json", stranger}, t.path(), Env());
   EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
   auto j = nlohmann::json::parse(unknown.out);
   EXPECT_EQ(j["attendance"]["status"], "unknown");
@@ -224,9 +240,13 @@ TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
   EXPECT_NE(none.out.find("not recorded: no_face"), std::string::npos) << none.out;
   // Several faces: nobody is recorded, as serve refuses them (multi_face).
   auto group = RunCli({"--data-dir", "data", "identify", "--record", "--json",
-                       testing::Face("group/face_recognition__two_people.jpg")}, t.path(), Env());
+                       testing::Face("group/face_recognition__two_people.jpg")},
+                      t.path(), Env());
   EXPECT_EQ(nlohmann::json::parse(group.out)["attendance"]["reason"], "multi_face") << group.out;
-  EXPECT_EQ(RunCli({"--data-dir", "data", "identify", "--record", "--type", "LUNCH", photo}, t.path(), Env()).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "identify", "--record", "--type", "LUNCH", photo},
+                   t.path(), Env())
+                .exit_code,
+            2);
 
   auto store = Open(t / "data/faceatt.db");
   AttendanceQuery q;
@@ -265,7 +285,8 @@ TEST(UsersCli, ListShowRenameDelete) {
   }
   for (const auto& f : files) EXPECT_TRUE(fs::exists(f)) << f;
 
-  auto rename = RunCli({"--data-dir", "data", "users", "rename", "EMP001", "홍길동"}, t.path(), Env());
+  auto rename =
+      RunCli({"--data-dir", "data", "users", "rename", "EMP001", "홍길동"}, t.path(), Env());
   ASSERT_EQ(rename.exit_code, 0) << rename.err;
   EXPECT_EQ(Open(t / "data/faceatt.db")->GetUser("EMP001")->name, "홍길동");
 
@@ -287,11 +308,18 @@ TEST(UsersCli, ListShowRenameDelete) {
   EXPECT_EQ(*store->CountAttendance(q), 1);  // kept without --purge
   store.reset();
 
-  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "delete", "EMP002"}, t.path(), Env()).exit_code, 3);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "show", "EMP404"}, t.path(), Env()).exit_code, 3);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "show", "../EMP001"}, t.path(), Env()).exit_code, 2);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "rename", "EMP003", "bad\nname"}, t.path(), Env()).exit_code, 2);
-  auto purge = RunCli({"--data-dir", "data", "users", "delete", "EMP003", "--purge"}, t.path(), Env());
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "delete", "EMP002"}, t.path(), Env()).exit_code,
+            3);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "show", "EMP404"}, t.path(), Env()).exit_code,
+            3);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "users", "show", "../EMP001"}, t.path(), Env()).exit_code,
+            2);
+  EXPECT_EQ(
+      RunCli({"--data-dir", "data", "users", "rename", "EMP003", "bad\nname"}, t.path(), Env())
+          .exit_code,
+      2);
+  auto purge =
+      RunCli({"--data-dir", "data", "users", "delete", "EMP003", "--purge"}, t.path(), Env());
   EXPECT_EQ(purge.exit_code, 0) << purge.err;
 }
 
@@ -335,7 +363,8 @@ TEST(ResetUsersCli, KeepsAttendanceAndLeavesABackupThatOpens) {
   EXPECT_EQ(*backup->CountUsers(), 3);
   EXPECT_GT(*backup->CountEmbeddings(), 0);
 
-  auto again = RunCli({"--data-dir", "data", "reset-users", "--yes", "--no-backup"}, t.path(), Env());
+  auto again =
+      RunCli({"--data-dir", "data", "reset-users", "--yes", "--no-backup"}, t.path(), Env());
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(Backups().size(), 1u);
 }
@@ -351,7 +380,8 @@ TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
     auto refs = store->ListFileRefs();
     ASSERT_TRUE(refs.ok());
     for (const auto& ref : *refs)
-      if (ref.path[0] != '/') ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
+      if (ref.path[0] != '/')
+        ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
     auto rows = std::move(store->LoadEmbeddings("")).value();
     moved_crop = rows[0].crop_path;
     gone_thumb = rows[1].thumbnail_path;
@@ -360,7 +390,8 @@ TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
   // One crop moved to another folder inside the data folder, one thumbnail lost.
   const std::string crop_name = fs::path(moved_crop).filename().string();
   fs::create_directories(t / "moved/old-crops");
-  fs::rename(t / ("moved/" + fs::path(moved_crop).lexically_relative(old_root).string()), t / ("moved/old-crops/" + crop_name));
+  fs::rename(t / ("moved/" + fs::path(moved_crop).lexically_relative(old_root).string()),
+             t / ("moved/old-crops/" + crop_name));
   fs::remove(t / ("moved/" + fs::path(gone_thumb).lexically_relative(old_root).string()));
 
   auto dry = RunCli({"--data-dir", "moved", "fix-paths", "--dry-run"}, t.path(), Env());
@@ -404,7 +435,8 @@ TEST(FixPathsCli, RepairsACopiedDataFolder) {
     auto refs = store->ListFileRefs();
     ASSERT_TRUE(refs.ok());
     for (const auto& ref : *refs)
-      if (ref.path[0] != '/') ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
+      if (ref.path[0] != '/')
+        ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
   }
   fs::copy(t / "data", t / "copy", fs::copy_options::recursive);
   auto fix = RunCli({"--data-dir", "copy", "fix-paths"}, t.path(), Env());
@@ -413,7 +445,8 @@ TEST(FixPathsCli, RepairsACopiedDataFolder) {
   ASSERT_TRUE(refs.ok());
   int inside = 0;
   for (const auto& ref : *refs) {
-    if (ref.column == "source_path") continue;  // photos outside the data folder stay where they are
+    if (ref.column == "source_path")
+      continue;  // photos outside the data folder stay where they are
     EXPECT_NE(ref.path[0], '/') << ref.path;
     EXPECT_TRUE(fs::exists(t / ("copy/" + ref.path))) << ref.path;
     ++inside;
@@ -443,9 +476,9 @@ void SeedAttendance(const std::string& data) {
     r.ts_server_ms = *ParseTimestamp(ts);
     ASSERT_TRUE(store->AddAttendance(r).ok());
   };
-  add("EMP001", "IN", kStatusSuccess, "2026-11-20T14:59:59Z");   // 23:59:59 on the 20th in Seoul
-  add("EMP001", "IN", kStatusSuccess, "2026-11-21T00:00:00Z");   // 09:00 on the 21st
-  add("EMP002", "IN", kStatusSuccess, "2026-11-20T15:00:00Z");   // 00:00 on the 21st
+  add("EMP001", "IN", kStatusSuccess, "2026-11-20T14:59:59Z");  // 23:59:59 on the 20th in Seoul
+  add("EMP001", "IN", kStatusSuccess, "2026-11-21T00:00:00Z");  // 09:00 on the 21st
+  add("EMP002", "IN", kStatusSuccess, "2026-11-20T15:00:00Z");  // 00:00 on the 21st
   add(nullptr, "", kStatusUnknown, "2026-11-21T01:00:00Z");
   add("EMP001", "OUT", kStatusSuccess, "2026-11-21T09:30:00Z");  // 18:30 on the 21st
 }
@@ -456,7 +489,8 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
   // No models anywhere: export must not need them.
   std::map<std::string, std::string> env = {{"FACEATT_PATHS_MODELS_DIR", t / "no-models"},
                                             {"FACEATT_ATTENDANCE_TIMEZONE", "Asia/Seoul"}};
-  auto r = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21"}, t.path(), env);
+  auto r = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21"},
+                  t.path(), env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto rows = ParseCsv(r.out);
   ASSERT_TRUE(rows.ok());
@@ -472,7 +506,8 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
 
   // The same day in UTC holds other events.
   env["FACEATT_ATTENDANCE_TIMEZONE"] = "UTC";
-  auto utc = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21", "--format", "json"},
+  auto utc = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21",
+                     "--format", "json"},
                     t.path(), env);
   ASSERT_EQ(utc.exit_code, 0) << utc.err;
   auto j = nlohmann::json::parse(utc.out);
@@ -482,8 +517,9 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
 
   // --include-failed, jsonl, -o written atomically, --excel BOM.
   env["FACEATT_ATTENDANCE_TIMEZONE"] = "Asia/Seoul";
-  auto all = RunCli({"--data-dir", "data", "export", "--include-failed", "--format", "jsonl", "-o", "out.jsonl"},
-                    t.path(), env);
+  auto all = RunCli(
+      {"--data-dir", "data", "export", "--include-failed", "--format", "jsonl", "-o", "out.jsonl"},
+      t.path(), env);
   ASSERT_EQ(all.exit_code, 0) << all.err;
   EXPECT_TRUE(all.out.empty());
   const std::string lines = testing::ReadFile(t / "out.jsonl");
@@ -495,7 +531,9 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
   EXPECT_EQ(excel.out.rfind("\xEF\xBB\xBFid,", 0), 0u);
 
   // Daily summary: first IN 09:00, last OUT 18:30 on the 21st for EMP001.
-  auto daily = RunCli({"--data-dir", "data", "export", "--summary", "daily", "--employee", "EMP001"}, t.path(), env);
+  auto daily =
+      RunCli({"--data-dir", "data", "export", "--summary", "daily", "--employee", "EMP001"},
+             t.path(), env);
   ASSERT_EQ(daily.exit_code, 0) << daily.err;
   auto d = ParseCsv(daily.out);
   ASSERT_TRUE(d.ok());
@@ -509,14 +547,25 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
   auto empty = RunCli({"--data-dir", "data", "export", "--from", "2030-01-01"}, t.path(), env);
   EXPECT_EQ(empty.exit_code, 0);
   EXPECT_EQ(ParseCsv(empty.out)->size(), 1u);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--from", "2026-02-30"}, t.path(), env).exit_code, 2);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--to", "yesterday"}, t.path(), env).exit_code, 2);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--from", "2026-11-22", "--to", "2026-11-21"}, t.path(), env).exit_code, 2);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--type", "LUNCH"}, t.path(), env).exit_code, 2);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--employee", "EMP404"}, t.path(), env).exit_code, 3);
-  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--format", "xml"}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(
+      RunCli({"--data-dir", "data", "export", "--from", "2026-02-30"}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--to", "yesterday"}, t.path(), env).exit_code,
+            2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--from", "2026-11-22", "--to", "2026-11-21"},
+                   t.path(), env)
+                .exit_code,
+            2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--type", "LUNCH"}, t.path(), env).exit_code,
+            2);
+  EXPECT_EQ(
+      RunCli({"--data-dir", "data", "export", "--employee", "EMP404"}, t.path(), env).exit_code, 3);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--format", "xml"}, t.path(), env).exit_code,
+            2);
   // A failed export leaves no output file behind.
-  EXPECT_NE(RunCli({"--data-dir", "data", "export", "--from", "bad", "-o", "never.csv"}, t.path(), env).exit_code, 0);
+  EXPECT_NE(
+      RunCli({"--data-dir", "data", "export", "--from", "bad", "-o", "never.csv"}, t.path(), env)
+          .exit_code,
+      0);
   EXPECT_FALSE(fs::exists(t / "never.csv"));
 }
 

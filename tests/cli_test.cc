@@ -60,10 +60,14 @@ TEST_F(CliTest, EnrollPeopleAndIdentifyTheirOtherPhotos) {
   struct Person {
     std::string name, folder, id;
   };
-  std::vector<Person> people = {{"Amy", "people/bbt/amy"},       {"Raj", "people/bbt/raj"},
-                                {"Penny", "people/bbt/penny"},   {"Sheldon", "people/bbt/sheldon"},
-                                {"Abdullah Gul", "lfw/Abdullah_Gul"}, {"Adrien Brody", "lfw/Adrien_Brody"},
-                                {"Al Gore", "lfw/Al_Gore"},       {"Alvaro Uribe", "lfw/Alvaro_Uribe"}};
+  std::vector<Person> people = {{"Amy", "people/bbt/amy"},
+                                {"Raj", "people/bbt/raj"},
+                                {"Penny", "people/bbt/penny"},
+                                {"Sheldon", "people/bbt/sheldon"},
+                                {"Abdullah Gul", "lfw/Abdullah_Gul"},
+                                {"Adrien Brody", "lfw/Adrien_Brody"},
+                                {"Al Gore", "lfw/Al_Gore"},
+                                {"Alvaro Uribe", "lfw/Alvaro_Uribe"}};
   std::set<std::string> ids;
   for (auto& p : people) {
     p.id = Enroll(p.name, p.folder, 3);
@@ -100,10 +104,10 @@ TEST_F(CliTest, EnrollPeopleAndIdentifyTheirOtherPhotos) {
 
   // Nobody enrolled: people with no other photo come back unknown.
   int code = -1;
-  auto strangers = IdentifyJson({Face("single/compreface__einstein.jpeg"),
-                                 Face("single/dlib__Tom_Cruise_avp_2014_4.jpg"),
-                                 Face("lfw/Ana_Palacio/Ana_Palacio_0001.jpg")},
-                                &code);
+  auto strangers = IdentifyJson(
+      {Face("single/compreface__einstein.jpeg"), Face("single/dlib__Tom_Cruise_avp_2014_4.jpg"),
+       Face("lfw/Ana_Palacio/Ana_Palacio_0001.jpg")},
+      &code);
   ASSERT_EQ(strangers.size(), 3u);
   for (const auto& s : strangers) {
     ASSERT_GE(s["faces"].size(), 1u) << s.dump();
@@ -173,12 +177,14 @@ TEST_F(CliTest, BadFilesGiveClearErrorsAndExitCode3) {
     EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 1) << r.err;
   }
   // Oversized: past the byte limit, and past the pixel limit (checked before decoding).
-  auto big = RunCli({"identify", Face("lfw/Al_Gore/Al_Gore_0001.jpg")}, work_.path(),
-                    {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}, {"FACEATT_IMAGE_MAX_BYTES", "2000"}});
+  auto big = RunCli(
+      {"identify", Face("lfw/Al_Gore/Al_Gore_0001.jpg")}, work_.path(),
+      {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}, {"FACEATT_IMAGE_MAX_BYTES", "2000"}});
   EXPECT_EQ(big.exit_code, 3);
   EXPECT_NE(big.err.find("more than the limit"), std::string::npos) << big.err;
   auto wide = RunCli({"identify", Face("people/compreface/person_A/001_A.jpg")}, work_.path(),
-                     {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}, {"FACEATT_IMAGE_MAX_PIXELS", "1000000"}});
+                     {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()},
+                      {"FACEATT_IMAGE_MAX_PIXELS", "1000000"}});
   EXPECT_EQ(wide.exit_code, 3);
   EXPECT_NE(wide.err.find("pixels"), std::string::npos) << wide.err;
   // A bad file among good ones: the others are still answered, the exit code says bad input.
@@ -198,7 +204,8 @@ TEST_F(CliTest, BadFilesGiveClearErrorsAndExitCode3) {
 
 TEST_F(CliTest, EnrollRulesDuplicatesGroupsAndAddingPhotos) {
   auto raj = FilesIn(Face("people/bbt/raj"));
-  auto first = Run({"enroll", "--name", "Raj Koothrappali", "--department", "Astro", raj[0], raj[1]});
+  auto first =
+      Run({"enroll", "--name", "Raj Koothrappali", "--department", "Astro", raj[0], raj[1]});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.out.substr(0, 6), "EMP001");
   // The same face under another name is refused with the owner's id and name.
@@ -213,8 +220,9 @@ TEST_F(CliTest, EnrollRulesDuplicatesGroupsAndAddingPhotos) {
   EXPECT_FALSE(j["created"].get<bool>());
   EXPECT_EQ(j["embeddings"], 4);
   // A group photo is refused without --largest and listed with its reason.
-  auto group = Run({"enroll", "--json", "--name", "Group", Face("group/face_recognition__two_people.jpg"),
-                    Face("lfw/Ana_Palacio/Ana_Palacio_0001.jpg")});
+  auto group =
+      Run({"enroll", "--json", "--name", "Group", Face("group/face_recognition__two_people.jpg"),
+           Face("lfw/Ana_Palacio/Ana_Palacio_0001.jpg")});
   ASSERT_EQ(group.exit_code, 0) << group.err;
   auto g = json::parse(group.out);
   EXPECT_EQ(g["accepted"], 1);
@@ -236,8 +244,9 @@ TEST_F(CliTest, ConfigErrorsNameTheKeyAndMissingModelsAreUnavailable) {
   EXPECT_NE(r.err.find("config.toml"), std::string::npos) << r.err;
   fs::remove(work_ / "config.toml");
 
-  auto env = RunCli({"identify", Face("lfw/Al_Gore/Al_Gore_0001.jpg")}, work_.path(),
-                    {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}, {"FACEATT_MODELS_DETECTOR", "cnn"}});
+  auto env = RunCli(
+      {"identify", Face("lfw/Al_Gore/Al_Gore_0001.jpg")}, work_.path(),
+      {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}, {"FACEATT_MODELS_DETECTOR", "cnn"}});
   EXPECT_EQ(env.exit_code, 2);
   EXPECT_NE(env.err.find("FACEATT_MODELS_DETECTOR"), std::string::npos) << env.err;
 

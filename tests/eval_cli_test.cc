@@ -17,12 +17,14 @@ void WriteConfig(const TempDir& dir) {
             "# my site's settings\n"
             "[paths]\n"
             "data_dir = \"data\"  # where the database lives\n"
-            "models_dir = \"" + ModelsDir() + "\"\n"
-            "\n"
-            "[recognition]\n"
-            "# tuned by hand last year\n"
-            "tolerance = 0.5    # accept at this distance or less\n"
-            "margin = 0.02      # next-best person must be this much further\n");
+            "models_dir = \"" +
+                ModelsDir() +
+                "\"\n"
+                "\n"
+                "[recognition]\n"
+                "# tuned by hand last year\n"
+                "tolerance = 0.5    # accept at this distance or less\n"
+                "margin = 0.02      # next-best person must be this much further\n");
 }
 
 // Three LFW people with 6+ photos and one with three, as symlinks.
@@ -34,11 +36,15 @@ std::string Subset(const TempDir& dir) {
   int many = 0, few = 0;
   for (const auto& name : names) {
     const auto files = FilesIn(lfw + "/" + name);
-    if (files.size() >= 6 && many < 3) ++many;
-    else if (files.size() == 3 && few < 1) ++few;
-    else continue;
+    if (files.size() >= 6 && many < 3)
+      ++many;
+    else if (files.size() == 3 && few < 1)
+      ++few;
+    else
+      continue;
     fs::create_directories(dir / ("people/" + name));
-    for (const auto& f : files) fs::create_symlink(f, dir / ("people/" + name + "/" + fs::path(f).filename().string()));
+    for (const auto& f : files)
+      fs::create_symlink(f, dir / ("people/" + name + "/" + fs::path(f).filename().string()));
   }
   return dir / "people";
 }
@@ -47,7 +53,8 @@ TEST(EvalCliTest, JsonReportAndPlotWithoutTouchingTheDatabase) {
   TempDir dir;
   WriteConfig(dir);
   const std::string people = Subset(dir);
-  CliResult r = RunCli({"eval", people, "--json", "--plot", dir / "hist.png", "--jobs", "2"}, dir.path());
+  CliResult r =
+      RunCli({"eval", people, "--json", "--plot", dir / "hist.png", "--jobs", "2"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["people_enrolled"], 3);
@@ -57,11 +64,13 @@ TEST(EvalCliTest, JsonReportAndPlotWithoutTouchingTheDatabase) {
   EXPECT_DOUBLE_EQ(j["margin"].get<double>(), 0.02);
   EXPECT_GT(j["genuine_probes"].get<int>(), 0);
   EXPECT_GT(j["impostor_probes"].get<int>(), 0);
-  for (const char* key : {"rank1", "correct_accept_rate", "wrong_accept_rate", "impostor_accept_rate"}) {
+  for (const char* key :
+       {"rank1", "correct_accept_rate", "wrong_accept_rate", "impostor_accept_rate"}) {
     EXPECT_GE(j[key].get<double>(), 0.0) << key;
     EXPECT_LE(j[key].get<double>(), 1.0) << key;
   }
-  EXPECT_LE(j["correct_accept_rate"].get<double>() + j["wrong_accept_rate"].get<double>(), 1.0 + 1e-9);
+  EXPECT_LE(j["correct_accept_rate"].get<double>() + j["wrong_accept_rate"].get<double>(),
+            1.0 + 1e-9);
   ASSERT_EQ(j["operating_points"].size(), 3u);
   EXPECT_EQ(ReadFile(dir / "hist.png").substr(1, 3), "PNG");
   EXPECT_FALSE(fs::exists(dir / "data")) << "eval created the user's data folder";
@@ -87,7 +96,8 @@ TEST(CalibrateCliTest, ApplyWritesThresholdsAndKeepsComments) {
   for (const auto& e : fs::directory_iterator(people)) {
     auto files = FilesIn(e.path().string());
     files.resize(3);
-    std::vector<std::string> args = {"enroll", "--name", e.path().filename().string(), "--largest", "--force"};
+    std::vector<std::string> args = {"enroll", "--name", e.path().filename().string(), "--largest",
+                                     "--force"};
     args.insert(args.end(), files.begin(), files.end());
     CliResult r = RunCli(args, dir.path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -98,13 +108,15 @@ TEST(CalibrateCliTest, ApplyWritesThresholdsAndKeepsComments) {
   CliResult dry = RunCli({"calibrate"}, dir.path());
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("suggested"), std::string::npos);
-  EXPECT_EQ(ReadFile(dir / "config.toml"), before) << "calibrate without --apply changed the config";
+  EXPECT_EQ(ReadFile(dir / "config.toml"), before)
+      << "calibrate without --apply changed the config";
 
   CliResult r = RunCli({"calibrate", "--target-far", "0.05", "--apply"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string after = ReadFile(dir / "config.toml");
-  for (const char* comment : {"# my site's settings", "# where the database lives", "# tuned by hand last year",
-                              "# accept at this distance or less", "# next-best person must be this much further"})
+  for (const char* comment :
+       {"# my site's settings", "# where the database lives", "# tuned by hand last year",
+        "# accept at this distance or less", "# next-best person must be this much further"})
     EXPECT_NE(after.find(comment), std::string::npos) << comment << "\n" << after;
   // The file now holds the suggested values that were printed.
   const size_t at = r.out.find("suggested         tolerance ");

@@ -70,8 +70,9 @@ void WriteVideo(const std::string& path, const cv::Mat& frame, int frames, doubl
   for (int i = 0; i < frames; ++i) writer.write(frame);
 }
 
-httplib::MultipartFormDataItems Form(std::initializer_list<std::pair<std::string, std::string>> fields,
-                                     std::vector<std::string> images = {}) {
+httplib::MultipartFormDataItems Form(
+    std::initializer_list<std::pair<std::string, std::string>> fields,
+    std::vector<std::string> images = {}) {
   httplib::MultipartFormDataItems items;
   for (const auto& [k, v] : fields) items.push_back({k, v, "", ""});
   for (const auto& img : images) items.push_back({"image", ReadFile(Face(img)), img, "image/jpeg"});
@@ -126,7 +127,8 @@ class ServerTest : public ::testing::Test {
     return c;
   }
   // Enrolls a person through the API; returns the employee id.
-  std::string Enroll(const std::string& name, std::vector<std::string> images, const std::string& key = "") {
+  std::string Enroll(const std::string& name, std::vector<std::string> images,
+                     const std::string& key = "") {
     auto c = Client(key);
     auto r = c.Post("/enroll", Form({{"name", name}}, std::move(images)));
     EXPECT_TRUE(r);
@@ -162,15 +164,17 @@ TEST_F(ServerTest, HealthConfigAndOpenApi) {
   EXPECT_EQ(cfg["webhook_enabled"], false);
   EXPECT_EQ(cfg.dump().find("key"), std::string::npos) << "no secrets in /config";
   auto api = Body(c.Get("/openapi.json"));
-  for (const char* p : {"/health", "/config", "/enroll", "/enroll/json", "/identify", "/recognize", "/attendance",
-                        "/users", "/users/{id}", "/users/{id}/thumbnail", "/events", "/metrics",
-                        "/webhooks/deliveries", "/stream.mjpeg", "/capture"})
+  for (const char* p : {"/health", "/config", "/enroll", "/enroll/json", "/identify", "/recognize",
+                        "/attendance", "/users", "/users/{id}", "/users/{id}/thumbnail", "/events",
+                        "/metrics", "/webhooks/deliveries", "/stream.mjpeg", "/capture"})
     EXPECT_TRUE(api["paths"].contains(p)) << p;
   // Forms as the handlers read them; public endpoints need no key.
-  EXPECT_TRUE(api["paths"]["/enroll"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-                 ["properties"].contains("name"));
-  EXPECT_TRUE(api["paths"]["/identify"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-                 ["properties"].contains("device_id"));
+  EXPECT_TRUE(api["paths"]["/enroll"]["post"]["requestBody"]["content"]["multipart/form-data"]
+                 ["schema"]["properties"]
+                     .contains("name"));
+  EXPECT_TRUE(api["paths"]["/identify"]["post"]["requestBody"]["content"]["multipart/form-data"]
+                 ["schema"]["properties"]
+                     .contains("device_id"));
   EXPECT_EQ(api["paths"]["/health"]["get"]["security"], json::array());
   EXPECT_TRUE(api["paths"]["/users"]["get"]["responses"].contains("401"));
   auto missing = c.Get("/no/such/thing");
@@ -210,15 +214,18 @@ TEST_F(ServerTest, EnrollAndIdentifyWithEveryUploadReason) {
 
   auto c = Client();
   // JSON with a base64 image (and a data URL) works as the upload does.
-  auto j = c.Post("/identify",
-                  json{{"type", "OUT"}, {"device_id", "phone"}, {"image", Base64(ReadFile(Face(kObamaProbe2)))}}.dump(),
-                  "application/json");
+  auto j = c.Post(
+      "/identify",
+      json{{"type", "OUT"}, {"device_id", "phone"}, {"image", Base64(ReadFile(Face(kObamaProbe2)))}}
+          .dump(),
+      "application/json");
   ASSERT_TRUE(j);
   EXPECT_EQ(Body(j)["success"], true) << j->body;
   EXPECT_EQ(Body(j)["type"], "OUT");
-  auto dataurl = c.Post("/recognize",
-                        json{{"image", "data:image/jpeg;base64," + Base64(ReadFile(Face(kBiden)))}}.dump(),
-                        "application/json");
+  auto dataurl =
+      c.Post("/recognize",
+             json{{"image", "data:image/jpeg;base64," + Base64(ReadFile(Face(kBiden)))}}.dump(),
+             "application/json");
   ASSERT_TRUE(dataurl);
   EXPECT_EQ(Body(dataurl)["faces"][0]["employee_id"], biden) << dataurl->body;
 
@@ -283,9 +290,11 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   StartServer();
   auto c = Client();
   // JSON with base64 and with a data URL.
-  auto j = c.Post("/enroll/json", json{{"name", "Barack Obama"}, {"employee_id", "B-1"},
-                                       {"image", "data:image/jpeg;base64," + Base64(ReadFile(Face(kObamaA)))}}
-                                      .dump(),
+  auto j = c.Post("/enroll/json",
+                  json{{"name", "Barack Obama"},
+                       {"employee_id", "B-1"},
+                       {"image", "data:image/jpeg;base64," + Base64(ReadFile(Face(kObamaA)))}}
+                      .dump(),
                   "application/json");
   ASSERT_TRUE(j);
   EXPECT_EQ(j->status, 201) << j->body;
@@ -309,7 +318,8 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   ASSERT_TRUE(noface);
   EXPECT_EQ(noface->status, 422);
   EXPECT_EQ(Body(noface)["error"]["reason"], "no_face");
-  auto multi = c.Post("/enroll/json", json{{"name", "Cast"}, {"image", Base64(ReadFile(Face(kGroup)))}}.dump(),
+  auto multi = c.Post("/enroll/json",
+                      json{{"name", "Cast"}, {"image", Base64(ReadFile(Face(kGroup)))}}.dump(),
                       "application/json");
   ASSERT_TRUE(multi);
   EXPECT_EQ(Body(multi)["error"]["reason"], "multi_face");
@@ -322,14 +332,16 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   ASSERT_TRUE(malformed);
   EXPECT_EQ(malformed->status, 400);
   EXPECT_EQ(Body(malformed)["error"]["code"], "bad_input");
-  auto b64 = c.Post("/enroll/json", R"({"name":"X","image":"!!!not base64!!!"})", "application/json");
+  auto b64 =
+      c.Post("/enroll/json", R"({"name":"X","image":"!!!not base64!!!"})", "application/json");
   ASSERT_TRUE(b64);
   EXPECT_EQ(b64->status, 400);
   auto plain = c.Post("/enroll", "name=x", "application/x-www-form-urlencoded");
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->status, 400);
-  auto broken = c.Post("/enroll", "--zzz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nX\r\n--nope",
-                       "multipart/form-data; boundary=zzz");
+  auto broken =
+      c.Post("/enroll", "--zzz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nX\r\n--nope",
+             "multipart/form-data; boundary=zzz");
   ASSERT_TRUE(broken);
   EXPECT_EQ(broken->status, 400) << broken->body;
   EXPECT_TRUE(Body(broken).contains("error")) << broken->body;
@@ -359,19 +371,23 @@ TEST_F(ServerTest, UsersCrudAndThumbnailAndManualAttendance) {
   auto thumb = c.Get("/users/" + id + "/thumbnail");
   ASSERT_TRUE(thumb);
   ASSERT_EQ(thumb->status, 200);
-  cv::Mat t = cv::imdecode(std::vector<uchar>(thumb->body.begin(), thumb->body.end()), cv::IMREAD_COLOR);
+  cv::Mat t =
+      cv::imdecode(std::vector<uchar>(thumb->body.begin(), thumb->body.end()), cv::IMREAD_COLOR);
   EXPECT_FALSE(t.empty());
-  auto patched = c.Patch("/users/" + id, R"({"name":"B. Obama","department":"Exec"})", "application/json");
+  auto patched =
+      c.Patch("/users/" + id, R"({"name":"B. Obama","department":"Exec"})", "application/json");
   ASSERT_TRUE(patched);
   EXPECT_EQ(Body(patched)["name"], "B. Obama") << patched->body;
   EXPECT_EQ(Body(Identify(kObamaProbe))["name"], "B. Obama");
   auto badpatch = c.Patch("/users/" + id, R"({"salary":1})", "application/json");
   ASSERT_TRUE(badpatch);
   EXPECT_EQ(badpatch->status, 400);
-  auto manual = c.Post("/attendance", json{{"employee_id", id}, {"type", "OUT"}}.dump(), "application/json");
+  auto manual =
+      c.Post("/attendance", json{{"employee_id", id}, {"type", "OUT"}}.dump(), "application/json");
   ASSERT_TRUE(manual);
   EXPECT_EQ(manual->status, 201) << manual->body;
-  auto nobody = c.Post("/attendance", json{{"employee_id", "NOPE1"}, {"type", "IN"}}.dump(), "application/json");
+  auto nobody = c.Post("/attendance", json{{"employee_id", "NOPE1"}, {"type", "IN"}}.dump(),
+                       "application/json");
   ASSERT_TRUE(nobody);
   EXPECT_EQ(nobody->status, 404);
   EXPECT_EQ(Body(c.Get("/attendance?employee_id=" + id + "&type=OUT"))["count"], 1);
@@ -393,7 +409,8 @@ TEST_F(ServerTest, ApiKeyRoles) {
   auto status = [&](const std::string& method, const std::string& path, const httplib::Headers& h) {
     httplib::Client c("127.0.0.1", server_->port());
     c.set_read_timeout(60, 0);
-    httplib::Result r = method == "GET" ? c.Get(path, h) : c.Post(path, h, "{}", "application/json");
+    httplib::Result r =
+        method == "GET" ? c.Get(path, h) : c.Post(path, h, "{}", "application/json");
     return r ? r->status : -1;
   };
   const httplib::Headers none, admin{{"Authorization", "Bearer admin-key-123"}},
@@ -476,7 +493,9 @@ TEST_F(ServerTest, UploadLimitAndCors) {
   EXPECT_NE(answer.find("\"resource_exhausted\""), std::string::npos);
   // Under the limit is fine.
   auto c = Client();
-  EXPECT_EQ(c.Post("/identify", json{{"image", Base64(std::string(1000, 'x'))}}.dump(), "application/json")->status,
+  EXPECT_EQ(c.Post("/identify", json{{"image", Base64(std::string(1000, 'x'))}}.dump(),
+                   "application/json")
+                ->status,
             422);
 
   auto allowed = c.Get("/health", {{"Origin", "https://kiosk.example"}});
@@ -517,7 +536,8 @@ TEST_F(ServerTest, MalformedIdentifyAutoTypeAndDeactivatedPeople) {
   auto lunch = c.Post("/identify", Form({{"type", "LUNCH"}}, {kObamaProbe}));
   ASSERT_TRUE(lunch);
   EXPECT_EQ(lunch->status, 400);
-  EXPECT_NE(Body(lunch)["error"]["message"].get<std::string>().find("IN, OUT or auto"), std::string::npos);
+  EXPECT_NE(Body(lunch)["error"]["message"].get<std::string>().find("IN, OUT or auto"),
+            std::string::npos);
   // auto: IN, then (still in front of the camera) already recorded, not an OUT.
   auto first = Body(Identify(kObamaProbe, "auto"));
   EXPECT_EQ(first["success"], true) << first.dump();
@@ -584,18 +604,23 @@ TEST_F(ServerTest, ConcurrentIdentifyRecordsOnce) {
   EXPECT_EQ(already, kClients - 1);
   auto metrics = Client().Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("faceatt_http_requests_total{route=\"/identify\",method=\"POST\",code=\"200\"} 6"),
+  EXPECT_NE(metrics->body.find(
+                "faceatt_http_requests_total{route=\"/identify\",method=\"POST\",code=\"200\"} 6"),
             std::string::npos)
       << metrics->body;
-  EXPECT_NE(metrics->body.find("faceatt_recognitions_total{outcome=\"already_recorded\"} 5"), std::string::npos);
+  EXPECT_NE(metrics->body.find("faceatt_recognitions_total{outcome=\"already_recorded\"} 5"),
+            std::string::npos);
   for (const char* stage : {"decode", "analyze", "detect", "landmarks", "embed", "record"})
-    EXPECT_NE(metrics->body.find("faceatt_stage_duration_seconds_count{stage=\"" + std::string(stage) + "\"} 6"),
+    EXPECT_NE(metrics->body.find("faceatt_stage_duration_seconds_count{stage=\"" +
+                                 std::string(stage) + "\"} 6"),
               std::string::npos)
-        << stage << "\n" << metrics->body;
+        << stage << "\n"
+        << metrics->body;
   EXPECT_NE(metrics->body.find("le=\"0.005\""), std::string::npos);
   // GET /metrics itself counted with its real status (httplib's -1 until it sends).
   auto again = Client().Get("/metrics");
-  EXPECT_NE(again->body.find("route=\"/metrics\",method=\"GET\",code=\"200\"} 1"), std::string::npos)
+  EXPECT_NE(again->body.find("route=\"/metrics\",method=\"GET\",code=\"200\"} 1"),
+            std::string::npos)
       << again->body;
 }
 
@@ -661,19 +686,23 @@ TEST_F(CameraServerTest, CameraModeIdentifyCaptureAndStream) {
   ASSERT_TRUE(WaitForCamera());
   auto c = Client();
   auto cap = c.Get("/capture");
-  cv::Mat frame = cv::imdecode(std::vector<uchar>(cap->body.begin(), cap->body.end()), cv::IMREAD_COLOR);
+  cv::Mat frame =
+      cv::imdecode(std::vector<uchar>(cap->body.begin(), cap->body.end()), cv::IMREAD_COLOR);
   ASSERT_FALSE(frame.empty());
   EXPECT_EQ(frame.cols, 640);
   EXPECT_EQ(frame.rows, 480);
   auto preview = c.Get("/capture?preview=1");
   ASSERT_TRUE(preview);
-  cv::Mat annotated = cv::imdecode(std::vector<uchar>(preview->body.begin(), preview->body.end()), cv::IMREAD_COLOR);
+  cv::Mat annotated = cv::imdecode(std::vector<uchar>(preview->body.begin(), preview->body.end()),
+                                   cv::IMREAD_COLOR);
   ASSERT_FALSE(annotated.empty());
   cv::Mat diff;
   cv::absdiff(frame, annotated, diff);
-  EXPECT_GT(cv::sum(diff)[0] + cv::sum(diff)[1] + cv::sum(diff)[2], 0) << "the overlay draws something";
+  EXPECT_GT(cv::sum(diff)[0] + cv::sum(diff)[1] + cv::sum(diff)[2], 0)
+      << "the overlay draws something";
 
-  auto r = c.Post("/identify", R"({"type":"IN","ts_client":"2026-11-22T08:00:00+09:00"})", "application/json");
+  auto r = c.Post("/identify", R"({"type":"IN","ts_client":"2026-11-22T08:00:00+09:00"})",
+                  "application/json");
   ASSERT_TRUE(r);
   auto b = Body(r);
   EXPECT_EQ(b["success"], true) << r->body;
@@ -688,22 +717,27 @@ TEST_F(CameraServerTest, CameraModeIdentifyCaptureAndStream) {
   std::string stream;
   httplib::Client sc("127.0.0.1", server_->port());
   sc.set_read_timeout(30, 0);
-  auto sr = sc.Get("/stream.mjpeg", [&](const httplib::Response& res) {
-    EXPECT_NE(res.get_header_value("Content-Type").find("multipart/x-mixed-replace; boundary=frame"),
-              std::string::npos);
-    return true;
-  }, [&](const char* data, size_t n) {
-    stream.append(data, n);
-    size_t first = stream.find("--frame");
-    return !(first != std::string::npos && stream.find("--frame", first + 7) != std::string::npos) &&
-           stream.size() < 5'000'000;
-  });
+  auto sr = sc.Get(
+      "/stream.mjpeg",
+      [&](const httplib::Response& res) {
+        EXPECT_NE(
+            res.get_header_value("Content-Type").find("multipart/x-mixed-replace; boundary=frame"),
+            std::string::npos);
+        return true;
+      },
+      [&](const char* data, size_t n) {
+        stream.append(data, n);
+        size_t first = stream.find("--frame");
+        return !(first != std::string::npos &&
+                 stream.find("--frame", first + 7) != std::string::npos) &&
+               stream.size() < 5'000'000;
+      });
   const size_t body_at = stream.find("\r\n\r\n");
   const size_t next = stream.find("\r\n--frame", body_at);
   ASSERT_NE(body_at, std::string::npos);
   ASSERT_NE(next, std::string::npos);
-  cv::Mat part = cv::imdecode(std::vector<uchar>(stream.begin() + body_at + 4, stream.begin() + next),
-                              cv::IMREAD_COLOR);
+  cv::Mat part = cv::imdecode(
+      std::vector<uchar>(stream.begin() + body_at + 4, stream.begin() + next), cv::IMREAD_COLOR);
   ASSERT_FALSE(part.empty());
   EXPECT_EQ(part.cols, 640);
 
@@ -740,7 +774,8 @@ TEST(GuideTest, StatesAndMessages) {
   auto centred = CheckGuide(frame, {Box{240, 140, 400, 300}}, 0.18);
   EXPECT_TRUE(centred.ready);
   EXPECT_EQ(centred.faces[0].state, GuideState::kReady);
-  EXPECT_EQ(CheckGuide(frame, {Box{300, 220, 340, 260}}, 0.18).faces[0].state, GuideState::kTooSmall);
+  EXPECT_EQ(CheckGuide(frame, {Box{300, 220, 340, 260}}, 0.18).faces[0].state,
+            GuideState::kTooSmall);
   EXPECT_EQ(CheckGuide(frame, {Box{0, 0, 160, 160}}, 0.18).faces[0].state, GuideState::kOffCentre);
   auto two = CheckGuide(frame, {Box{240, 140, 400, 300}, Box{0, 0, 160, 160}}, 0.18);
   EXPECT_FALSE(two.ready);

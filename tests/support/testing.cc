@@ -47,8 +47,8 @@ std::shared_ptr<const Models> RealModels() {
     return loaded.ok() ? *loaded : nullptr;
   }();
   if (!models)
-    ADD_FAILURE() << "model files are missing in " << ModelsDir()
-                  << ": " << LoadModels(TestConfig()).status().ToString();
+    ADD_FAILURE() << "model files are missing in " << ModelsDir() << ": "
+                  << LoadModels(TestConfig()).status().ToString();
   return models;
 }
 
@@ -81,7 +81,8 @@ CliResult RunCli(const std::vector<std::string>& args, const std::string& cwd,
   pid_t pid = ::fork();
   if (pid == 0) {
     if (::chdir(cwd.c_str()) != 0) _exit(127);
-    int fi = ::open(in.c_str(), O_RDONLY), fo = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+    int fi = ::open(in.c_str(), O_RDONLY),
+        fo = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
         fe = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fi, 0);
     ::dup2(fo, 1);
@@ -113,7 +114,9 @@ Result<std::vector<Detection>> FakeDetector::Detect(const cv::Mat& bgr) {
   if (bgr.cols < min_width) return std::vector<Detection>{};
   return boxes;
 }
-std::unique_ptr<FaceDetector> FakeDetector::Clone() const { return std::make_unique<FakeDetector>(*this); }
+std::unique_ptr<FaceDetector> FakeDetector::Clone() const {
+  return std::make_unique<FakeDetector>(*this);
+}
 
 Result<cv::Mat> FakeAligner::Align(const cv::Mat& bgr, const Box& box) {
   cv::Rect r(box.left, box.top, box.width(), box.height());
@@ -123,7 +126,9 @@ Result<cv::Mat> FakeAligner::Align(const cv::Mat& bgr, const Box& box) {
   cv::resize(bgr(r), chip, cv::Size(kChipSize, kChipSize));
   return chip;
 }
-std::unique_ptr<FaceAligner> FakeAligner::Clone() const { return std::make_unique<FakeAligner>(*this); }
+std::unique_ptr<FaceAligner> FakeAligner::Clone() const {
+  return std::make_unique<FakeAligner>(*this);
+}
 
 Result<std::vector<Embedding>> FakeEmbedder::Embed(const std::vector<cv::Mat>& chips) {
   if (fail) return Status::Internal("fake embedder failure");
@@ -137,7 +142,9 @@ Result<std::vector<Embedding>> FakeEmbedder::Embed(const std::vector<cv::Mat>& c
   }
   return out;
 }
-std::unique_ptr<FaceEmbedder> FakeEmbedder::Clone() const { return std::make_unique<FakeEmbedder>(*this); }
+std::unique_ptr<FaceEmbedder> FakeEmbedder::Clone() const {
+  return std::make_unique<FakeEmbedder>(*this);
+}
 
 Result<User> FailingStore::CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) {
   if (!Spend()) return Status::IoError("injected write failure");

@@ -17,9 +17,9 @@ namespace faceatt::testing {
 
 // ../shared beside the checkout (override: FACEATT_SHARED_DIR).
 std::string SharedDir();
-std::string FacesDir();   // SharedDir()/faces
-std::string ModelsDir();  // SharedDir()/models
-std::string SourceDir();  // the repository
+std::string FacesDir();                         // SharedDir()/faces
+std::string ModelsDir();                        // SharedDir()/models
+std::string SourceDir();                        // the repository
 std::string Face(const std::string& relative);  // FacesDir()/relative
 
 // Files of a folder (sorted, regular files only).
@@ -110,7 +110,8 @@ class FailingStore : public Store {
   Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& m) override {
     return inner_->UsersNeedingReenrollment(m);
   }
-  Result<std::optional<std::string>> FindImage(const std::string& s, const std::string& m) override {
+  Result<std::optional<std::string>> FindImage(const std::string& s,
+                                               const std::string& m) override {
     return inner_->FindImage(s, m);
   }
   Result<int64_t> AddAttendance(const AttendanceRecord& r) override;
@@ -119,7 +120,9 @@ class FailingStore : public Store {
   Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& q) override {
     return inner_->QueryAttendance(q);
   }
-  Result<int64_t> CountAttendance(const AttendanceQuery& q) override { return inner_->CountAttendance(q); }
+  Result<int64_t> CountAttendance(const AttendanceQuery& q) override {
+    return inner_->CountAttendance(q);
+  }
   Result<int64_t> CountUsers() override { return inner_->CountUsers(); }
   Result<int64_t> CountEmbeddings() override { return inner_->CountEmbeddings(); }
 

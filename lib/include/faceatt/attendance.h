@@ -42,25 +42,25 @@ struct Attempt {
 };
 
 struct RecordDecision {
-  bool recorded = false;        // a success row was written
-  int64_t record_id = 0;        // the row written (success or audit)
-  std::string type;             // IN/OUT as decided
-  std::string reason;           // "" or already_recorded
-  int64_t first_ts_ms = 0;      // with already_recorded: the earlier record's time
-  std::string message;          // for people: "checked in at 08:30:12"
+  bool recorded = false;    // a success row was written
+  int64_t record_id = 0;    // the row written (success or audit)
+  std::string type;         // IN/OUT as decided
+  std::string reason;       // "" or already_recorded
+  int64_t first_ts_ms = 0;  // with already_recorded: the earlier record's time
+  std::string message;      // for people: "checked in at 08:30:12"
 };
 
 // What one identify attempt came to (RecordIdentification).
 struct AttemptOutcome {
-  bool success = false;                 // a success row was written
-  std::string reason;                   // "" on success; no_face, multi_face, bad_quality,
-                                        // out_of_area, unknown or already_recorded
-  std::string message;                  // for people
-  std::optional<double> min_distance;   // distance to the best person, when there was one
-  int faces = 0;                        // faces found
-  std::optional<FaceIdentity> face;     // the one face acted on
-  RecordDecision decision;              // for a matched face: recorded or already_recorded
-  int64_t record_id = 0;                // the row written (success or audit)
+  bool success = false;                // a success row was written
+  std::string reason;                  // "" on success; no_face, multi_face, bad_quality,
+                                       // out_of_area, unknown or already_recorded
+  std::string message;                 // for people
+  std::optional<double> min_distance;  // distance to the best person, when there was one
+  int faces = 0;                       // faces found
+  std::optional<FaceIdentity> face;    // the one face acted on
+  RecordDecision decision;             // for a matched face: recorded or already_recorded
+  int64_t record_id = 0;               // the row written (success or audit)
 };
 
 // Normalises a requested type: "in"/"IN" -> "IN", "auto" stays; kInvalidArgument otherwise.
@@ -77,8 +77,9 @@ class AttendanceRecorder {
   // quality, inside `in_area` when given (the camera's guide oval), matched
   // (else unknown); then RecordSuccess. Every outcome writes its row: the success
   // or an audit row with the reason. Errors only when the store fails.
-  Result<AttemptOutcome> RecordIdentification(const Identification& id, const Attempt& attempt,
-                                              const std::function<bool(const Box&)>& in_area = nullptr);
+  Result<AttemptOutcome> RecordIdentification(
+      const Identification& id, const Attempt& attempt,
+      const std::function<bool(const Box&)>& in_area = nullptr);
   // Unknown face: status unknown, reason unknown, the smallest distance (if any).
   Result<int64_t> RecordUnknown(std::optional<double> min_distance, const Attempt& attempt);
   // Failure (no_face, multi_face, bad_quality, out_of_area, ...).

@@ -70,17 +70,17 @@ struct BulkWarning {
 };
 
 struct BulkProgress {
-  int done = 0;   // images analysed (or skipped)
+  int done = 0;  // images analysed (or skipped)
   int total = 0;
   double elapsed_seconds = 0;
 };
 
 struct BulkOptions {
-  std::string dir;        // the known_faces folder
-  int jobs = 0;           // <= 0: number of cores
-  bool update = false;    // re-embed changed images, apply people.csv name changes
-  bool dry_run = false;   // analyse, write nothing
-  bool largest = false;   // a photo with several faces gives its largest (else multi_face)
+  std::string dir;       // the known_faces folder
+  int jobs = 0;          // <= 0: number of cores
+  bool update = false;   // re-embed changed images, apply people.csv name changes
+  bool dry_run = false;  // analyse, write nothing
+  bool largest = false;  // a photo with several faces gives its largest (else multi_face)
   std::function<void(const BulkProgress&)> progress;  // called from the calling thread
   double progress_interval_seconds = 0.2;
 };
@@ -95,7 +95,7 @@ struct BulkSummary {
   int images_skipped = 0;
   int images_rejected = 0;
   std::map<std::string, int> rejected_by_reason;
-  std::vector<BulkImage> images;      // every image, folder order
+  std::vector<BulkImage> images;  // every image, folder order
   std::vector<BulkWarning> warnings;
   double seconds = 0;
   int jobs = 0;

@@ -30,8 +30,8 @@
 namespace faceatt {
 
 struct CameraFrame {
-  cv::Mat image;        // BGR; shared, never written after capture
-  int64_t seq = 0;      // increases with every frame read
+  cv::Mat image;    // BGR; shared, never written after capture
+  int64_t seq = 0;  // increases with every frame read
   int64_t ts_ms = 0;
 };
 

@@ -18,9 +18,9 @@
 namespace faceatt {
 
 struct PathsConfig {
-  std::string data_dir = "data";          // runtime state: database, thumbnails, crops, backups
-  std::string models_dir = "models";      // where scripts/fetch-models.sh puts model files
-  std::string log_dir = "logs";           // rotating log files
+  std::string data_dir = "data";      // runtime state: database, thumbnails, crops, backups
+  std::string models_dir = "models";  // where scripts/fetch-models.sh puts model files
+  std::string log_dir = "logs";       // rotating log files
   std::string known_faces_dir = "known_faces";  // bulk-enroll input
 };
 
@@ -33,46 +33,46 @@ struct ModelsConfig {
 };
 
 struct ImageConfig {
-  int64_t max_bytes = 20'000'000;     // larger files are refused before decoding
-  int64_t max_pixels = 40'000'000;    // larger images are refused before decoding
-  int detect_max_side = 1280;         // detection runs on a copy no longer than this
-  int upsample_below = 500;           // images shorter than this (longest side) are upsampled
-  bool small_face_retry = true;       // no face found: detect again at twice the size
+  int64_t max_bytes = 20'000'000;   // larger files are refused before decoding
+  int64_t max_pixels = 40'000'000;  // larger images are refused before decoding
+  int detect_max_side = 1280;       // detection runs on a copy no longer than this
+  int upsample_below = 500;         // images shorter than this (longest side) are upsampled
+  bool small_face_retry = true;     // no face found: detect again at twice the size
 };
 
 struct QualityConfig {
-  int min_face_px = 36;          // smaller faces (shorter box side, original pixels): bad_quality
-  double min_brightness = 35;    // mean grey of the face chip, 0..255
+  int min_face_px = 36;        // smaller faces (shorter box side, original pixels): bad_quality
+  double min_brightness = 35;  // mean grey of the face chip, 0..255
   double max_brightness = 225;
-  double min_sharpness = 12;     // variance of the Laplacian of the 150 px chip
+  double min_sharpness = 12;  // variance of the Laplacian of the 150 px chip
 };
 
 struct RecognitionConfig {
-  double tolerance = 0;    // accept when distance <= tolerance; 0 = the model's default
-  double margin = -1;      // next-best person must be this much further; <0 = model default
+  double tolerance = 0;        // accept when distance <= tolerance; 0 = the model's default
+  double margin = -1;          // next-best person must be this much further; <0 = model default
   std::string match = "mean";  // mean | min: distance to a person's mean or nearest embedding
-  bool flip = true;        // average the embedding of the chip and its mirror image
-  int top_k = 3;           // candidates reported per face
+  bool flip = true;            // average the embedding of the chip and its mirror image
+  int top_k = 3;               // candidates reported per face
 };
 
 struct EnrollConfig {
   std::string id_prefix = "EMP";  // generated ids: EMP001, EMP002, ...
   int id_digits = 3;
-  bool check_duplicates = true;   // refuse a face that matches someone else (unless --force)
+  bool check_duplicates = true;  // refuse a face that matches someone else (unless --force)
   int thumbnail_px = 300;
 };
 
 struct AttendanceConfig {
-  int cooldown_seconds = 60;      // same person + same type within this is not recorded twice
-  bool allow_second_in = true;    // a second IN on the same local day
-  std::string timezone;           // IANA name for local days; empty = the system's
+  int cooldown_seconds = 60;    // same person + same type within this is not recorded twice
+  bool allow_second_in = true;  // a second IN on the same local day
+  std::string timezone;         // IANA name for local days; empty = the system's
 };
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8000;
-  int workers = 2;                 // pipelines working in parallel
-  int queue_length = 16;           // requests waiting for a pipeline before 503
+  int workers = 2;        // pipelines working in parallel
+  int queue_length = 16;  // requests waiting for a pipeline before 503
   int64_t max_upload_bytes = 10'000'000;
   int read_timeout_seconds = 10;
   int write_timeout_seconds = 10;
@@ -83,10 +83,10 @@ struct ServerConfig {
 };
 
 struct CameraConfig {
-  std::string source;        // "" = no camera; "0" = device index; a file path or URL
-  int fps = 20;              // MJPEG stream rate
+  std::string source;  // "" = no camera; "0" = device index; a file path or URL
+  int fps = 20;        // MJPEG stream rate
   int jpeg_quality = 80;
-  bool gate_identify = true; // camera-mode identify requires the face inside the guide ellipse
+  bool gate_identify = true;     // camera-mode identify requires the face inside the guide ellipse
   double guide_min_face = 0.18;  // face width / frame width below which "come closer"
   std::string device_id = "camera";
 };
@@ -94,8 +94,8 @@ struct CameraConfig {
 struct WebhookConfig {
   std::vector<std::string> urls;
   std::string bearer_token;
-  std::string secret;            // HMAC-SHA256 of the body in X-Faceatt-Signature
-  int cooldown_seconds = 60;     // per person, suppresses repeated events
+  std::string secret;         // HMAC-SHA256 of the body in X-Faceatt-Signature
+  int cooldown_seconds = 60;  // per person, suppresses repeated events
   int max_attempts = 8;
   int timeout_seconds = 5;
 };

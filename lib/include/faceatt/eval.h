@@ -36,9 +36,9 @@
 namespace faceatt {
 
 struct EvalOptions {
-  int enroll_per_person = 3;   // K
-  std::string impostors_dir;   // extra photos of people never enrolled ("" = none)
-  int jobs = 1;                // pipelines in parallel
+  int enroll_per_person = 3;  // K
+  std::string impostors_dir;  // extra photos of people never enrolled ("" = none)
+  int jobs = 1;               // pipelines in parallel
   // Called after each analysed photo (from worker threads, serialised).
   std::function<void(size_t done, size_t total)> progress;
 };
@@ -46,22 +46,22 @@ struct EvalOptions {
 // One photo identified against the gallery.
 struct ProbeScore {
   std::string image;
-  std::string person;           // the folder it came from
-  bool enrolled = false;        // true: a genuine probe; false: an impostor
-  std::string best;             // nearest enrolled person
+  std::string person;     // the folder it came from
+  bool enrolled = false;  // true: a genuine probe; false: an impostor
+  std::string best;       // nearest enrolled person
   float best_distance = -1;
-  float second_distance = -1;   // next-best other person (-1 when none)
-  float own_distance = -1;      // to the person's own mean (genuine probes only)
-  bool accepted = false;        // the decision at the current tolerance and margin
-  std::string accepted_as;      // who it was accepted as
+  float second_distance = -1;  // next-best other person (-1 when none)
+  float own_distance = -1;     // to the person's own mean (genuine probes only)
+  bool accepted = false;       // the decision at the current tolerance and margin
+  std::string accepted_as;     // who it was accepted as
 };
 
 // The correct-accept rate at the tolerance giving an impostor-accept rate.
 struct OperatingPoint {
-  double target_far = 0;        // 0.001, 0.01, 0.05
+  double target_far = 0;  // 0.001, 0.01, 0.05
   double tolerance = 0;
-  double far = 0;               // impostor-accept rate reached
-  double car = 0;               // correct-accept rate of genuine probes
+  double far = 0;                   // impostor-accept rate reached
+  double car = 0;                   // correct-accept rate of genuine probes
   bool bounded_by_samples = false;  // fewer than 1/target impostor probes: no
                                     // impostor may pass, the rate is an upper bound
 };
@@ -74,7 +74,7 @@ struct EvalReport {
   size_t impostor_people = 0;
   size_t genuine_probes = 0;
   size_t impostor_probes = 0;
-  size_t unusable_photos = 0;   // no face or bad quality (neither enrolled nor probed)
+  size_t unusable_photos = 0;  // no face or bad quality (neither enrolled nor probed)
   double tolerance = 0;
   double margin = 0;
   MatchMode mode = MatchMode::kMean;
@@ -111,8 +111,8 @@ struct CalibrationOptions {
 struct Calibration {
   size_t people = 0;
   size_t embeddings = 0;
-  size_t genuine_pairs = 0;       // photo vs own mean (people with 2+ photos)
-  size_t impostor_pairs = 0;      // photo vs another person's mean
+  size_t genuine_pairs = 0;   // photo vs own mean (people with 2+ photos)
+  size_t impostor_pairs = 0;  // photo vs another person's mean
   double genuine_median = 0, genuine_p95 = 0;
   double impostor_median = 0, impostor_p1 = 0;
   double per_comparison_far = 0;  // 1 - (1 - target)^(1/N)

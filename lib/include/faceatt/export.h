@@ -23,11 +23,11 @@ struct ExportOptions {
   std::optional<std::string> from_date;  // YYYY-MM-DD, inclusive
   std::optional<std::string> to_date;    // YYYY-MM-DD, inclusive
   std::optional<std::string> employee_id;
-  std::optional<std::string> type;       // IN | OUT (any case)
-  bool include_failed = false;           // also unknown faces and failures
+  std::optional<std::string> type;  // IN | OUT (any case)
+  bool include_failed = false;      // also unknown faces and failures
   bool summary_daily = false;
-  std::string format = "csv";            // csv | json | jsonl
-  bool excel = false;                    // CSV with a UTF-8 byte order mark
+  std::string format = "csv";  // csv | json | jsonl
+  bool excel = false;          // CSV with a UTF-8 byte order mark
 };
 
 // The whole export as text (an empty range gives the header row / "[]" / "").

@@ -36,18 +36,18 @@ inline constexpr const char* kUnknown = "unknown";
 inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
 
 struct EnrollImage {
-  std::string name;    // path or upload name, for messages and source_path
-  std::string bytes;   // encoded image; when empty, `name` is read as a file
-  bool upload = false; // came over the network: `name` is no file to remember as the source
+  std::string name;     // path or upload name, for messages and source_path
+  std::string bytes;    // encoded image; when empty, `name` is read as a file
+  bool upload = false;  // came over the network: `name` is no file to remember as the source
 };
 
 struct EnrollRequest {
   std::string employee_id;  // "" = new person with a generated id
   std::string name;         // required for a new person
   std::string department;
-  bool largest = false;     // several faces: take the largest instead of refusing
-  bool force = false;       // enroll even when the face matches someone else
-  std::string crop_dir;     // data-folder-relative folder for aligned crops ("" = none)
+  bool largest = false;  // several faces: take the largest instead of refusing
+  bool force = false;    // enroll even when the face matches someone else
+  std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = none)
   std::vector<EnrollImage> images;
 };
 
@@ -71,10 +71,10 @@ struct FaceIdentity {
   bool matched = false;
   std::string employee_id;  // "" when not matched
   std::string name;
-  float distance = -1;      // to the best person; -1 when nobody is enrolled or bad quality
+  float distance = -1;  // to the best person; -1 when nobody is enrolled or bad quality
   float threshold = 0;
-  std::string reason;       // "" when matched; unknown | bad_quality
-  std::string detail;       // quality issue, or "ambiguous"
+  std::string reason;  // "" when matched; unknown | bad_quality
+  std::string detail;  // quality issue, or "ambiguous"
   struct NamedCandidate {
     std::string employee_id, name;
     float distance;
@@ -83,7 +83,7 @@ struct FaceIdentity {
 };
 
 struct Identification {
-  std::string reason;  // "" or no_face
+  std::string reason;               // "" or no_face
   std::vector<FaceIdentity> faces;  // largest first
 };
 

@@ -41,10 +41,10 @@ struct Candidate {
 
 struct Match {
   bool matched = false;
-  std::string employee_id;     // the best person ("" when the gallery is empty)
-  float distance = -1;         // to the best person; -1 when the gallery is empty
-  float second_distance = -1;  // to the next-best other person; -1 when none
-  std::string reason;          // "" when matched; "unknown" or "ambiguous" otherwise
+  std::string employee_id;            // the best person ("" when the gallery is empty)
+  float distance = -1;                // to the best person; -1 when the gallery is empty
+  float second_distance = -1;         // to the next-best other person; -1 when none
+  std::string reason;                 // "" when matched; "unknown" or "ambiguous" otherwise
   std::vector<Candidate> candidates;  // best first, at most top_k
 };
 
@@ -76,10 +76,10 @@ class Gallery {
   // Recomputes sums_, counts_ and means_ from the matrix (after Remove).
   void RebuildMeans();
 
-  std::vector<std::string> people_;                 // person index -> employee id
-  std::unordered_map<std::string, int> index_;      // employee id -> person index
-  std::vector<float> matrix_;                       // embeddings, row-major, kEmbeddingDim wide
-  std::vector<int> owner_;                          // row -> person index
+  std::vector<std::string> people_;             // person index -> employee id
+  std::unordered_map<std::string, int> index_;  // employee id -> person index
+  std::vector<float> matrix_;                   // embeddings, row-major, kEmbeddingDim wide
+  std::vector<int> owner_;                      // row -> person index
   // Person means, kept current by Add/Remove (so const methods never write and
   // may run concurrently): sums_ in insertion order, divided by counts_.
   std::vector<float> sums_;

@@ -24,14 +24,15 @@ int RemoveEmbeddingFiles(const DataDir& data, const std::vector<StoredEmbedding>
 Result<std::string> BackupDatabase(SqliteStore& store, const DataDir& data, const Clock& clock);
 
 struct ResetResult {
-  std::string backup;      // "" with no backup
+  std::string backup;  // "" with no backup
   int people = 0;
   int embeddings = 0;
   int files_removed = 0;
 };
 // Backs up (unless !backup), deletes every person and embedding (attendance is
 // kept), then removes thumbnails/ and faces/ from the data folder.
-Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup, const Clock& clock);
+Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup,
+                               const Clock& clock);
 
 struct PathFix {
   FileRef ref;

@@ -93,18 +93,18 @@ inline constexpr const char* kTooBright = "too_bright";
 inline constexpr const char* kTooBlurry = "too_blurry";
 
 struct Face {
-  Box box;                      // original image coordinates
+  Box box;  // original image coordinates
   double detection_score = 0;
-  std::string quality_issue;    // "" when usable, else one of the codes above
-  double brightness = 0;        // mean grey of the chip
-  double sharpness = 0;         // variance of the Laplacian of the chip
+  std::string quality_issue;  // "" when usable, else one of the codes above
+  double brightness = 0;      // mean grey of the chip
+  double sharpness = 0;       // variance of the Laplacian of the chip
   bool has_embedding = false;
   Embedding embedding{};
-  cv::Mat chip;                 // aligned BGR chip (kept when AnalyzeOptions::keep_chips)
+  cv::Mat chip;  // aligned BGR chip (kept when AnalyzeOptions::keep_chips)
 };
 
 struct AnalyzeOptions {
-  bool embed = true;            // compute embeddings (false: detection and quality only)
+  bool embed = true;  // compute embeddings (false: detection and quality only)
   bool embed_bad_quality = false;
   bool keep_chips = false;
 };
@@ -157,7 +157,8 @@ class FacePipeline {
   std::unique_ptr<FaceAligner> aligner_;
   std::unique_ptr<FaceEmbedder> embedder_;
   StageTimes last_times_;
-  std::unique_ptr<FaceEmbedder> mirror_embedder_;  // two_threads's second network, made on first use
+  std::unique_ptr<FaceEmbedder>
+      mirror_embedder_;  // two_threads's second network, made on first use
   PipelineOptions options_;
 };
 
@@ -166,7 +167,7 @@ struct ModelFiles {
   std::string recognizer;
   std::string architecture;  // resnet | densenet | auto
   std::string landmarks;
-  std::string detector;      // hog | mmod
+  std::string detector;  // hog | mmod
   std::string mmod_model;
 };
 // Resolves "auto" entries against models_dir and the Debian data folder;

@@ -19,13 +19,13 @@
 #include <memory>
 #include <string>
 
+#include "faceatt/camera.h"
 #include "faceatt/clock.h"
 #include "faceatt/config.h"
 #include "faceatt/pipeline.h"
 #include "faceatt/status.h"
 #include "faceatt/store.h"
 #include "faceatt/webhook.h"
-#include "faceatt/camera.h"
 
 namespace faceatt {
 

@@ -17,16 +17,16 @@ namespace faceatt {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,   // a caller's value is wrong (flag, config key, id format)
-  kBadInput,          // input data is unusable (corrupt image, malformed JSON)
-  kNotFound,          // a named thing does not exist (user, file)
-  kAlreadyExists,     // unique thing exists already (employee id)
-  kConflict,          // refused by a rule (face belongs to someone else, cooldown)
-  kUnavailable,       // a resource is missing or busy (model file, camera, queue full)
-  kResourceExhausted, // a size limit was exceeded
-  kIoError,           // the file system or database failed
-  kCorruption,        // stored data is damaged
-  kInternal,          // a bug or an unexpected library failure
+  kInvalidArgument,    // a caller's value is wrong (flag, config key, id format)
+  kBadInput,           // input data is unusable (corrupt image, malformed JSON)
+  kNotFound,           // a named thing does not exist (user, file)
+  kAlreadyExists,      // unique thing exists already (employee id)
+  kConflict,           // refused by a rule (face belongs to someone else, cooldown)
+  kUnavailable,        // a resource is missing or busy (model file, camera, queue full)
+  kResourceExhausted,  // a size limit was exceeded
+  kIoError,            // the file system or database failed
+  kCorruption,         // stored data is damaged
+  kInternal,           // a bug or an unexpected library failure
 };
 
 // Stable lower-case name of a code ("bad_input"), used in JSON error bodies.
@@ -68,7 +68,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) v_ = Status::Internal("Result built from an OK status");
   }
@@ -104,9 +104,9 @@ const Status& AsStatus(const Result<T>& r) {
 #define FACEATT_CONCAT(a, b) FACEATT_CONCAT_INNER(a, b)
 
 // Returns the Status of a failed Status or Result expression.
-#define FACEATT_RETURN_IF_ERROR(expr)                                        \
-  do {                                                                       \
-    auto&& _faceatt_st = (expr);                                             \
+#define FACEATT_RETURN_IF_ERROR(expr)                                         \
+  do {                                                                        \
+    auto&& _faceatt_st = (expr);                                              \
     if (!_faceatt_st.ok()) return ::faceatt::internal::AsStatus(_faceatt_st); \
   } while (0)
 

@@ -14,8 +14,8 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +33,7 @@ struct User {
   bool active = true;
   std::string created_at;  // UTC ISO 8601
   std::string updated_at;
-  int embeddings = 0;      // embeddings of any model
+  int embeddings = 0;  // embeddings of any model
 };
 
 struct NewUser {
@@ -47,8 +47,8 @@ struct StoredEmbedding {
   std::string employee_id;
   std::string model_id;
   Embedding vector{};
-  double quality = 0;          // sharpness of the chip, for choosing thumbnails
-  std::string source_path;     // data-folder-relative when inside it, else as given
+  double quality = 0;       // sharpness of the chip, for choosing thumbnails
+  std::string source_path;  // data-folder-relative when inside it, else as given
   std::string source_sha256;
   std::string thumbnail_path;  // data-folder-relative
   std::string crop_path;       // data-folder-relative ("" when none)
@@ -62,9 +62,9 @@ inline constexpr const char* kStatusFailed = "failed";
 struct AttendanceRecord {
   int64_t id = 0;
   std::optional<std::string> employee_id;  // null for unknown faces and failures
-  std::string type;       // "IN" / "OUT" ("" when a failure had none)
-  std::string status;     // success | unknown | failed
-  std::string reason;     // "" for success; unknown, no_face, multi_face, ...
+  std::string type;                        // "IN" / "OUT" ("" when a failure had none)
+  std::string status;                      // success | unknown | failed
+  std::string reason;                      // "" for success; unknown, no_face, multi_face, ...
   std::string device_id;
   std::optional<double> distance;
   int64_t ts_server_ms = 0;  // stored as UTC ISO 8601
@@ -78,7 +78,7 @@ struct AttendanceQuery {
   std::optional<int64_t> to_ms;    // exclusive
   std::optional<std::string> status;
   std::optional<std::string> type;
-  int limit = 1000;   // <= 0: no limit
+  int limit = 1000;  // <= 0: no limit
   int offset = 0;
   bool newest_first = true;
 };
@@ -91,8 +91,8 @@ inline constexpr const char* kOutboxFailed = "failed";  // gave up after max att
 struct OutboxItem {
   int64_t id = 0;
   std::string url;
-  std::string event;   // attendance.recognized | attendance.unknown
-  std::string body;    // the JSON payload, signed as is
+  std::string event;  // attendance.recognized | attendance.unknown
+  std::string body;   // the JSON payload, signed as is
   std::string status = kOutboxPending;
   int attempts = 0;
   int64_t next_attempt_ms = 0;
@@ -133,7 +133,8 @@ class Store {
   // Embeddings of active people made by `model_id` (all models when empty).
   virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) = 0;
   // Employee ids of people with embeddings but none made by `model_id`.
-  virtual Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) = 0;
+  virtual Result<std::vector<std::string>> UsersNeedingReenrollment(
+      const std::string& model_id) = 0;
   // The employee id whose embedding of `model_id` came from an image with this sha256.
   virtual Result<std::optional<std::string>> FindImage(const std::string& sha256,
                                                        const std::string& model_id) = 0;
@@ -172,12 +173,11 @@ struct FileRef {
 
 // One webhook delivery in the outbox (schema 2): one row per event per URL.
 
-
 struct StoreOptions {
-  std::string path;                 // database file; ":memory:" for tests
+  std::string path;  // database file; ":memory:" for tests
   std::string id_prefix = "EMP";
   int id_digits = 3;
-  const Clock* clock = nullptr;     // nullptr = system clock
+  const Clock* clock = nullptr;  // nullptr = system clock
 };
 
 class SqliteStore : public Store {

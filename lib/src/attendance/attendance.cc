@@ -9,8 +9,9 @@ Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::toupper(c); });
   if (t == "IN" || t == "OUT") return t;
   if (t == "AUTO" && allow_auto) return std::string("auto");
-  return Status::InvalidArgument(std::string(allow_auto ? "type must be IN, OUT or auto" : "type must be IN or OUT") +
-                                 ", not '" + type + "'");
+  return Status::InvalidArgument(
+      std::string(allow_auto ? "type must be IN, OUT or auto" : "type must be IN or OUT") +
+      ", not '" + type + "'");
 }
 
 AttendanceRecorder::AttendanceRecorder(Store* store, AttendanceConfig config, const Clock* clock)
@@ -44,7 +45,8 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
     // in has not checked out.
     std::string type = requested;
     for (const auto& r : rows)
-      if (now - r.ts_server_ms < cooldown_ms && (requested == "auto" || r.type == requested)) earlier = &r;
+      if (now - r.ts_server_ms < cooldown_ms && (requested == "auto" || r.type == requested))
+        earlier = &r;
     if (type == "auto") type = earlier ? earlier->type : any_today ? "OUT" : "IN";
     std::string why;
     if (earlier) {
@@ -75,7 +77,8 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
     } else {
       row.status = kStatusSuccess;
       d.recorded = true;
-      d.message = std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
+      d.message =
+          std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
     }
     Store::AttendanceWrite w{row, {}};
     if (d.recorded && attempt.events) w.outbox = attempt.events(row);
@@ -86,7 +89,8 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
 }
 
 Result<AttemptOutcome> AttendanceRecorder::RecordIdentification(
-    const Identification& id, const Attempt& attempt, const std::function<bool(const Box&)>& in_area) {
+    const Identification& id, const Attempt& attempt,
+    const std::function<bool(const Box&)>& in_area) {
   AttemptOutcome out;
   out.faces = static_cast<int>(id.faces.size());
   auto failure = [&](const std::string& reason, const std::string& message,
@@ -102,7 +106,8 @@ Result<AttemptOutcome> AttendanceRecorder::RecordIdentification(
   if (id.faces.empty()) return failure(kNoFace, "no face found", std::nullopt);
   // A kiosk acts on one person at a time: which of several faces meant to check in is a guess.
   if (id.faces.size() > 1)
-    return failure(kMultiFace, std::to_string(id.faces.size()) + " faces found; one person at a time",
+    return failure(kMultiFace,
+                   std::to_string(id.faces.size()) + " faces found; one person at a time",
                    std::nullopt);
   const FaceIdentity& face = id.faces.front();
   out.face = face;
@@ -113,7 +118,8 @@ Result<AttemptOutcome> AttendanceRecorder::RecordIdentification(
   if (in_area && !in_area(face.box))
     return failure(kOutOfArea, "the face is outside the guide oval", min_distance);
   if (!face.matched)
-    return failure(kUnknown, face.detail == "ambiguous" ? "too close to two people" : "face not recognised",
+    return failure(kUnknown,
+                   face.detail == "ambiguous" ? "too close to two people" : "face not recognised",
                    min_distance);
   out.min_distance = min_distance;
   FACEATT_ASSIGN_OR_RETURN(out.decision, RecordSuccess(face.employee_id, face.distance, attempt));
@@ -147,7 +153,8 @@ Result<int64_t> AttendanceRecorder::RecordFailure(const std::string& reason,
   row.ts_client = attempt.ts_client;
   row.image_ref = attempt.image_ref;
   if (row.status == kStatusUnknown && attempt.events) w.outbox = attempt.events(row);
-  return store_->AddAttendanceAfter(std::nullopt, [&](const auto&) -> Result<Store::AttendanceWrite> { return w; });
+  return store_->AddAttendanceAfter(
+      std::nullopt, [&](const auto&) -> Result<Store::AttendanceWrite> { return w; });
 }
 
 }  // namespace faceatt

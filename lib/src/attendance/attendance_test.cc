@@ -227,9 +227,11 @@ TEST_F(AttendanceTest, IdentificationRulesWriteOneRowEach) {
   auto stranger = r.RecordIdentification(OneFace(false, kUnknown, 0.7), With("IN"));
   EXPECT_EQ(stranger->reason, kUnknown);
   EXPECT_NEAR(*stranger->min_distance, 0.7, 1e-6);
-  auto outside = r.RecordIdentification(OneFace(true), With("IN"), [](const Box&) { return false; });
+  auto outside =
+      r.RecordIdentification(OneFace(true), With("IN"), [](const Box&) { return false; });
   EXPECT_EQ(outside->reason, kOutOfArea);
-  auto ok = r.RecordIdentification(OneFace(true), With("IN"), [](const Box& b) { return b.left == 10; });
+  auto ok =
+      r.RecordIdentification(OneFace(true), With("IN"), [](const Box& b) { return b.left == 10; });
   EXPECT_TRUE(ok->success);
   EXPECT_EQ(ok->decision.type, "IN");
   auto twice = r.RecordIdentification(OneFace(true), With("IN"));
@@ -242,7 +244,8 @@ TEST_F(AttendanceTest, IdentificationRulesWriteOneRowEach) {
     return q;
   }());
   ASSERT_EQ(rows->size(), 7u);
-  const char* reasons[] = {kNoFace, kMultiFace, kBadQuality, kUnknown, kOutOfArea, "", kAlreadyRecorded};
+  const char* reasons[] = {kNoFace,    kMultiFace, kBadQuality,     kUnknown,
+                           kOutOfArea, "",         kAlreadyRecorded};
   for (size_t i = 0; i < rows->size(); ++i) EXPECT_EQ((*rows)[i].reason, reasons[i]) << i;
   EXPECT_EQ((*rows)[3].status, kStatusUnknown);
   EXPECT_EQ((*rows)[5].status, kStatusSuccess);

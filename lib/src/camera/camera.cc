@@ -75,7 +75,7 @@ constexpr int kStreamTimeoutMs = 5000;
 void Camera::Loop() {
   const bool is_index =
       !config_.source.empty() && std::all_of(config_.source.begin(), config_.source.end(),
-                                              [](unsigned char c) { return std::isdigit(c); });
+                                             [](unsigned char c) { return std::isdigit(c); });
   // Live streams (rtsp://, http://) arrive at their own pace: reading them as
   // fast as they come keeps the latest frame the newest. Files are paced.
   const bool is_url = config_.source.find("://") != std::string::npos;
@@ -149,7 +149,8 @@ void Camera::Loop() {
       if (stop_) return;
     }
     connected_ = false;
-    spdlog::warn("camera {}: source ended or failed; reconnecting in {} ms", config_.source, backoff);
+    spdlog::warn("camera {}: source ended or failed; reconnecting in {} ms", config_.source,
+                 backoff);
     if (!SleepFor(got_any ? options_.backoff_start_ms : backoff)) return;
     if (!got_any) backoff = std::min(backoff * 2, options_.backoff_max_ms);
   }
@@ -207,9 +208,11 @@ void DrawOverlay(cv::Mat& image, const GuideVerdict& verdict) {
   }
   const double scale = std::max(0.5, image.cols / 800.0);
   int baseline = 0;
-  const cv::Size text = cv::getTextSize(verdict.message, cv::FONT_HERSHEY_SIMPLEX, scale, 2, &baseline);
+  const cv::Size text =
+      cv::getTextSize(verdict.message, cv::FONT_HERSHEY_SIMPLEX, scale, 2, &baseline);
   const cv::Point at((image.cols - text.width) / 2, image.rows - 20);
-  cv::rectangle(image, cv::Rect(at.x - 8, at.y - text.height - 8, text.width + 16, text.height + 16),
+  cv::rectangle(image,
+                cv::Rect(at.x - 8, at.y - text.height - 8, text.width + 16, text.height + 16),
                 cv::Scalar(0, 0, 0), cv::FILLED);
   cv::putText(image, verdict.message, at, cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 2, cv::LINE_AA);
 }

@@ -2,6 +2,8 @@
 
 #include "faceatt/image.h"
 
+#include <toml++/toml.h>
+#include <unistd.h>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -9,8 +11,6 @@
 #include <functional>
 #include <limits>
 #include <sstream>
-#include <toml++/toml.h>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -28,8 +28,11 @@ struct Field {
   std::vector<std::string> choices;  // allowed strings; empty = any
 };
 
-#define FACEATT_FIELD(section, name, kind, ...) \
-  Field { #section "." #name, Kind::kind, [](Config& c) -> void* { return &c.section.name; }, __VA_ARGS__ }
+#define FACEATT_FIELD(section, name, kind, ...)                                                   \
+  Field {                                                                                         \
+#section "." #name, Kind::kind, [](Config & c) -> void* { return &c.section.name; },          \
+                                                                                      __VA_ARGS__ \
+  }
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -284,9 +287,9 @@ Status Config::Set(const std::string& key, const std::string& value, const std::
 
 Status Config::Validate() const {
   if (quality.min_brightness >= quality.max_brightness)
-    return Status::InvalidArgument("quality.min_brightness (" + FormatNumber(quality.min_brightness) +
-                                   ") must be below quality.max_brightness (" +
-                                   FormatNumber(quality.max_brightness) + ")");
+    return Status::InvalidArgument(
+        "quality.min_brightness (" + FormatNumber(quality.min_brightness) +
+        ") must be below quality.max_brightness (" + FormatNumber(quality.max_brightness) + ")");
   if (enroll.id_prefix.empty() || enroll.id_prefix.find_first_of("/\\ .") != std::string::npos)
     return Status::InvalidArgument("enroll.id_prefix = \"" + enroll.id_prefix +
                                    "\": must be non-empty, without spaces, dots or slashes");
@@ -306,11 +309,16 @@ std::string Config::Get(const std::string& key) const {
   Config& self = const_cast<Config&>(*this);  // ref() only takes an address
   void* p = f->ref(self);
   switch (f->kind) {
-    case Kind::kInt: return std::to_string(*static_cast<int*>(p));
-    case Kind::kInt64: return std::to_string(*static_cast<int64_t*>(p));
-    case Kind::kDouble: return FormatNumber(*static_cast<double*>(p));
-    case Kind::kBool: return *static_cast<bool*>(p) ? "true" : "false";
-    case Kind::kString: return *static_cast<std::string*>(p);
+    case Kind::kInt:
+      return std::to_string(*static_cast<int*>(p));
+    case Kind::kInt64:
+      return std::to_string(*static_cast<int64_t*>(p));
+    case Kind::kDouble:
+      return FormatNumber(*static_cast<double*>(p));
+    case Kind::kBool:
+      return *static_cast<bool*>(p) ? "true" : "false";
+    case Kind::kString:
+      return *static_cast<std::string*>(p);
     case Kind::kStringList: {
       std::string out;
       for (const auto& s : *static_cast<std::vector<std::string>*>(p))

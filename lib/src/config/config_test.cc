@@ -27,7 +27,8 @@ TEST(ConfigTest, MissingRequiredFileIsNotFound) {
 
 TEST(ConfigTest, FileThenEnvironmentOverride) {
   TempDir dir;
-  WriteFile(dir / "c.toml", "[recognition]\ntolerance = 0.45\nmatch = \"min\"\n[server]\nport = 9000\n");
+  WriteFile(dir / "c.toml",
+            "[recognition]\ntolerance = 0.45\nmatch = \"min\"\n[server]\nport = 9000\n");
   auto c = Config::Load(dir / "c.toml", true, {{"FACEATT_SERVER_PORT", "9100"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_DOUBLE_EQ(c->recognition.tolerance, 0.45);
@@ -71,8 +72,9 @@ TEST(ConfigTest, UnknownKeyAndSyntaxErrorsAreRefused) {
 }
 
 TEST(ConfigTest, CrossKeyRules) {
-  auto c = Config::Load("", false, {{"FACEATT_QUALITY_MIN_BRIGHTNESS", "200"},
-                                    {"FACEATT_QUALITY_MAX_BRIGHTNESS", "100"}});
+  auto c = Config::Load(
+      "", false,
+      {{"FACEATT_QUALITY_MIN_BRIGHTNESS", "200"}, {"FACEATT_QUALITY_MAX_BRIGHTNESS", "100"}});
   EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
 }
 
@@ -105,7 +107,8 @@ TEST(ConfigTest, ReadmeTableNamesEveryKeyAndEveryKeyIsCommented) {
   const std::string readme = testing::ReadFile(testing::SourceDir() + "/README.md");
   const std::string shipped = testing::ReadFile(testing::SourceDir() + "/config.toml");
   for (const auto& key : Config::Keys()) {
-    EXPECT_NE(readme.find("| `" + key + "` |"), std::string::npos) << key << " missing from README.md";
+    EXPECT_NE(readme.find("| `" + key + "` |"), std::string::npos)
+        << key << " missing from README.md";
     const std::string name = key.substr(key.find('.') + 1);
     bool commented = false;
     for (size_t at = shipped.find("\n" + name + " "); at != std::string::npos && !commented;
@@ -120,9 +123,10 @@ TEST(ConfigTest, ReadmeTableNamesEveryKeyAndEveryKeyIsCommented) {
 TEST(ConfigTest, UpdateConfigFileKeepsComments) {
   TempDir dir;
   WriteFile(dir / "c.toml",
-            "# top comment\n[recognition]\ntolerance = 0  # accept below\nflip = true\n\n[server]\nport = 1\n");
-  ASSERT_TRUE(UpdateConfigFile(dir / "c.toml", {{"recognition.tolerance", "0.47"},
-                                                {"recognition.margin", "0.05"}})
+            "# top comment\n[recognition]\ntolerance = 0  # accept below\nflip = "
+            "true\n\n[server]\nport = 1\n");
+  ASSERT_TRUE(UpdateConfigFile(dir / "c.toml",
+                               {{"recognition.tolerance", "0.47"}, {"recognition.margin", "0.05"}})
                   .ok());
   const std::string text = testing::ReadFile(dir / "c.toml");
   EXPECT_NE(text.find("# top comment"), std::string::npos);

@@ -84,8 +84,8 @@ Result<int64_t> LocalDayStart(const std::string& date) {
   bool shape = date.size() == 10 && date[4] == '-' && date[7] == '-';
   for (size_t i = 0; shape && i < date.size(); ++i)
     if (i != 4 && i != 7) shape = date[i] >= '0' && date[i] <= '9';
-  if (!shape || std::sscanf(date.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 ||
-      m > 12 || d < 1 || d > 31)
+  if (!shape || std::sscanf(date.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+      m < 1 || m > 12 || d < 1 || d > 31)
     return Status::InvalidArgument("bad date '" + date + "' (want YYYY-MM-DD)");
   std::tm tm{};
   tm.tm_year = y - 1900;
@@ -101,8 +101,9 @@ Result<int64_t> LocalDayStart(const std::string& date) {
 Status SetTimeZone(const std::string& name) {
   if (name.empty()) return Status::Ok();
   std::error_code ec;
-  const bool valid = name.find("..") == std::string::npos && name[0] != '/' &&
-                     (name == "UTC" || std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name, ec));
+  const bool valid =
+      name.find("..") == std::string::npos && name[0] != '/' &&
+      (name == "UTC" || std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name, ec));
   if (!valid)
     return Status::InvalidArgument("attendance.timezone = \"" + name +
                                    "\": not a time zone in /usr/share/zoneinfo (e.g. Asia/Seoul)");

@@ -4,17 +4,28 @@ namespace faceatt {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid_argument";
-    case Code::kBadInput: return "bad_input";
-    case Code::kNotFound: return "not_found";
-    case Code::kAlreadyExists: return "already_exists";
-    case Code::kConflict: return "conflict";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kResourceExhausted: return "too_large";
-    case Code::kIoError: return "io_error";
-    case Code::kCorruption: return "corruption";
-    case Code::kInternal: return "internal_error";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kBadInput:
+      return "bad_input";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kAlreadyExists:
+      return "already_exists";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kResourceExhausted:
+      return "too_large";
+    case Code::kIoError:
+      return "io_error";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kInternal:
+      return "internal_error";
   }
   return "internal_error";
 }

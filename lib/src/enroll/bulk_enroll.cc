@@ -24,8 +24,10 @@ namespace {
 
 bool IsImageFile(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  static const std::set<std::string> kExt = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"};
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  static const std::set<std::string> kExt = {".jpg",  ".jpeg", ".png", ".bmp",
+                                             ".webp", ".tif",  ".tiff"};
   return kExt.count(ext) > 0;
 }
 
@@ -48,7 +50,7 @@ std::string Underscores(std::string s) {
 struct Person {
   std::string label;
   BulkLabel who;
-  std::string error;  // bad label
+  std::string error;           // bad label
   std::vector<size_t> images;  // indexes into the image table
 };
 
@@ -94,7 +96,8 @@ Result<BulkLabel> ParseLabel(const std::string& label) {
     out.name = Underscores(label);
   }
   if (!out.employee_id.empty()) FACEATT_RETURN_IF_ERROR(ValidateEmployeeId(out.employee_id));
-  if (!out.name.empty()) FACEATT_RETURN_IF_ERROR(ValidateName(out.name).WithPrefix("label '" + label + "'"));
+  if (!out.name.empty())
+    FACEATT_RETURN_IF_ERROR(ValidateName(out.name).WithPrefix("label '" + label + "'"));
   return out;
 }
 
@@ -113,7 +116,8 @@ Result<std::map<std::string, BulkLabel>> ReadPeopleCsv(const std::string& path) 
     col[h] = i;
   }
   if (!col.count("label"))
-    return Status::BadInput(path + ": the header row must name a 'label' column "
+    return Status::BadInput(path +
+                            ": the header row must name a 'label' column "
                             "(label,employee_id,name,department)");
   auto get = [&](const std::vector<std::string>& r, const char* name) {
     auto it = col.find(name);
@@ -158,7 +162,8 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
   // Scan: folders in name order, images in name order.
   std::vector<std::string> labels;
   for (const auto& e : fs::directory_iterator(root, ec))
-    if (e.is_directory() && e.path().filename().string()[0] != '.') labels.push_back(e.path().filename().string());
+    if (e.is_directory() && e.path().filename().string()[0] != '.')
+      labels.push_back(e.path().filename().string());
   if (ec) return Status::IoError("cannot read " + root.string() + ": " + ec.message());
   std::sort(labels.begin(), labels.end());
   std::vector<Person> people;
@@ -172,8 +177,10 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
       p.who = it->second;
     } else {
       auto parsed = ParseLabel(label);
-      if (parsed.ok()) p.who = *parsed;
-      else p.error = parsed.status().message();
+      if (parsed.ok())
+        p.who = *parsed;
+      else
+        p.error = parsed.status().message();
     }
     std::vector<std::string> files;
     for (const auto& f : fs::directory_iterator(root / label, ec))
@@ -212,14 +219,16 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
   // Workers: analyse images in order; the writer (this thread) commits people in order.
   BulkSummary summary;
   summary.images_total = static_cast<int>(tasks.size());
-  int jobs = options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  int jobs =
+      options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   jobs = std::max(1, std::min(jobs, std::max<int>(1, static_cast<int>(tasks.size()))));
   summary.jobs = jobs;
   SetBlasThreads(1);
   std::mutex mu;
   std::condition_variable cv;
   std::vector<int> remaining(people.size());
-  for (size_t i = 0; i < people.size(); ++i) remaining[i] = static_cast<int>(people[i].images.size());
+  for (size_t i = 0; i < people.size(); ++i)
+    remaining[i] = static_cast<int>(people[i].images.size());
   std::atomic<size_t> next{0};
   std::atomic<int> done{0};
   std::atomic<bool> stop{false};
@@ -234,43 +243,44 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
       // An exception must not end the process from a worker thread (std::terminate):
       // the image is reported, the run goes on.
       try {
-      if (t.out.outcome.empty()) {
-        auto bytes = ReadFileBytes(t.path, config.image.max_bytes);
-        if (!bytes.ok()) {
-          t.out.outcome = kBulkRejected;
-          t.out.reason = kBadInput;
-          t.out.detail = bytes.status().message();
-        } else {
-          const std::string sha = Sha256Hex(*bytes);
-          auto owner = store.FindImage(sha, model_id);
-          auto known = by_path.find(data.Relative(t.path));
-          if (known != by_path.end()) t.path_owner = known->second.front().employee_id;
-          if (owner.ok() && owner->has_value()) {
-            t.out.outcome = kBulkSkipped;
-            t.out.reason = kAlreadyEnrolled;
-            t.out.employee_id = **owner;
-          } else if (known != by_path.end() && !options.update) {
-            t.out.outcome = kBulkSkipped;
-            t.out.reason = kChanged;
-            t.out.employee_id = known->second.front().employee_id;
-            t.out.detail = "enrolled before with other contents or another model (use --update)";
+        if (t.out.outcome.empty()) {
+          auto bytes = ReadFileBytes(t.path, config.image.max_bytes);
+          if (!bytes.ok()) {
+            t.out.outcome = kBulkRejected;
+            t.out.reason = kBadInput;
+            t.out.detail = bytes.status().message();
           } else {
-            if (known != by_path.end()) {
-              t.replace_id = known->second.front().id;
+            const std::string sha = Sha256Hex(*bytes);
+            auto owner = store.FindImage(sha, model_id);
+            auto known = by_path.find(data.Relative(t.path));
+            if (known != by_path.end()) t.path_owner = known->second.front().employee_id;
+            if (owner.ok() && owner->has_value()) {
+              t.out.outcome = kBulkSkipped;
+              t.out.reason = kAlreadyEnrolled;
+              t.out.employee_id = **owner;
+            } else if (known != by_path.end() && !options.update) {
+              t.out.outcome = kBulkSkipped;
+              t.out.reason = kChanged;
               t.out.employee_id = known->second.front().employee_id;
-            }
-            std::optional<PreparedFace> face;
-            ImageOutcome o = service.Prepare(*pipeline, {t.path, std::move(*bytes)}, options.largest, &face);
-            if (face) {
-              t.face = std::move(face);
+              t.out.detail = "enrolled before with other contents or another model (use --update)";
             } else {
-              t.out.outcome = o.reason == kAlreadyEnrolled ? kBulkSkipped : kBulkRejected;
-              t.out.reason = o.reason;
-              t.out.detail = o.detail;
+              if (known != by_path.end()) {
+                t.replace_id = known->second.front().id;
+                t.out.employee_id = known->second.front().employee_id;
+              }
+              std::optional<PreparedFace> face;
+              ImageOutcome o =
+                  service.Prepare(*pipeline, {t.path, std::move(*bytes)}, options.largest, &face);
+              if (face) {
+                t.face = std::move(face);
+              } else {
+                t.out.outcome = o.reason == kAlreadyEnrolled ? kBulkSkipped : kBulkRejected;
+                t.out.reason = o.reason;
+                t.out.detail = o.detail;
+              }
             }
           }
         }
-      }
       } catch (const std::exception& e) {
         t.face.reset();
         t.out.outcome = kBulkRejected;
@@ -315,7 +325,8 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
       }
     }
     Person& p = people[pi];
-    // Who this folder is: the label's id, the owner of an embedding made from one of its files, or the name.
+    // Who this folder is: the label's id, the owner of an embedding made from one of its files, or
+    // the name.
     std::string employee = p.who.employee_id;
     std::vector<Task*> fresh, replace;
     for (size_t ti : p.images) {
@@ -344,12 +355,14 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
     } else if (options.dry_run) {
       for (Task* t : fresh) t->out.outcome = kBulkWouldEnroll;
       for (Task* t : replace) t->out.outcome = kBulkWouldEnroll;
-      if (!fresh.empty() || !replace.empty()) (exists ? summary.people_updated : summary.people_created)++;
+      if (!fresh.empty() || !replace.empty())
+        (exists ? summary.people_updated : summary.people_created)++;
     } else {
       if (!fresh.empty()) {
         std::vector<PreparedFace> faces;
         for (Task* t : fresh) faces.push_back(std::move(*t->face));
-        NewUser nu{employee, p.who.name.empty() ? (employee.empty() ? p.label : employee) : p.who.name,
+        NewUser nu{employee,
+                   p.who.name.empty() ? (employee.empty() ? p.label : employee) : p.who.name,
                    p.who.department};
         auto user = service.Commit(nu, exists, faces, "faces/" + p.label);
         if (!user.ok()) {
@@ -394,7 +407,8 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
         std::vector<uchar> png;
         if (!jpeg.ok()) st = jpeg.status();
         if (st.ok()) st = WriteFileAtomic(thumb, *jpeg);
-        if (st.ok() && !cv::imencode(".png", t->face->face.chip, png)) st = Status::Internal("PNG encoding failed");
+        if (st.ok() && !cv::imencode(".png", t->face->face.chip, png))
+          st = Status::Internal("PNG encoding failed");
         if (st.ok()) st = WriteFileAtomic(crop, std::string(png.begin(), png.end()));
         e.thumbnail_path = data.Relative(thumb);
         e.crop_path = data.Relative(crop);
@@ -438,8 +452,10 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
 
   for (auto& t : tasks) {
     BulkImage& o = t.out;
-    if (o.outcome == kBulkEnrolled) summary.images_enrolled++;
-    else if (o.outcome == kBulkSkipped) summary.images_skipped++;
+    if (o.outcome == kBulkEnrolled)
+      summary.images_enrolled++;
+    else if (o.outcome == kBulkSkipped)
+      summary.images_skipped++;
     else if (o.outcome == kBulkRejected) {
       summary.images_rejected++;
       summary.rejected_by_reason[o.reason]++;
@@ -479,8 +495,9 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
             char buf[16];
             std::snprintf(buf, sizeof buf, "%.3f", d);
             summary.warnings.push_back(
-                {"outlier", "folder " + label + ": " + e->source_path + " is far from the folder's other photos (distance " +
-                                buf + "); does it show another person?"});
+                {"outlier", "folder " + label + ": " + e->source_path +
+                                " is far from the folder's other photos (distance " + buf +
+                                "); does it show another person?"});
           }
         }
       }
@@ -492,9 +509,11 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
         if (d <= kSamePersonMeans * tol) {
           char buf[16];
           std::snprintf(buf, sizeof buf, "%.3f", d);
-          summary.warnings.push_back({"same_person", "folders " + means[a].first + " and " + means[b].first +
-                                                         " look like the same person (distance between their "
-                                                         "means " + buf + ")"});
+          summary.warnings.push_back(
+              {"same_person", "folders " + means[a].first + " and " + means[b].first +
+                                  " look like the same person (distance between their "
+                                  "means " +
+                                  buf + ")"});
         }
       }
   }
@@ -507,12 +526,17 @@ Status WriteBulkReport(const BulkSummary& s, const std::string& path) {
   std::string text;
   if (csv) {
     text = CsvRow({"label", "path", "employee_id", "outcome", "reason", "detail"});
-    for (const auto& i : s.images) text += CsvRow({i.label, i.path, i.employee_id, i.outcome, i.reason, i.detail});
+    for (const auto& i : s.images)
+      text += CsvRow({i.label, i.path, i.employee_id, i.outcome, i.reason, i.detail});
   } else {
     nlohmann::json images = nlohmann::json::array(), warnings = nlohmann::json::array();
     for (const auto& i : s.images)
-      images.push_back({{"label", i.label}, {"path", i.path}, {"employee_id", i.employee_id},
-                        {"outcome", i.outcome}, {"reason", i.reason}, {"detail", i.detail}});
+      images.push_back({{"label", i.label},
+                        {"path", i.path},
+                        {"employee_id", i.employee_id},
+                        {"outcome", i.outcome},
+                        {"reason", i.reason},
+                        {"detail", i.detail}});
     for (const auto& w : s.warnings) warnings.push_back({{"kind", w.kind}, {"message", w.message}});
     nlohmann::json doc = {{"summary",
                            {{"people_created", s.people_created},

@@ -29,8 +29,8 @@ TEST(ParseLabel, IdNameOrBoth) {
 }
 
 TEST(ParseLabel, RefusesPathTricks) {
-  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "../etc", "a/b", "a\\b", ".hidden",
-                                                       std::string("a\0b", 3), "tab\tname"})
+  for (const std::string& bad : std::vector<std::string>{
+           "", ".", "..", "../etc", "a/b", "a\\b", ".hidden", std::string("a\0b", 3), "tab\tname"})
     EXPECT_EQ(ParseLabel(bad).status().code(), Code::kInvalidArgument) << bad;
 }
 
@@ -63,7 +63,8 @@ struct Enrolling {
     so.path = t / "data/faceatt.db";
     fs::create_directories(t / "data");
     store = std::move(OpenSqliteStore(so)).value();
-    service = std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
+    service =
+        std::move(FaceService::Open(config, models, store.get(), DataDir(t / "data"))).value();
   }
   BulkOptions Options() const {
     BulkOptions o;
@@ -84,7 +85,8 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   testing::TempDir t;
   fs::create_directories(t / "kf");
   for (const char* who : {"Tony_Blair", "Serena_Williams"})
-    fs::copy(testing::Face(std::string("lfw/") + who), t / (std::string("kf/") + who), fs::copy_options::recursive);
+    fs::copy(testing::Face(std::string("lfw/") + who), t / (std::string("kf/") + who),
+             fs::copy_options::recursive);
   Config config = testing::TestConfig();
   Enrolling e(config, models, t);
   auto& store = e.store;
@@ -140,7 +142,9 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
 
   // Report: CSV by extension, JSON otherwise.
   ASSERT_TRUE(WriteBulkReport(*run, t / "r.csv").ok());
-  EXPECT_EQ(testing::ReadFile(t / "r.csv").rfind("label,path,employee_id,outcome,reason,detail\r\n", 0), 0u);
+  EXPECT_EQ(
+      testing::ReadFile(t / "r.csv").rfind("label,path,employee_id,outcome,reason,detail\r\n", 0),
+      0u);
   ASSERT_TRUE(WriteBulkReport(*run, t / "r.json").ok());
   EXPECT_NE(testing::ReadFile(t / "r.json").find("\"images_enrolled\""), std::string::npos);
 }
@@ -182,7 +186,8 @@ TEST(BulkEnroll, WarnsOfSamePersonAndOutliersAndTakesTheLargestFaceOnRequest) {
     if (w.kind == "outlier") {
       ++outliers;
       EXPECT_NE(w.message.find("folder Serena_Williams"), std::string::npos) << w.message;
-      EXPECT_NE(w.message.find(fs::path(blair[6]).filename().string()), std::string::npos) << w.message;
+      EXPECT_NE(w.message.find(fs::path(blair[6]).filename().string()), std::string::npos)
+          << w.message;
     }
   }
   EXPECT_EQ(same, 1);

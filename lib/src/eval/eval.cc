@@ -35,11 +35,13 @@ std::vector<std::string> ImagesIn(const fs::path& dir, bool recursive) {
   // increment(ec), not the range-for: an unreadable folder met on the way must
   // not throw out of the library.
   if (recursive) {
-    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+    for (auto it = fs::recursive_directory_iterator(
+             dir, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
       add(*it);
   } else {
-    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
       add(*it);
   }
   std::sort(out.begin(), out.end());
@@ -119,12 +121,12 @@ double Quantile(std::vector<double> v, double q) {
 
 // Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
 double NormalQuantile(double p) {
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
   static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
                              6.680131188771972e+01, -1.328068155288572e+01};
   static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                             -2.549671010243303e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+                             -2.549671010243303e+00, 4.374664141464968e+00,  2.938163982698783e+00};
   static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
                              3.754408661907416e+00};
   if (p <= 0) return -INFINITY;
@@ -163,7 +165,8 @@ EvalReport Summarize(std::vector<ProbeScore> probes, const MatchPolicy& policy,
       ++r.impostor_probes;
       if (p.accepted) ++impostor_accepts;
       if (p.best_distance >= 0) r.impostor_distances.push_back(p.best_distance);
-      if (p.best_distance >= 0 && (p.second_distance < 0 || p.second_distance - p.best_distance >= policy.margin))
+      if (p.best_distance >= 0 &&
+          (p.second_distance < 0 || p.second_distance - p.best_distance >= policy.margin))
         impostor_pass_at.push_back(p.best_distance);
     }
   }
@@ -185,15 +188,18 @@ EvalReport Summarize(std::vector<ProbeScore> probes, const MatchPolicy& policy,
       op.tolerance = impostor_pass_at.empty() ? 2.0 : impostor_pass_at.back() + 0.01;
     } else {
       const double refused = impostor_pass_at[allowed];
-      const double last = allowed > 0 ? impostor_pass_at[allowed - 1] : std::max(0.0, refused - 0.01);
+      const double last =
+          allowed > 0 ? impostor_pass_at[allowed - 1] : std::max(0.0, refused - 0.01);
       op.tolerance = (last + refused) / 2;
       if (op.tolerance >= refused) op.tolerance = std::nextafter(refused, 0.0);
     }
     size_t through = 0, car = 0;
     for (const ProbeScore& p : probes) {
       const bool pass = Passes(p.best_distance, p.second_distance, op.tolerance, policy.margin);
-      if (!p.enrolled) through += pass;
-      else car += pass && p.best == p.person;
+      if (!p.enrolled)
+        through += pass;
+      else
+        car += pass && p.best == p.person;
     }
     op.far = Ratio(through, r.impostor_probes);
     op.car = Ratio(car, r.genuine_probes);
@@ -205,8 +211,7 @@ EvalReport Summarize(std::vector<ProbeScore> probes, const MatchPolicy& policy,
 
 Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
                             std::shared_ptr<const Models> models, const EvalOptions& options) {
-  if (options.enroll_per_person < 1)
-    return Status::InvalidArgument("--enroll must be at least 1");
+  if (options.enroll_per_person < 1) return Status::InvalidArgument("--enroll must be at least 1");
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Status::NotFound(dir + ": no such folder");
   if (!options.impostors_dir.empty() && !fs::is_directory(options.impostors_dir, ec))
@@ -214,7 +219,8 @@ Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
 
   std::vector<Photo> photos;
   std::vector<std::string> people;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
     if (it->is_directory(ec)) people.push_back(it->path().filename().string());
   if (ec) return Status::IoError(dir + ": " + ec.message());
   std::sort(people.begin(), people.end());
@@ -225,7 +231,8 @@ Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
     const fs::path root = fs::absolute(options.impostors_dir, ec);
     for (auto& path : ImagesIn(options.impostors_dir, /*recursive=*/true)) {
       // Labelled by their path, so they can never share a name with an enrolled person.
-      std::string label = "impostor:" + fs::path(path).lexically_relative(options.impostors_dir).string();
+      std::string label =
+          "impostor:" + fs::path(path).lexically_relative(options.impostors_dir).string();
       photos.push_back({std::move(path), std::move(label), true});
     }
   }
@@ -236,8 +243,10 @@ Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
   std::map<std::string, std::vector<const Photo*>> usable;
   size_t unusable = 0;
   for (const Photo& p : photos) {
-    if (p.usable) usable[p.person].push_back(&p);
-    else ++unusable;
+    if (p.usable)
+      usable[p.person].push_back(&p);
+    else
+      ++unusable;
   }
   const size_t k = static_cast<size_t>(options.enroll_per_person);
   StoreOptions store_options;
@@ -275,8 +284,9 @@ Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
 
   // The real decision rule over the temporary store. The data folder is only a
   // name here: nothing is written (no enrollment goes through the service).
-  FACEATT_ASSIGN_OR_RETURN(auto service,
-                           FaceService::Open(config, models, store.get(), DataDir(fs::temp_directory_path().string())));
+  FACEATT_ASSIGN_OR_RETURN(
+      auto service,
+      FaceService::Open(config, models, store.get(), DataDir(fs::temp_directory_path().string())));
   const Gallery gallery = service->SnapshotGallery();
   const MatchPolicy policy = service->policy();
   std::vector<ProbeScore> scores;
@@ -289,8 +299,9 @@ Result<EvalReport> Evaluate(const std::string& dir, const Config& config,
     s.enrolled = id != id_of.end();
     std::vector<Candidate> all = gallery.DistancesToPeople(p.embedding, policy.mode);
     const size_t top = std::min<size_t>(2, all.size());
-    std::partial_sort(all.begin(), all.begin() + top, all.end(),
-                      [](const Candidate& a, const Candidate& b) { return a.distance < b.distance; });
+    std::partial_sort(
+        all.begin(), all.begin() + top, all.end(),
+        [](const Candidate& a, const Candidate& b) { return a.distance < b.distance; });
     s.best = person_of[all[0].employee_id];
     s.best_distance = all[0].distance;
     s.second_distance = all.size() > 1 ? all[1].distance : -1;
@@ -334,10 +345,13 @@ Result<std::string> PlotDistancesPng(const EvalReport& report) {
   cv::Mat img(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
   const int plot_w = width - left - right, plot_h = height - top - bottom;
   auto x_of = [&](double d) { return left + static_cast<int>((d - lo) / (hi - lo) * plot_w); };
-  auto y_of = [&](double f) { return top + plot_h - static_cast<int>(peak > 0 ? f / peak * plot_h : 0); };
+  auto y_of = [&](double f) {
+    return top + plot_h - static_cast<int>(peak > 0 ? f / peak * plot_h : 0);
+  };
   auto draw = [&](const std::vector<double>& h, const cv::Scalar& colour) {
     for (int b = 0; b < bins; ++b) {
-      cv::Rect r(cv::Point(x_of(lo + b * bin) + 1, y_of(h[b])), cv::Point(x_of(lo + (b + 1) * bin), y_of(0)));
+      cv::Rect r(cv::Point(x_of(lo + b * bin) + 1, y_of(h[b])),
+                 cv::Point(x_of(lo + (b + 1) * bin), y_of(0)));
       cv::Mat roi = img(r & cv::Rect(0, 0, width, height));
       cv::Mat tint(roi.size(), roi.type(), colour);
       cv::addWeighted(roi, 0.45, tint, 0.55, 0, roi);  // translucent: overlaps stay visible
@@ -351,23 +365,31 @@ Result<std::string> PlotDistancesPng(const EvalReport& report) {
     cv::line(img, {x_of(d), top + plot_h}, {x_of(d), top + plot_h + 5}, cv::Scalar(0, 0, 0), 1);
     char label[16];
     std::snprintf(label, sizeof label, "%.1f", d);
-    cv::putText(img, label, {x_of(d) - 10, top + plot_h + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1,
-                cv::LINE_AA);
+    cv::putText(img, label, {x_of(d) - 10, top + plot_h + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
+                cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   }
   const int tx = x_of(report.tolerance);
-  for (int y = top; y < top + plot_h; y += 8) cv::line(img, {tx, y}, {tx, y + 4}, cv::Scalar(0, 0, 0), 2);
+  for (int y = top; y < top + plot_h; y += 8)
+    cv::line(img, {tx, y}, {tx, y + 4}, cv::Scalar(0, 0, 0), 2);
   char text[160];
   std::snprintf(text, sizeof text, "tolerance %.3f", report.tolerance);
-  cv::putText(img, text, {tx + 6, top + 14}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  std::snprintf(text, sizeof text, "genuine: probe to own mean (%zu)   impostor: stranger to nearest person (%zu)",
-                report.genuine_distances.size(), report.impostor_distances.size());
-  cv::putText(img, text, {left, 24}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  cv::rectangle(img, {width - 200, top + 10}, {width - 186, top + 24}, cv::Scalar(60, 160, 40), cv::FILLED);
-  cv::putText(img, "genuine", {width - 180, top + 22}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  cv::rectangle(img, {width - 200, top + 32}, {width - 186, top + 46}, cv::Scalar(40, 40, 200), cv::FILLED);
-  cv::putText(img, "impostor", {width - 180, top + 44}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  cv::putText(img, "distance", {left + plot_w / 2 - 30, height - 8}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(0, 0, 0), 1,
+  cv::putText(img, text, {tx + 6, top + 14}, cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1,
               cv::LINE_AA);
+  std::snprintf(text, sizeof text,
+                "genuine: probe to own mean (%zu)   impostor: stranger to nearest person (%zu)",
+                report.genuine_distances.size(), report.impostor_distances.size());
+  cv::putText(img, text, {left, 24}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(0, 0, 0), 1,
+              cv::LINE_AA);
+  cv::rectangle(img, {width - 200, top + 10}, {width - 186, top + 24}, cv::Scalar(60, 160, 40),
+                cv::FILLED);
+  cv::putText(img, "genuine", {width - 180, top + 22}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
+              cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  cv::rectangle(img, {width - 200, top + 32}, {width - 186, top + 46}, cv::Scalar(40, 40, 200),
+                cv::FILLED);
+  cv::putText(img, "impostor", {width - 180, top + 44}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
+              cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  cv::putText(img, "distance", {left + plot_w / 2 - 30, height - 8}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
+              cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   std::vector<uchar> png;
   try {
     if (!cv::imencode(".png", img, png)) return Status::Internal("PNG encoding failed");
@@ -390,7 +412,9 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
     rows_of[it->second].push_back(&e);
   }
   const size_t n = rows_of.size();
-  if (n < 2) return Status::BadInput("calibration needs at least two enrolled people (found " + std::to_string(n) + ")");
+  if (n < 2)
+    return Status::BadInput("calibration needs at least two enrolled people (found " +
+                            std::to_string(n) + ")");
   std::vector<Embedding> sums(n), means(n);
   for (size_t p = 0; p < n; ++p) {
     sums[p].fill(0);
@@ -408,7 +432,8 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
     for (const auto* e : rows_of[p]) probes.push_back({static_cast<int>(p), e});
   if (probes.size() > options.max_probes) {
     std::vector<Probe> spread;
-    for (size_t i = 0; i < options.max_probes; ++i) spread.push_back(probes[i * probes.size() / options.max_probes]);
+    for (size_t i = 0; i < options.max_probes; ++i)
+      spread.push_back(probes[i * probes.size() / options.max_probes]);
     probes = std::move(spread);
   }
   Calibration c;
@@ -416,9 +441,9 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
   c.embeddings = embeddings.size();
   std::vector<double> genuine, impostor;
   struct PerProbe {
-    double own = -1;        // to the mean of the person's other photos
-    double nearest_other;   // to the nearest other person's mean
-    double second_other;    // to the second-nearest other person's mean
+    double own = -1;       // to the mean of the person's other photos
+    double nearest_other;  // to the nearest other person's mean
+    double second_other;   // to the second-nearest other person's mean
   };
   std::vector<PerProbe> per(probes.size());
   for (size_t i = 0; i < probes.size(); ++i) {
@@ -436,8 +461,10 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
       if (static_cast<int>(q) == pr.person) continue;
       const double d = Distance(pr.e->vector, means[q]);
       impostor.push_back(d);
-      if (d < best) second = best, best = d;
-      else if (d < second) second = d;
+      if (d < best)
+        second = best, best = d;
+      else if (d < second)
+        second = d;
     }
     per[i].nearest_other = best;
     per[i].second_other = second;
@@ -445,8 +472,9 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
   c.genuine_pairs = genuine.size();
   c.impostor_pairs = impostor.size();
   if (genuine.empty())
-    return Status::BadInput("calibration needs people with two or more photos (each photo is compared with the "
-                            "mean of its person's other photos)");
+    return Status::BadInput(
+        "calibration needs people with two or more photos (each photo is compared with the "
+        "mean of its person's other photos)");
   c.genuine_median = Quantile(genuine, 0.5);
   c.genuine_p95 = Quantile(genuine, 0.95);
   c.impostor_median = Quantile(impostor, 0.5);
@@ -475,8 +503,11 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
   // correct accepts fall short of (gaps of photos accepted as themselves).
   std::vector<double> gaps;
   for (const PerProbe& p : per)
-    if (p.own >= 0 && p.own <= c.tolerance && p.own < p.nearest_other) gaps.push_back(p.nearest_other - p.own);
-  c.margin = gaps.empty() ? 0 : std::clamp(std::floor(Quantile(gaps, options.margin_cost) * 100) / 100, 0.0, 0.1);
+    if (p.own >= 0 && p.own <= c.tolerance && p.own < p.nearest_other)
+      gaps.push_back(p.nearest_other - p.own);
+  c.margin = gaps.empty() ? 0
+                          : std::clamp(std::floor(Quantile(gaps, options.margin_cost) * 100) / 100,
+                                       0.0, 0.1);
 
   size_t accepted = 0, genuine_n = 0, impostor_through = 0;
   for (const PerProbe& p : per) {
@@ -486,7 +517,8 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
     }
     // The photo as a stranger: everyone but its own person enrolled.
     const double second = std::isinf(p.second_other) ? -1 : p.second_other;
-    impostor_through += Passes(static_cast<float>(p.nearest_other), static_cast<float>(second), c.tolerance, c.margin);
+    impostor_through += Passes(static_cast<float>(p.nearest_other), static_cast<float>(second),
+                               c.tolerance, c.margin);
   }
   c.genuine_accept = Ratio(accepted, genuine_n);
   c.observed_far = Ratio(impostor_through, per.size());

@@ -11,8 +11,8 @@ namespace faceatt {
 namespace {
 namespace fs = std::filesystem;
 
-ProbeScore Genuine(const std::string& person, const std::string& best, float d1, float d2, float own,
-                   bool accepted) {
+ProbeScore Genuine(const std::string& person, const std::string& best, float d1, float d2,
+                   float own, bool accepted) {
   ProbeScore p;
   p.person = person;
   p.enrolled = true;
@@ -63,7 +63,8 @@ TEST(EvalSummarizeTest, RatesCountEachKindOfOutcome) {
 TEST(EvalSummarizeTest, OperatingPointsHitTheImpostorRate) {
   std::vector<ProbeScore> probes;
   for (int i = 0; i < 200; ++i) probes.push_back(Impostor(0.5f + 0.001f * i, 1.2f, false));
-  for (int i = 0; i < 100; ++i) probes.push_back(Genuine("A", "A", 0.3f + 0.003f * i, 1.2f, 0.3f + 0.003f * i, false));
+  for (int i = 0; i < 100; ++i)
+    probes.push_back(Genuine("A", "A", 0.3f + 0.003f * i, 1.2f, 0.3f + 0.003f * i, false));
   MatchPolicy policy;
   policy.tolerance = 0.4;
   EvalReport r = Summarize(probes, policy, {0.001, 0.01, 0.05});
@@ -144,7 +145,8 @@ TEST(CalibrateTest, LooserTargetNeverLowersTheTolerance) {
 
 TEST(CalibrateTest, RefusesWhatItCannotEstimate) {
   EXPECT_EQ(Calibrate(Clusters(1, 5, 0.02f, 1), {}).status().code(), Code::kBadInput);
-  EXPECT_EQ(Calibrate(Clusters(5, 1, 0.02f, 1), {}).status().code(), Code::kBadInput);  // nobody has 2 photos
+  EXPECT_EQ(Calibrate(Clusters(5, 1, 0.02f, 1), {}).status().code(),
+            Code::kBadInput);  // nobody has 2 photos
   CalibrationOptions bad;
   bad.target_far = 0;
   EXPECT_EQ(Calibrate(Clusters(5, 3, 0.02f, 1), bad).status().code(), Code::kInvalidArgument);
@@ -168,7 +170,8 @@ std::string SmallTree(const testing::TempDir& tmp) {
       continue;
     }
     fs::create_directories(root + "/" + name);
-    for (const auto& f : files) fs::create_symlink(f, root + "/" + name + "/" + fs::path(f).filename().string());
+    for (const auto& f : files)
+      fs::create_symlink(f, root + "/" + name + "/" + fs::path(f).filename().string());
   }
   return root;
 }
@@ -187,12 +190,14 @@ TEST(EvaluateTest, RealPhotosInATemporaryStore) {
   auto r = Evaluate(root, config, models, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   size_t photos = 0;
-  for (const auto& e : fs::recursive_directory_iterator(root)) photos += e.is_symlink() || e.is_regular_file();
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    photos += e.is_symlink() || e.is_regular_file();
   EXPECT_EQ(last_done, photos);
   EXPECT_EQ(r->people_enrolled, 4u);
   EXPECT_EQ(r->impostor_people, 1u);
   EXPECT_EQ(r->enrolled_photos, 3 * r->people_enrolled);
-  EXPECT_EQ(r->enrolled_photos + r->genuine_probes + r->impostor_probes + r->unusable_photos, photos);
+  EXPECT_EQ(r->enrolled_photos + r->genuine_probes + r->impostor_probes + r->unusable_photos,
+            photos);
   EXPECT_EQ(r->probes.size(), r->genuine_probes + r->impostor_probes);
   // Every accept is the service's decision at the reported tolerance and margin.
   for (const auto& p : r->probes) {
@@ -219,7 +224,8 @@ TEST(EvaluateTest, NobodyToEnrollIsBadInput) {
   options.enroll_per_person = 20;
   auto r = Evaluate(tmp / "people", testing::TestConfig(), models, options);
   EXPECT_EQ(r.status().code(), Code::kBadInput);
-  EXPECT_EQ(Evaluate(tmp / "missing", testing::TestConfig(), models, {}).status().code(), Code::kNotFound);
+  EXPECT_EQ(Evaluate(tmp / "missing", testing::TestConfig(), models, {}).status().code(),
+            Code::kNotFound);
 }
 
 }  // namespace

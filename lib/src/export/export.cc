@@ -28,9 +28,9 @@ struct Person {
   std::string name, department;
 };
 
-const std::vector<std::string> kEventColumns = {"id",     "timestamp", "date",   "employee_id",
-                                                "name",   "department", "type",  "status",
-                                                "reason", "device_id", "distance", "image_ref"};
+const std::vector<std::string> kEventColumns = {"id",     "timestamp",  "date",     "employee_id",
+                                                "name",   "department", "type",     "status",
+                                                "reason", "device_id",  "distance", "image_ref"};
 const std::vector<std::string> kSummaryColumns = {"date",     "employee_id", "name",  "department",
                                                   "first_in", "last_out",    "hours", "events"};
 
@@ -64,7 +64,9 @@ std::string Render(const std::vector<std::string>& columns, const std::vector<Ro
   return out;
 }
 
-nlohmann::json OrNull(const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); }
+nlohmann::json OrNull(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
 
 }  // namespace
 
@@ -178,7 +180,8 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
       AttendanceQuery any;
       any.employee_id = o.employee_id;
       FACEATT_ASSIGN_OR_RETURN(int64_t n, store.CountAttendance(any));
-      if (n == 0) return Status::NotFound("no employee " + *o.employee_id + " (nor attendance of one)");
+      if (n == 0)
+        return Status::NotFound("no employee " + *o.employee_id + " (nor attendance of one)");
     }
     q.employee_id = o.employee_id;
   }
@@ -211,8 +214,10 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
     if (!r.employee_id || r.status != kStatusSuccess) continue;
     Day& d = days[{LocalDate(r.ts_server_ms), *r.employee_id}];
     ++d.events;
-    if (r.type == "IN" && (!d.first_in || r.ts_server_ms < *d.first_in)) d.first_in = r.ts_server_ms;
-    if (r.type == "OUT" && (!d.last_out || r.ts_server_ms > *d.last_out)) d.last_out = r.ts_server_ms;
+    if (r.type == "IN" && (!d.first_in || r.ts_server_ms < *d.first_in))
+      d.first_in = r.ts_server_ms;
+    if (r.type == "OUT" && (!d.last_out || r.ts_server_ms > *d.last_out))
+      d.last_out = r.ts_server_ms;
   }
   for (const auto& [key, d] : days) {
     const Person p = person(key.second);

@@ -17,8 +17,11 @@ TEST(Csv, QuotesOnlyWhatNeedsQuoting) {
 }
 
 TEST(Csv, RoundTripsAwkwardFields) {
-  const std::vector<std::vector<std::string>> rows = {
-      {"id", "name"}, {"1", "Kim, \"Jr\""}, {"2", "홍길동"}, {"3", "two\r\nlines\nhere"}, {"4", ""}};
+  const std::vector<std::vector<std::string>> rows = {{"id", "name"},
+                                                      {"1", "Kim, \"Jr\""},
+                                                      {"2", "홍길동"},
+                                                      {"3", "two\r\nlines\nhere"},
+                                                      {"4", ""}};
   std::string text;
   for (const auto& r : rows) text += CsvRow(r);
   auto parsed = ParseCsv(text);
@@ -104,8 +107,8 @@ TEST_F(ExportTest, FailedAttemptsOnlyOnRequestAndNeverInTheSummary) {
   o.summary_daily = true;
   auto daily = Csv(o);
   ASSERT_EQ(daily.size(), 2u);
-  EXPECT_EQ(daily[0], (std::vector<std::string>{"date", "employee_id", "name", "department", "first_in",
-                                                 "last_out", "hours", "events"}));
+  EXPECT_EQ(daily[0], (std::vector<std::string>{"date", "employee_id", "name", "department",
+                                                "first_in", "last_out", "hours", "events"}));
   EXPECT_EQ(daily[1][0], "2026-11-21");
   EXPECT_EQ(daily[1][5], "2026-11-21T18:00:00.000+09:00");  // the last OUT
   EXPECT_EQ(daily[1][6], "9.0");

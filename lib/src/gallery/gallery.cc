@@ -48,8 +48,9 @@ class TopK {
   }
   void Offer(float d, int person) {
     if (d >= worst()) return;
-    auto at = std::upper_bound(items_.begin(), items_.end(), d,
-                               [](float v, const std::pair<float, int>& it) { return v < it.first; });
+    auto at =
+        std::upper_bound(items_.begin(), items_.end(), d,
+                         [](float v, const std::pair<float, int>& it) { return v < it.first; });
     items_.insert(at, {d, person});
     if (items_.size() > k_) items_.pop_back();
   }
@@ -64,7 +65,8 @@ class TopK {
 
 MatchPolicy PolicyFromConfig(const Config& config, const MatchDefaults& defaults) {
   MatchPolicy p;
-  p.tolerance = config.recognition.tolerance > 0 ? config.recognition.tolerance : defaults.tolerance;
+  p.tolerance =
+      config.recognition.tolerance > 0 ? config.recognition.tolerance : defaults.tolerance;
   p.margin = config.recognition.margin >= 0 ? config.recognition.margin : defaults.margin;
   p.mode = config.recognition.match == "min" ? MatchMode::kMin : MatchMode::kMean;
   p.top_k = config.recognition.top_k;
@@ -148,7 +150,8 @@ std::vector<Candidate> Gallery::DistancesToPeople(const Embedding& probe, MatchM
     for (size_t r0 = 0; r0 < owner_.size(); r0 += kBlock) {
       const size_t n = std::min(kBlock, owner_.size() - r0);
       SquaredDistances(probe.data(), &matrix_[r0 * kEmbeddingDim], n, block);
-      for (size_t i = 0; i < n; ++i) best[owner_[r0 + i]] = std::min(best[owner_[r0 + i]], block[i]);
+      for (size_t i = 0; i < n; ++i)
+        best[owner_[r0 + i]] = std::min(best[owner_[r0 + i]], block[i]);
     }
   }
   std::vector<Candidate> out(people_.size());
@@ -177,7 +180,8 @@ Match Gallery::Search(const Embedding& probe, const MatchPolicy& policy) const {
     for (size_t r0 = 0; r0 < owner_.size(); r0 += kBlock) {
       const size_t n = std::min(kBlock, owner_.size() - r0);
       SquaredDistances(probe.data(), &matrix_[r0 * kEmbeddingDim], n, block);
-      for (size_t i = 0; i < n; ++i) best[owner_[r0 + i]] = std::min(best[owner_[r0 + i]], block[i]);
+      for (size_t i = 0; i < n; ++i)
+        best[owner_[r0 + i]] = std::min(best[owner_[r0 + i]], block[i]);
     }
     for (size_t p = 0; p < people_.size(); ++p)
       if (best[p] < top.worst()) top.Offer(best[p], static_cast<int>(p));

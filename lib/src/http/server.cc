@@ -51,17 +51,25 @@ int64_t WallMs() {
 
 int HttpStatusFor(Code code) {
   switch (code) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 400;
-    case Code::kBadInput: return 422;
-    case Code::kNotFound: return 404;
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kBadInput:
+      return 422;
+    case Code::kNotFound:
+      return 404;
     case Code::kAlreadyExists:
-    case Code::kConflict: return 409;
-    case Code::kUnavailable: return 503;
-    case Code::kResourceExhausted: return 413;
+    case Code::kConflict:
+      return 409;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kResourceExhausted:
+      return 413;
     case Code::kIoError:
     case Code::kCorruption:
-    case Code::kInternal: return 500;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -82,8 +90,10 @@ void SendStatus(Response& res, const Status& st) {
 Result<std::string> DecodeBase64(std::string_view text) {
   if (text.substr(0, 5) == "data:") {
     const auto comma = text.find(',');
-    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos)
-      return Status::InvalidArgument("image: a data URL must be base64 (data:image/...;base64,...)");
+    if (comma == std::string_view::npos ||
+        text.substr(0, comma).find(";base64") == std::string_view::npos)
+      return Status::InvalidArgument(
+          "image: a data URL must be base64 (data:image/...;base64,...)");
     text.remove_prefix(comma + 1);
   }
   std::string out;
@@ -92,14 +102,23 @@ Result<std::string> DecodeBase64(std::string_view text) {
   int bits = 0, pad = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') { ++pad; continue; }
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    else return Status::InvalidArgument("image: not valid base64");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=') {
+      ++pad;
+      continue;
+    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+      continue;
+    else
+      return Status::InvalidArgument("image: not valid base64");
     if (pad) return Status::InvalidArgument("image: not valid base64 (data after padding)");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -114,8 +133,9 @@ Result<std::string> DecodeBase64(std::string_view text) {
 }
 
 json UserJson(const User& u) {
-  return {{"employee_id", u.employee_id}, {"name", u.name},          {"department", u.department},
-          {"active", u.active},           {"created_at", u.created_at}, {"updated_at", u.updated_at},
+  return {{"employee_id", u.employee_id}, {"name", u.name},
+          {"department", u.department},   {"active", u.active},
+          {"created_at", u.created_at},   {"updated_at", u.updated_at},
           {"embeddings", u.embeddings}};
 }
 json BoxJson(const Box& b) {
@@ -250,7 +270,10 @@ class Streamer {
  public:
   Streamer(Camera* camera, std::unique_ptr<FacePipeline> pipeline, CameraConfig config,
            http::Metrics* metrics)
-      : camera_(camera), pipeline_(std::move(pipeline)), config_(std::move(config)), metrics_(metrics) {
+      : camera_(camera),
+        pipeline_(std::move(pipeline)),
+        config_(std::move(config)),
+        metrics_(metrics) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Streamer() { Stop(); }
@@ -434,7 +457,8 @@ struct Server::Impl {
                              !req.get_header_value("Authorization").empty();
       res.set_header("WWW-Authenticate", "Bearer");
       SendError(res, 401, "unauthorized",
-                presented ? "the API key is not valid" : "an API key is required (Authorization: Bearer KEY or X-API-Key)");
+                presented ? "the API key is not valid"
+                          : "an API key is required (Authorization: Bearer KEY or X-API-Key)");
       return false;
     }
     SendError(res, 403, "forbidden", "this API key's role may not use this endpoint");
@@ -455,17 +479,23 @@ struct Server::Impl {
           SendError(res, 500, "internal", e.what());
         }
       }
-      const std::string labels = "route=\"" + http::Metrics::Escape(name) + "\",method=\"" + method + "\"";
+      const std::string labels =
+          "route=\"" + http::Metrics::Escape(name) + "\",method=\"" + method + "\"";
       // httplib fills in 200 after the handler when it set content but no status.
       const int code = res.status == -1 ? 200 : res.status;
-      metrics.Count("faceatt_http_requests_total", labels + ",code=\"" + std::to_string(code) + "\"");
+      metrics.Count("faceatt_http_requests_total",
+                    labels + ",code=\"" + std::to_string(code) + "\"");
       metrics.Observe("faceatt_http_request_duration_seconds", labels, Seconds(t0));
     };
     const std::string m = method;
-    if (m == "GET") svr.Get(pattern, wrapped);
-    else if (m == "POST") svr.Post(pattern, wrapped);
-    else if (m == "PATCH") svr.Patch(pattern, wrapped);
-    else if (m == "DELETE") svr.Delete(pattern, wrapped);
+    if (m == "GET")
+      svr.Get(pattern, wrapped);
+    else if (m == "POST")
+      svr.Post(pattern, wrapped);
+    else if (m == "PATCH")
+      svr.Patch(pattern, wrapped);
+    else if (m == "DELETE")
+      svr.Delete(pattern, wrapped);
   }
 
   // Streams (SSE, MJPEG) each hold a server thread for as long as they last:
@@ -482,7 +512,8 @@ struct Server::Impl {
   }
 
   void Stage(const char* stage, std::chrono::steady_clock::time_point t0) {
-    metrics.Observe("faceatt_stage_duration_seconds", std::string("stage=\"") + stage + "\"", Seconds(t0));
+    metrics.Observe("faceatt_stage_duration_seconds", std::string("stage=\"") + stage + "\"",
+                    Seconds(t0));
   }
   // The pipeline's own stages of its last image: detect, landmarks, embed.
   void ObserveStages(const FacePipeline& pipeline) {
@@ -517,7 +548,8 @@ struct Server::Impl {
       if (b64.empty()) return Status::InvalidArgument("image is required");
       FACEATT_ASSIGN_OR_RETURN(bytes, DecodeBase64(b64));
     } else {
-      if (!req.has_file("image")) return Status::InvalidArgument("a multipart field 'image' is required");
+      if (!req.has_file("image"))
+        return Status::InvalidArgument("a multipart field 'image' is required");
       bytes = req.get_file_value("image").content;
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -579,7 +611,8 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
       if (!r->ok()) return SendStatus(res, r->status());
     er.name = *name, er.employee_id = *id, er.department = *dep;
     if (body->contains("force")) {
-      if (!(*body)["force"].is_boolean()) return SendError(res, 400, "invalid_argument", "force must be true or false");
+      if (!(*body)["force"].is_boolean())
+        return SendError(res, 400, "invalid_argument", "force must be true or false");
       er.force = (*body)["force"].get<bool>();
     }
     std::vector<std::string> texts;
@@ -589,9 +622,11 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
       texts.push_back(*one);
     }
     if (body->contains("images")) {
-      if (!(*body)["images"].is_array()) return SendError(res, 400, "invalid_argument", "images must be an array");
+      if (!(*body)["images"].is_array())
+        return SendError(res, 400, "invalid_argument", "images must be an array");
       for (const auto& v : (*body)["images"]) {
-        if (!v.is_string()) return SendError(res, 400, "invalid_argument", "images must hold strings");
+        if (!v.is_string())
+          return SendError(res, 400, "invalid_argument", "images must hold strings");
         texts.push_back(v.get<std::string>());
       }
     }
@@ -602,7 +637,8 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
     }
   } else {
     if (!req.is_multipart_form_data())
-      return SendError(res, 400, "bad_input", "expected multipart/form-data (or POST /enroll/json)");
+      return SendError(res, 400, "bad_input",
+                       "expected multipart/form-data (or POST /enroll/json)");
     er.name = FormValue(req, "name");
     er.employee_id = FormValue(req, "employee_id");
     er.department = FormValue(req, "department");
@@ -614,10 +650,12 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
     for (auto it = range.first; it != range.second; ++it) {
       const auto& f = it->second;
       er.images.push_back(EnrollImage{
-          f.filename.empty() ? "image" + std::to_string(er.images.size() + 1) : f.filename, f.content, true});
+          f.filename.empty() ? "image" + std::to_string(er.images.size() + 1) : f.filename,
+          f.content, true});
     }
   }
-  if (er.images.empty()) return SendError(res, 400, "invalid_argument", "at least one image is required");
+  if (er.images.empty())
+    return SendError(res, 400, "invalid_argument", "at least one image is required");
   for (const auto& im : er.images)
     if (im.bytes.empty()) return SendError(res, 400, "bad_input", im.name + ": empty image");
   auto lease = pool->Acquire();
@@ -630,7 +668,8 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
     json body = {{"error", {{"code", CodeName(st.code())}, {"message", st.message()}}}};
     // The first per-image reason, as the CLI reports it ("a.jpg: no_face (...)").
     for (const char* reason : {kNoFace, kMultiFace, kBadQuality, kBadInput, kAlreadyEnrolled})
-      if (st.code() == Code::kBadInput && st.message().find(std::string(": ") + reason) != std::string::npos) {
+      if (st.code() == Code::kBadInput &&
+          st.message().find(std::string(": ") + reason) != std::string::npos) {
         body["error"]["reason"] = reason;
         break;
       }
@@ -639,14 +678,18 @@ void Server::Impl::HandleEnroll(const Request& req, Response& res, bool json_bod
   }
   json images = json::array();
   for (const auto& o : result->outcomes)
-    images.push_back({{"image", o.image}, {"accepted", o.accepted}, {"reason", OrNull(o.reason)},
-                      {"detail", OrNull(o.detail)}, {"box", o.box ? BoxJson(*o.box) : json()}});
+    images.push_back({{"image", o.image},
+                      {"accepted", o.accepted},
+                      {"reason", OrNull(o.reason)},
+                      {"detail", OrNull(o.detail)},
+                      {"box", o.box ? BoxJson(*o.box) : json()}});
   json body = UserJson(result->user);
   body["success"] = true;
   body["created"] = result->created;
   body["accepted"] = result->accepted;
   body["images"] = images;
-  events.Publish("enrolled", {{"employee_id", result->user.employee_id}, {"name", result->user.name}});
+  events.Publish("enrolled",
+                 {{"employee_id", result->user.employee_id}, {"name", result->user.name}});
   SendJson(res, result->created ? 201 : 200, body);
 }
 
@@ -663,8 +706,9 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
     auto parsed = ParseJsonObject(req.body);
     if (!parsed.ok()) return SendError(res, 400, "bad_input", parsed.status().message());
     body = std::move(*parsed);
-    for (auto [key, out] : {std::pair{"type", &attempt.type}, std::pair{"device_id", &attempt.device_id},
-                            std::pair{"ts_client", &attempt.ts_client}}) {
+    for (auto [key, out] :
+         {std::pair{"type", &attempt.type}, std::pair{"device_id", &attempt.device_id},
+          std::pair{"ts_client", &attempt.ts_client}}) {
       auto v = JsonString(*body, key);
       if (!v.ok()) return SendStatus(res, v.status());
       *out = *v;
@@ -701,11 +745,13 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
     if (attempt.device_id.empty()) attempt.device_id = config.camera.device_id;
     auto frame = camera ? camera->Latest() : std::nullopt;
     if (!frame)
-      return fail(503, "camera_unavailable",
-                  camera ? "the camera has no recent frame" : "no camera is configured (camera.source)",
-                  std::nullopt);
+      return fail(
+          503, "camera_unavailable",
+          camera ? "the camera has no recent frame" : "no camera is configured (camera.source)",
+          std::nullopt);
     image = frame->image;
-    frame_info = {{"source", "camera"}, {"seq", frame->seq}, {"width", image.cols}, {"height", image.rows}};
+    frame_info = {
+        {"source", "camera"}, {"seq", frame->seq}, {"width", image.cols}, {"height", image.rows}};
   } else {
     auto decoded = RequestImage(req, body ? &*body : nullptr);
     if (!decoded.ok()) {
@@ -766,8 +812,11 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   if (!o.success) {
     // The audit row is written; say why, with what helps the person in front of the camera.
     metrics.Count("faceatt_recognitions_total", "outcome=\"" + o.reason + "\"");
-    json out = {{"success", false}, {"reason", o.reason}, {"message", o.message},
-                {"min_distance", distance}, {"record_id", o.record_id}};
+    json out = {{"success", false},
+                {"reason", o.reason},
+                {"message", o.message},
+                {"min_distance", distance},
+                {"record_id", o.record_id}};
     if (o.reason == kMultiFace) out["faces"] = o.faces;
     if (o.face) out["box"] = BoxJson(o.face->box);
     if (o.reason == kBadQuality) out["detail"] = o.face->detail;
@@ -830,7 +879,9 @@ void Server::Impl::HandleRecognize(const Request& req, Response& res) {
                      {"reason", OrNull(f.reason)},
                      {"detail", OrNull(f.detail)}});
   }
-  SendJson(res, 200, {{"faces", faces}, {"count", faces.size()}, {"width", image->cols}, {"height", image->rows}});
+  SendJson(
+      res, 200,
+      {{"faces", faces}, {"count", faces.size()}, {"width", image->cols}, {"height", image->rows}});
 }
 
 namespace {
@@ -862,8 +913,8 @@ Result<int> IntParam(const Request& req, const char* key, int def, int lo, int h
     if (used == v.size() && n >= lo && n <= hi) return n;
   } catch (const std::exception&) {
   }
-  return Status::InvalidArgument(std::string(key) + " must be an integer from " + std::to_string(lo) +
-                                 " to " + std::to_string(hi));
+  return Status::InvalidArgument(std::string(key) + " must be an integer from " +
+                                 std::to_string(lo) + " to " + std::to_string(hi));
 }
 }  // namespace
 
@@ -880,7 +931,8 @@ void Server::Impl::HandleAttendanceGet(const Request& req, Response& res) {
     if (!t.ok()) return SendStatus(res, t.status());
     q.type = *t;
   }
-  for (auto [key, out, end] : {std::tuple{"from", &q.from_ms, false}, std::tuple{"to", &q.to_ms, true}}) {
+  for (auto [key, out, end] :
+       {std::tuple{"from", &q.from_ms, false}, std::tuple{"to", &q.to_ms, true}}) {
     if (!req.has_param(key)) continue;
     auto when = ParseWhen(req.get_param_value(key), end);
     if (!when.ok())
@@ -904,7 +956,8 @@ void Server::Impl::HandleAttendanceGet(const Request& req, Response& res) {
     if (r.employee_id) j["name"] = service->NameOf(*r.employee_id);
     records.push_back(std::move(j));
   }
-  SendJson(res, 200, {{"records", records}, {"count", *count}, {"limit", q.limit}, {"offset", q.offset}});
+  SendJson(res, 200,
+           {{"records", records}, {"count", *count}, {"limit", q.limit}, {"offset", q.offset}});
 }
 
 void Server::Impl::HandleAttendancePost(const Request& req, Response& res) {
@@ -949,10 +1002,12 @@ void Server::Impl::HandleUserPatch(const Request& req, Response& res) {
       if (!v.is_string()) return SendError(res, 400, "invalid_argument", k + " must be a string");
       (k == "name" ? name : department) = v.get<std::string>();
     } else if (k == "active") {
-      if (!v.is_boolean()) return SendError(res, 400, "invalid_argument", "active must be true or false");
+      if (!v.is_boolean())
+        return SendError(res, 400, "invalid_argument", "active must be true or false");
       active = v.get<bool>();
     } else {
-      return SendError(res, 400, "invalid_argument", "unknown field " + k + " (name, department, active)");
+      return SendError(res, 400, "invalid_argument",
+                       "unknown field " + k + " (name, department, active)");
     }
   }
   if (name) {
@@ -986,7 +1041,8 @@ void Server::Impl::HandleUserDelete(const Request& req, Response& res) {
         std::error_code ec;
         fs::remove(dir.Absolute(*p), ec);
       }
-  SendJson(res, 200, {{"deleted", id}, {"embeddings", removed->size()}, {"attendance_purged", purge}});
+  SendJson(res, 200,
+           {{"deleted", id}, {"embeddings", removed->size()}, {"attendance_purged", purge}});
 }
 
 void Server::Impl::HandleThumbnail(const Request& req, Response& res) {
@@ -999,12 +1055,15 @@ void Server::Impl::HandleThumbnail(const Request& req, Response& res) {
   if (!all.ok()) return SendStatus(res, all.status());
   const StoredEmbedding* best = nullptr;
   for (const auto& e : *all)
-    if (e.employee_id == id && !e.thumbnail_path.empty() && (!best || e.quality > best->quality)) best = &e;
+    if (e.employee_id == id && !e.thumbnail_path.empty() && (!best || e.quality > best->quality))
+      best = &e;
   if (!best) return SendError(res, 404, "not_found", id + " has no thumbnail");
-  auto bytes = ReadFileBytes(service->data_dir().Absolute(best->thumbnail_path), config.image.max_bytes);
+  auto bytes =
+      ReadFileBytes(service->data_dir().Absolute(best->thumbnail_path), config.image.max_bytes);
   if (!bytes.ok()) return SendStatus(res, bytes.status());
   auto probe = ProbeImage(*bytes);
-  res.set_content(std::move(*bytes), probe.ok() && probe->format == "png" ? "image/png" : "image/jpeg");
+  res.set_content(std::move(*bytes),
+                  probe.ok() && probe->format == "png" ? "image/png" : "image/jpeg");
 }
 
 void Server::Impl::HandleEvents(const Request&, Response& res) {
@@ -1014,7 +1073,8 @@ void Server::Impl::HandleEvents(const Request&, Response& res) {
   res.set_header("X-Accel-Buffering", "no");
   auto waits = std::make_shared<int>(0);
   res.set_chunked_content_provider(
-      "text/event-stream", [this, after, waits](size_t, httplib::DataSink& sink) mutable {
+      "text/event-stream",
+      [this, after, waits](size_t, httplib::DataSink& sink) mutable {
         if (*waits == 0 && after >= 0) {
           const std::string hello = ": connected\nretry: 3000\n\n";
           if (!sink.write(hello.data(), hello.size())) return false;
@@ -1062,7 +1122,8 @@ void Server::Impl::HandleMetrics(const Request&, Response& res) {
 
 void Server::Impl::HandleDeliveries(const Request& req, Response& res) {
   const std::string status = req.get_param_value("status");
-  if (!status.empty() && status != kOutboxPending && status != kOutboxDelivered && status != kOutboxFailed)
+  if (!status.empty() && status != kOutboxPending && status != kOutboxDelivered &&
+      status != kOutboxFailed)
     return SendError(res, 400, "invalid_argument", "status must be pending, delivered or failed");
   auto limit = IntParam(req, "limit", 100, 1, 1000);
   if (!limit.ok()) return SendStatus(res, limit.status());
@@ -1085,11 +1146,14 @@ void Server::Impl::HandleDeliveries(const Request& req, Response& res) {
     auto n = store->CountOutbox(s);
     counts[s] = n.ok() ? json(*n) : json();
   }
-  SendJson(res, 200, {{"deliveries", list}, {"counts", counts}, {"enabled", webhooks && webhooks->enabled()}});
+  SendJson(
+      res, 200,
+      {{"deliveries", list}, {"counts", counts}, {"enabled", webhooks && webhooks->enabled()}});
 }
 
 void Server::Impl::HandleStream(const Request&, Response& res) {
-  if (!camera || !streamer) return SendError(res, 503, "camera_unavailable", "no camera is configured");
+  if (!camera || !streamer)
+    return SendError(res, 503, "camera_unavailable", "no camera is configured");
   if (!OpenStream(res)) return;
   streamer->AddViewer();
   res.set_header("Cache-Control", "no-cache");
@@ -1146,7 +1210,9 @@ json OpenApi(const std::string& version) {
              {{"error",
                {{"type", "object"},
                 {"properties",
-                 {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}, {"reason", {{"type", "string"}}}}}}}}}}}}}}}};
+                 {{"code", {{"type", "string"}}},
+                  {"message", {{"type", "string"}}},
+                  {"reason", {{"type", "string"}}}}}}}}}}}}}}}};
   auto op = [&](const char* summary, const char* role, json extra = json::object()) {
     json responses = {{"200", {{"description", "OK"}}}, {"400", error_body}, {"500", error_body}};
     if (std::string(role) != "public") {
@@ -1161,7 +1227,10 @@ json OpenApi(const std::string& version) {
   auto query = [](std::initializer_list<std::pair<const char*, const char*>> params) {
     json out = json::array();
     for (const auto& [name, description] : params)
-      out.push_back({{"name", name}, {"in", "query"}, {"required", false}, {"description", description},
+      out.push_back({{"name", name},
+                     {"in", "query"},
+                     {"required", false},
+                     {"description", description},
                      {"schema", {{"type", "string"}}}});
     return out;
   };
@@ -1172,10 +1241,12 @@ json OpenApi(const std::string& version) {
            {{"type", "object"},
             {"properties",
              {{"name", {{"type", "string"}}},
-              {"employee_id", {{"type", "string"}, {"description", "empty: generated (EMP001, ...)"}}},
+              {"employee_id",
+               {{"type", "string"}, {"description", "empty: generated (EMP001, ...)"}}},
               {"department", {{"type", "string"}}},
               {"force", {{"type", "string"}, {"enum", {"true", "false"}}}},
-              {"image", {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}}}}},
+              {"image",
+               {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}}}}},
             {"required", {"image"}}}}}},
         {"application/json",
          {{"schema",
@@ -1201,22 +1272,30 @@ json OpenApi(const std::string& version) {
          {{"schema",
            {{"type", "object"},
             {"properties",
-             {{"image", {{"type", "string"}, {"description", "base64 or data URL; absent = camera mode"}}},
+             {{"image",
+               {{"type", "string"}, {"description", "base64 or data URL; absent = camera mode"}}},
               {"type", {{"type", "string"}}},
               {"device_id", {{"type", "string"}}},
               {"ts_client", {{"type", "string"}}}}}}}}}}}};
-  const json id_param = {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}};
+  const json id_param = {
+      {{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}};
   json paths = {
-      {"/health", {{"get", op("Status, database, camera, models, counts; 503 when unusable", "public")}}},
+      {"/health",
+       {{"get", op("Status, database, camera, models, counts; 503 when unusable", "public")}}},
       {"/config", {{"get", op("Non-secret settings", "reader")}}},
-      {"/enroll", {{"post", op("Enroll from multipart: name, employee_id, department, force, image (repeatable)",
-                               "admin", {{"requestBody", enroll_form}})}}},
-      {"/enroll/json", {{"post", op("Enroll from JSON {name, employee_id, department, force, image|images}", "admin",
-                                    {{"requestBody", enroll_form}})}}},
-      {"/identify", {{"post", op("Identify and record attendance (upload, JSON base64, or camera mode)", "device",
-                                 {{"requestBody", image_form}})}}},
-      {"/recognize", {{"post", op("Every face with box, label and distance; nothing recorded", "device",
-                                  {{"requestBody", image_form}})}}},
+      {"/enroll",
+       {{"post",
+         op("Enroll from multipart: name, employee_id, department, force, image (repeatable)",
+            "admin", {{"requestBody", enroll_form}})}}},
+      {"/enroll/json",
+       {{"post", op("Enroll from JSON {name, employee_id, department, force, image|images}",
+                    "admin", {{"requestBody", enroll_form}})}}},
+      {"/identify",
+       {{"post", op("Identify and record attendance (upload, JSON base64, or camera mode)",
+                    "device", {{"requestBody", image_form}})}}},
+      {"/recognize",
+       {{"post", op("Every face with box, label and distance; nothing recorded", "device",
+                    {{"requestBody", image_form}})}}},
       {"/attendance",
        {{"get", op("Attendance records", "reader",
                    {{"parameters", query({{"employee_id", "one person"},
@@ -1226,28 +1305,37 @@ json OpenApi(const std::string& version) {
                                           {"type", "IN | OUT"},
                                           {"limit", "1-1000, default 100"},
                                           {"offset", "rows to skip"}})}})},
-        {"post", op("Record an event by hand {employee_id, type, device_id, ts_client}", "admin")}}},
+        {"post",
+         op("Record an event by hand {employee_id, type, device_id, ts_client}", "admin")}}},
       {"/users", {{"get", op("People", "reader")}}},
       {"/users/{id}",
        {{"parameters", id_param},
         {"get", op("One person", "reader")},
         {"patch", op("Change name, department, active", "admin")},
-        {"delete", op("Delete a person", "admin",
-                      {{"parameters", query({{"purge_attendance", "1: also delete their attendance"}})}})}}},
-      {"/users/{id}/thumbnail", {{"parameters", id_param}, {"get", op("The person's thumbnail (JPEG)", "reader")}}},
+        {"delete",
+         op("Delete a person", "admin",
+            {{"parameters", query({{"purge_attendance", "1: also delete their attendance"}})}})}}},
+      {"/users/{id}/thumbnail",
+       {{"parameters", id_param}, {"get", op("The person's thumbnail (JPEG)", "reader")}}},
       {"/events", {{"get", op("Server-Sent Events: recognition, attendance, enrolled", "reader")}}},
       {"/metrics", {{"get", op("Prometheus metrics", "reader")}}},
       {"/webhooks/deliveries",
        {{"get", op("Webhook outbox rows and counts", "admin",
-                   {{"parameters", query({{"status", "pending | delivered | failed"}, {"limit", "rows"}})}})}}},
-      {"/stream.mjpeg", {{"get", op("MJPEG stream with the guide overlay; 503 without a camera", "device")}}},
-      {"/capture", {{"get", op("Latest camera frame as JPEG; 503 without a camera", "device",
-                               {{"parameters", query({{"preview", "1: with the guide overlay"}})}})}}},
+                   {{"parameters",
+                     query({{"status", "pending | delivered | failed"}, {"limit", "rows"}})}})}}},
+      {"/stream.mjpeg",
+       {{"get", op("MJPEG stream with the guide overlay; 503 without a camera", "device")}}},
+      {"/capture",
+       {{"get", op("Latest camera frame as JPEG; 503 without a camera", "device",
+                   {{"parameters", query({{"preview", "1: with the guide overlay"}})}})}}},
       {"/openapi.json", {{"get", op("This document", "public")}}},
   };
   return {{"openapi", "3.0.3"},
-          {"info", {{"title", "faceatt"}, {"version", version},
-                    {"description", "Face-recognition attendance. Errors: {\"error\": {\"code\", \"message\"}}."}}},
+          {"info",
+           {{"title", "faceatt"},
+            {"version", version},
+            {"description",
+             "Face-recognition attendance. Errors: {\"error\": {\"code\", \"message\"}}."}}},
           {"components",
            {{"securitySchemes",
              {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
@@ -1280,18 +1368,20 @@ void Server::Impl::SetUpRoutes() {
     for (const auto& u : *users) list.push_back(UserJson(u));
     SendJson(res, 200, {{"users", list}, {"count", users->size()}});
   });
-  Route("GET", R"(/users/([^/]+))", "/users/{id}", Role::kReader, [this](const Request& req, Response& res) {
-    auto user = store->GetUser(req.matches[1]);
-    if (!user.ok()) return SendStatus(res, user.status());
-    SendJson(res, 200, UserJson(*user));
-  });
+  Route("GET", R"(/users/([^/]+))", "/users/{id}", Role::kReader,
+        [this](const Request& req, Response& res) {
+          auto user = store->GetUser(req.matches[1]);
+          if (!user.ok()) return SendStatus(res, user.status());
+          SendJson(res, 200, UserJson(*user));
+        });
   Route("PATCH", R"(/users/([^/]+))", "/users/{id}", Role::kAdmin, bind(&Impl::HandleUserPatch));
   Route("DELETE", R"(/users/([^/]+))", "/users/{id}", Role::kAdmin, bind(&Impl::HandleUserDelete));
   Route("GET", R"(/users/([^/]+)/thumbnail)", "/users/{id}/thumbnail", Role::kReader,
         bind(&Impl::HandleThumbnail));
   Route("GET", "/events", "/events", Role::kReader, bind(&Impl::HandleEvents));
   Route("GET", "/metrics", "/metrics", Role::kReader, bind(&Impl::HandleMetrics));
-  Route("GET", "/webhooks/deliveries", "/webhooks/deliveries", Role::kAdmin, bind(&Impl::HandleDeliveries));
+  Route("GET", "/webhooks/deliveries", "/webhooks/deliveries", Role::kAdmin,
+        bind(&Impl::HandleDeliveries));
   Route("GET", "/stream.mjpeg", "/stream.mjpeg", Role::kDevice, bind(&Impl::HandleStream));
   Route("GET", "/capture", "/capture", Role::kDevice, bind(&Impl::HandleCapture));
 
@@ -1303,10 +1393,11 @@ void Server::Impl::SetUpRoutes() {
                        : res.status == 405 ? "method_not_allowed"
                        : res.status < 500  ? "bad_input"
                                            : "internal";
-    const char* message = res.status == 404   ? "no such endpoint"
-                          : res.status == 413 ? "the request body is larger than server.max_upload_bytes"
-                          : res.status < 500  ? "malformed request"
-                                              : "internal error";
+    const char* message = res.status == 404 ? "no such endpoint"
+                          : res.status == 413
+                              ? "the request body is larger than server.max_upload_bytes"
+                          : res.status < 500 ? "malformed request"
+                                             : "internal error";
     SendError(res, res.status, code, message);
   });
   svr.set_exception_handler([](const Request&, Response& res, std::exception_ptr ep) {
@@ -1323,8 +1414,9 @@ void Server::Impl::SetUpRoutes() {
   svr.set_pre_routing_handler([this](const Request& req, Response& res) {
     const std::string origin = req.get_header_value("Origin");
     const auto& allowed = config.server.cors_origins;
-    const bool ok = !origin.empty() && (std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
-                                        std::find(allowed.begin(), allowed.end(), "*") != allowed.end());
+    const bool ok =
+        !origin.empty() && (std::find(allowed.begin(), allowed.end(), origin) != allowed.end() ||
+                            std::find(allowed.begin(), allowed.end(), "*") != allowed.end());
     if (ok) {
       res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Vary", "Origin");
@@ -1338,7 +1430,8 @@ void Server::Impl::SetUpRoutes() {
       const std::string length = req.get_header_value("Content-Length");
       char* end = nullptr;
       const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
-      if (end != length.c_str() && n > static_cast<unsigned long long>(config.server.max_upload_bytes)) {
+      if (end != length.c_str() &&
+          n > static_cast<unsigned long long>(config.server.max_upload_bytes)) {
         res.set_header("Connection", "close");
         SendError(res, 413, "resource_exhausted",
                   "the request body is " + length + " bytes, more than server.max_upload_bytes (" +
@@ -1356,7 +1449,8 @@ void Server::Impl::SetUpRoutes() {
     // Without keys the loopback address is the only guard: refuse a request whose
     // Host names another machine (a DNS-rebinding page reaching 127.0.0.1).
     if (no_keys() && !LoopbackHost(req.get_header_value("Host"))) {
-      SendError(res, 403, "forbidden", "with no API keys configured only localhost may be used as Host");
+      SendError(res, 403, "forbidden",
+                "with no API keys configured only localhost may be used as Host");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method == "OPTIONS") {
@@ -1371,30 +1465,40 @@ void Server::Impl::SetUpRoutes() {
   });
 }
 
-Result<std::unique_ptr<Server>> Server::Create(const Config& config, std::shared_ptr<const Models> models,
+Result<std::unique_ptr<Server>> Server::Create(const Config& config,
+                                               std::shared_ptr<const Models> models,
                                                SqliteStore* store, ServerOptions options) {
   if (!models) return Status::Unavailable("no models loaded");
-  if (config.server.workers < 1) return Status::InvalidArgument("server.workers must be at least 1");
-  if (config.server.queue_length < 0) return Status::InvalidArgument("server.queue_length must be >= 0");
+  if (config.server.workers < 1)
+    return Status::InvalidArgument("server.workers must be at least 1");
+  if (config.server.queue_length < 0)
+    return Status::InvalidArgument("server.queue_length must be >= 0");
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->models = models;
   impl->store = store;
   impl->options = options;
   impl->clock = options.clock ? options.clock : &impl->system_clock;
-  FACEATT_ASSIGN_OR_RETURN(impl->service, FaceService::Open(config, models, store, DataDir(config.paths.data_dir)));
+  FACEATT_ASSIGN_OR_RETURN(
+      impl->service, FaceService::Open(config, models, store, DataDir(config.paths.data_dir)));
   impl->recorder = std::make_unique<AttendanceRecorder>(store, config.attendance, impl->clock);
-  impl->pool = std::make_unique<PipelinePool>(*models, PipelineOptions::FromConfig(config), config.server.workers,
-                                               config.server.queue_length);
-  impl->webhooks = std::make_unique<WebhookDispatcher>(config.webhook, store, impl->clock, options.webhook);
-  if (!config.camera.source.empty()) impl->camera = std::make_unique<Camera>(config.camera, options.camera);
+  impl->pool = std::make_unique<PipelinePool>(*models, PipelineOptions::FromConfig(config),
+                                              config.server.workers, config.server.queue_length);
+  impl->webhooks =
+      std::make_unique<WebhookDispatcher>(config.webhook, store, impl->clock, options.webhook);
+  if (!config.camera.source.empty())
+    impl->camera = std::make_unique<Camera>(config.camera, options.camera);
   impl->host = config.server.host;
-  if (impl->no_keys() && impl->host != "127.0.0.1" && impl->host != "localhost" && impl->host != "::1") {
-    spdlog::warn("no API keys configured (server.admin_keys, device_keys, reader_keys): "
-                 "listening on 127.0.0.1 only instead of {}", impl->host);
+  if (impl->no_keys() && impl->host != "127.0.0.1" && impl->host != "localhost" &&
+      impl->host != "::1") {
+    spdlog::warn(
+        "no API keys configured (server.admin_keys, device_keys, reader_keys): "
+        "listening on 127.0.0.1 only instead of {}",
+        impl->host);
     impl->host = "127.0.0.1";
   } else if (impl->no_keys()) {
-    spdlog::warn("no API keys configured: every request is allowed; listening on {} only", impl->host);
+    spdlog::warn("no API keys configured: every request is allowed; listening on {} only",
+                 impl->host);
   }
   auto& svr = impl->svr;
   const int threads = config.server.workers + config.server.queue_length + kStreamThreads;
@@ -1425,7 +1529,8 @@ Status Server::Start() {
     if (s.port <= 0) return Status::Unavailable("cannot bind " + s.host + " to any port");
   } else {
     if (!s.svr.bind_to_port(s.host, s.config.server.port))
-      return Status::Unavailable("cannot listen on " + s.host + ":" + std::to_string(s.config.server.port) +
+      return Status::Unavailable("cannot listen on " + s.host + ":" +
+                                 std::to_string(s.config.server.port) +
                                  " (in use, or not allowed)");
     s.port = s.config.server.port;
   }
@@ -1433,7 +1538,8 @@ Status Server::Start() {
     s.camera->Start();
     auto pipeline = s.models->NewPipeline();
     pipeline->set_options(PipelineOptions::FromConfig(s.config));
-    s.streamer = std::make_unique<Streamer>(s.camera.get(), std::move(pipeline), s.config.camera, &s.metrics);
+    s.streamer = std::make_unique<Streamer>(s.camera.get(), std::move(pipeline), s.config.camera,
+                                            &s.metrics);
   }
   s.webhooks->Start();
   s.started = true;
@@ -1443,8 +1549,9 @@ Status Server::Start() {
   // before anyone can call Shutdown().
   for (int i = 0; i < 5000 && !s.svr.is_running(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  spdlog::info("faceatt serve: listening on http://{}:{} ({} workers, {} people, models {})", s.host, s.port,
-               s.config.server.workers, s.service->people(), s.models->description());
+  spdlog::info("faceatt serve: listening on http://{}:{} ({} workers, {} people, models {})",
+               s.host, s.port, s.config.server.workers, s.service->people(),
+               s.models->description());
   return Status::Ok();
 }
 
@@ -1456,7 +1563,7 @@ void Server::Shutdown() {
   if (s.shut_down) return;
   s.shut_down = true;
   s.stopping = true;
-  s.events.Stop();                   // SSE streams end
+  s.events.Stop();                     // SSE streams end
   if (s.streamer) s.streamer->Stop();  // MJPEG streams end
   if (s.started) {
     s.svr.stop();  // stops accepting; the pool finishes the requests in flight

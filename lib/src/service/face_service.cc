@@ -19,8 +19,10 @@ cv::Mat MakeThumbnail(const cv::Mat& image, const Box& box, int size) {
   // Letterbox a clipped (non-square) crop onto grey so the thumbnail stays square.
   const int longest = std::max(r.width, r.height);
   cv::Mat square(longest, longest, image.type(), cv::Scalar(128, 128, 128));
-  image(r).copyTo(square(cv::Rect((longest - r.width) / 2, (longest - r.height) / 2, r.width, r.height)));
-  cv::resize(square, out, cv::Size(size, size), 0, 0, longest > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  image(r).copyTo(
+      square(cv::Rect((longest - r.width) / 2, (longest - r.height) / 2, r.width, r.height)));
+  cv::resize(square, out, cv::Size(size, size), 0, 0,
+             longest > size ? cv::INTER_AREA : cv::INTER_LINEAR);
   return out;
 }
 
@@ -151,7 +153,8 @@ Result<User> FaceService::Commit(const NewUser& user, bool add_to_existing,
         encoded = cv::imencode(".png", f.face.chip, png);
       } catch (const cv::Exception&) {
       }
-      if (!encoded) return Status::Internal("cannot encode the face crop of " + f.image + " as PNG");
+      if (!encoded)
+        return Status::Internal("cannot encode the face crop of " + f.image + " as PNG");
       FACEATT_RETURN_IF_ERROR(WriteFileAtomic(crop, std::string(png.begin(), png.end())));
       e.crop_path = data_dir_.Relative(crop);
     }
@@ -210,7 +213,8 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
   if (faces.empty()) {
     std::string why;
     for (const auto& o : result.outcomes)
-      why += (why.empty() ? "" : "; ") + o.image + ": " + o.reason + (o.detail.empty() ? "" : " (" + o.detail + ")");
+      why += (why.empty() ? "" : "; ") + o.image + ": " + o.reason +
+             (o.detail.empty() ? "" : " (" + o.detail + ")");
     return Status::BadInput("no usable face in any image: " + why);
   }
   if (config_.enroll.check_duplicates && !request.force) {
@@ -219,8 +223,8 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
       if (owner) {
         char dist[16];
         std::snprintf(dist, sizeof dist, "%.3f", owner->distance);
-        return Status::Conflict(f.image + ": this face is already enrolled as " + owner->employee_id +
-                                " (" + owner->name + "), distance " + dist +
+        return Status::Conflict(f.image + ": this face is already enrolled as " +
+                                owner->employee_id + " (" + owner->name + "), distance " + dist +
                                 "; force (--force, or force=true over HTTP) enrolls it anyway");
       }
     }
@@ -254,7 +258,8 @@ FaceIdentity FaceService::Decide(const Embedding& embedding, const IdentifyOptio
     id.reason = kUnknown;
     if (m.reason == "ambiguous") id.detail = "ambiguous";
   }
-  for (const auto& c : m.candidates) id.candidates.push_back({c.employee_id, name(c.employee_id), c.distance});
+  for (const auto& c : m.candidates)
+    id.candidates.push_back({c.employee_id, name(c.employee_id), c.distance});
   return id;
 }
 

@@ -22,7 +22,8 @@ class FaceServiceTest : public ::testing::Test {
     o.path = dir_ / "faceatt.db";
     store_ = std::move(OpenSqliteStore(o)).value();
     failing_ = std::make_unique<testing::FailingStore>(store_.get());
-    auto s = FaceService::Open(testing::TestConfig(), models_, failing_.get(), DataDir(dir_.path()));
+    auto s =
+        FaceService::Open(testing::TestConfig(), models_, failing_.get(), DataDir(dir_.path()));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     service_ = std::move(s).value();
   }
@@ -69,7 +70,8 @@ TEST_F(FaceServiceTest, EnrollThenIdentifyOtherPhotos) {
     EXPECT_EQ(id->faces[0].name, "Raj");
     EXPECT_LE(id->faces[0].distance, id->faces[0].threshold);
   }
-  auto stranger = service_->Identify(*pipeline_, *ReadImageFile(Face("single/compreface__einstein.jpeg"), {}));
+  auto stranger =
+      service_->Identify(*pipeline_, *ReadImageFile(Face("single/compreface__einstein.jpeg"), {}));
   ASSERT_TRUE(stranger.ok());
   ASSERT_EQ(stranger->faces.size(), 1u);
   EXPECT_FALSE(stranger->faces[0].matched);
@@ -134,7 +136,8 @@ TEST_F(FaceServiceTest, StoreFailureLeavesNoPersonAndNoGalleryEntry) {
   EXPECT_EQ(service_->people(), 0u);
   EXPECT_EQ(*store_->CountUsers(), 0);
   failing_->writes_left = 1;
-  EXPECT_TRUE(service_->Enroll(*pipeline_, Request("Leonard", Photos("people/bbt/leonard", 0, 3))).ok());
+  EXPECT_TRUE(
+      service_->Enroll(*pipeline_, Request("Leonard", Photos("people/bbt/leonard", 0, 3))).ok());
 }
 
 TEST_F(FaceServiceTest, OtherModelsEmbeddingsAreNotCompared) {
@@ -143,7 +146,8 @@ TEST_F(FaceServiceTest, OtherModelsEmbeddingsAreNotCompared) {
   ASSERT_TRUE(store_->CreateUser({"OLD1", "Old Model", ""}, {foreign}).ok());
   ASSERT_TRUE(service_->Reload().ok());
   EXPECT_EQ(service_->people(), 0u);
-  EXPECT_EQ(*store_->UsersNeedingReenrollment(service_->model_id()), std::vector<std::string>{"OLD1"});
+  EXPECT_EQ(*store_->UsersNeedingReenrollment(service_->model_id()),
+            std::vector<std::string>{"OLD1"});
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ Result<std::string> BackupDatabase(SqliteStore& store, const DataDir& data, cons
   return path;
 }
 
-Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup, const Clock& clock) {
+Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup,
+                               const Clock& clock) {
   ResetResult r;
   if (backup) {
     FACEATT_ASSIGN_OR_RETURN(r.backup, BackupDatabase(store, data, clock));
@@ -45,8 +46,8 @@ Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool bac
   // Every thumbnail and crop belonged to someone: clear leftovers of interrupted runs too.
   std::error_code ec;
   for (const std::string& dir : {data.thumbnails(), data.faces()}) {
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
       if (it->is_regular_file()) ++r.files_removed;
     ec.clear();
     fs::remove_all(dir, ec);
@@ -73,13 +74,14 @@ Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dr
     if (indexed) return;
     indexed = true;
     const fs::path backups = data.backups();
-    for (auto it = fs::recursive_directory_iterator(data.root(), ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(data.root(), ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (it->is_directory() && it->path() == backups) {
         it.disable_recursion_pending();
         continue;
       }
-      if (it->is_regular_file()) by_name[it->path().filename().string()].push_back(it->path().string());
+      if (it->is_regular_file())
+        by_name[it->path().filename().string()].push_back(it->path().string());
     }
     ec.clear();
   };
@@ -91,7 +93,8 @@ Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dr
       fs::path tail;
       for (size_t k = start; k < parts.size(); ++k) tail /= parts[k];
       const std::string cand = (fs::path(data.root()) / tail).lexically_normal().string();
-      if (cand != abs && fs::is_regular_file(cand, ec) && HashMatches(cand, ref.sha256)) return cand;
+      if (cand != abs && fs::is_regular_file(cand, ec) && HashMatches(cand, ref.sha256))
+        return cand;
     }
     return "";
   };
@@ -136,7 +139,8 @@ Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dr
         }
       }
     }
-    if (!dry_run && fix.action != "missing") FACEATT_RETURN_IF_ERROR(store.UpdateFileRef(ref, fix.new_path));
+    if (!dry_run && fix.action != "missing")
+      FACEATT_RETURN_IF_ERROR(store.UpdateFileRef(ref, fix.new_path));
     result.fixes.push_back(std::move(fix));
   }
   return result;

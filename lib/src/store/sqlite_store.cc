@@ -1,7 +1,7 @@
 #include <sqlite3.h>
 
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "faceatt/store.h"
@@ -357,7 +357,8 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options
       FACEATT_RETURN_IF_ERROR(Exec(db, kMigrations[version]));
       return Exec(db, ("PRAGMA user_version = " + std::to_string(version + 1)).c_str());
     });
-    if (!st.ok()) return prefix(st.WithPrefix("migrating to schema " + std::to_string(version + 1)));
+    if (!st.ok())
+      return prefix(st.WithPrefix("migrating to schema " + std::to_string(version + 1)));
   }
   store->impl_->version = version;
   return store;
@@ -372,7 +373,8 @@ int SqliteStore::schema_version() const { return impl_->version; }
 Result<User> SqliteStore::CreateUser(const NewUser& user,
                                      const std::vector<StoredEmbedding>& embeddings) {
   FACEATT_RETURN_IF_ERROR(ValidateName(user.name));
-  if (!user.department.empty()) FACEATT_RETURN_IF_ERROR(ValidateName(user.department, "department"));
+  if (!user.department.empty())
+    FACEATT_RETURN_IF_ERROR(ValidateName(user.department, "department"));
   if (!user.employee_id.empty()) FACEATT_RETURN_IF_ERROR(ValidateEmployeeId(user.employee_id));
   std::lock_guard lock(impl_->mu);
   std::string id = user.employee_id;
@@ -457,7 +459,8 @@ Result<std::vector<StoredEmbedding>> SqliteStore::DeleteUser(const std::string& 
   std::vector<StoredEmbedding> removed;
   Status st = impl_->Transaction([&]() -> Status {
     FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
-    FACEATT_ASSIGN_OR_RETURN(removed, impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row)));
+    FACEATT_ASSIGN_OR_RETURN(removed,
+                             impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row)));
     Stmt del(impl_->db, "DELETE FROM users WHERE id = ?");
     del.Bind(1, row);
     del.Step();
@@ -497,7 +500,8 @@ Result<std::vector<StoredEmbedding>> SqliteStore::LoadEmbeddings(const std::stri
   return impl_->SelectEmbeddings("WHERE u.active = 1 AND e.model_id = ?", model_id);
 }
 
-Result<std::vector<std::string>> SqliteStore::UsersNeedingReenrollment(const std::string& model_id) {
+Result<std::vector<std::string>> SqliteStore::UsersNeedingReenrollment(
+    const std::string& model_id) {
   std::lock_guard lock(impl_->mu);
   Stmt s(impl_->db,
          "SELECT u.employee_id FROM users u WHERE EXISTS (SELECT 1 FROM embeddings e WHERE "
@@ -565,7 +569,8 @@ Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const Attend
       "image_ref FROM attendance" +
       AttendanceWhere(q, args) + " ORDER BY ts_server " + (q.newest_first ? "DESC" : "ASC") +
       ", id " + (q.newest_first ? "DESC" : "ASC");
-  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
+  if (q.limit > 0)
+    sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
   Stmt s(db, sql.c_str());
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<AttendanceRecord> out;
@@ -593,7 +598,8 @@ Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const Attend
 Result<int64_t> SqliteStore::AddAttendance(const AttendanceRecord& r) {
   FACEATT_RETURN_IF_ERROR(CheckAttendance(r));
   std::lock_guard lock(impl_->mu);
-  return InsertAttendance(impl_->db, r, r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis());
+  return InsertAttendance(impl_->db, r,
+                          r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis());
 }
 
 Result<int64_t> SqliteStore::AddAttendanceAfter(const std::optional<AttendanceQuery>& recent,
@@ -609,7 +615,8 @@ Result<int64_t> SqliteStore::AddAttendanceAfter(const std::optional<AttendanceQu
     FACEATT_RETURN_IF_ERROR(CheckAttendance(w.record));
     const int64_t ts = w.record.ts_server_ms ? w.record.ts_server_ms : impl_->clock().NowMillis();
     FACEATT_ASSIGN_OR_RETURN(id, InsertAttendance(impl_->db, w.record, ts));
-    for (const auto& item : w.outbox) FACEATT_RETURN_IF_ERROR(InsertOutbox(impl_->db, item, impl_->Now()));
+    for (const auto& item : w.outbox)
+      FACEATT_RETURN_IF_ERROR(InsertOutbox(impl_->db, item, impl_->Now()));
     return Status::Ok();
   }));
   return id;
@@ -678,7 +685,8 @@ Result<std::vector<FileRef>> SqliteStore::ListFileRefs() {
   std::lock_guard lock(impl_->mu);
   std::vector<FileRef> out;
   Stmt e(impl_->db,
-         "SELECT id, source_path, source_sha256, thumbnail_path, crop_path FROM embeddings ORDER BY id");
+         "SELECT id, source_path, source_sha256, thumbnail_path, crop_path FROM embeddings ORDER "
+         "BY id");
   while (e.Step()) {
     const int64_t id = e.Int(0);
     if (!e.Text(1).empty()) out.push_back({"embeddings", "source_path", id, e.Text(1), e.Text(2)});
@@ -699,7 +707,8 @@ Status SqliteStore::UpdateFileRef(const FileRef& ref, const std::string& new_pat
                                       {"attendance", "image_ref"}};
   bool known = false;
   for (const auto& a : kAllowed) known |= ref.table == a[0] && ref.column == a[1];
-  if (!known) return Status::InvalidArgument("unknown file reference " + ref.table + "." + ref.column);
+  if (!known)
+    return Status::InvalidArgument("unknown file reference " + ref.table + "." + ref.column);
   std::lock_guard lock(impl_->mu);
   const std::string sql = "UPDATE " + ref.table + " SET " + ref.column + " = ? WHERE id = ?";
   Stmt s(impl_->db, sql.c_str());
@@ -782,7 +791,8 @@ Status SqliteStore::UpdateOutbox(const OutboxItem& item) {
 
 Result<std::vector<OutboxItem>> SqliteStore::ListOutbox(const std::string& status, int limit) {
   std::lock_guard lock(impl_->mu);
-  const std::string sql = std::string(kOutboxColumns) + "WHERE (?1 = '' OR status = ?1) ORDER BY id DESC LIMIT ?2";
+  const std::string sql =
+      std::string(kOutboxColumns) + "WHERE (?1 = '' OR status = ?1) ORDER BY id DESC LIMIT ?2";
   Stmt s(impl_->db, sql.c_str());
   s.Bind(1, status).Bind(2, limit <= 0 ? -1 : limit);
   std::vector<OutboxItem> out;

@@ -111,7 +111,8 @@ TEST(SqliteStoreTest, UpdateAndDeleteKeepAttendanceUnlessPurged) {
   ASSERT_TRUE(s->UpdateUser("A", std::string("Ann Lee"), std::string("R&D"), std::nullopt).ok());
   EXPECT_EQ(s->GetUser("A")->name, "Ann Lee");
   EXPECT_EQ(s->GetUser("A")->department, "R&D");
-  EXPECT_EQ(s->UpdateUser("Z", std::string("x"), std::nullopt, std::nullopt).code(), Code::kNotFound);
+  EXPECT_EQ(s->UpdateUser("Z", std::string("x"), std::nullopt, std::nullopt).code(),
+            Code::kNotFound);
   for (const char* who : {"A", "B"}) {
     AttendanceRecord r;
     r.employee_id = who;
@@ -230,7 +231,8 @@ TEST(SqliteStoreTest, KillDuringWritesLosesNothingCommitted) {
     auto s = Open(dir / "db");
     for (int i = 0;; ++i) {
       std::vector<StoredEmbedding> e;
-      for (int k = 0; k < 3; ++k) e.push_back(Emb(0.01f * k, std::to_string(i) + "-" + std::to_string(k)));
+      for (int k = 0; k < 3; ++k)
+        e.push_back(Emb(0.01f * k, std::to_string(i) + "-" + std::to_string(k)));
       auto u = s->CreateUser({"", "P" + std::to_string(i), ""}, e);
       if (!u.ok()) _exit(3);
       const std::string line = u->employee_id + "\n";

@@ -26,7 +26,9 @@ uint32_t Le16(std::string_view b, size_t i) {
   return static_cast<uint8_t>(b[i]) | (static_cast<uint8_t>(b[i + 1]) << 8);
 }
 uint32_t Le32(std::string_view b, size_t i) { return Le16(b, i) | (Le16(b, i + 2) << 16); }
-uint32_t Le24(std::string_view b, size_t i) { return Le16(b, i) | (static_cast<uint8_t>(b[i + 2]) << 16); }
+uint32_t Le24(std::string_view b, size_t i) {
+  return Le16(b, i) | (static_cast<uint8_t>(b[i + 2]) << 16);
+}
 
 Status Truncated(const char* format) {
   return Status::BadInput(std::string("truncated or damaged ") + format + " file");
@@ -41,8 +43,14 @@ Result<ImageHeader> ProbeJpeg(std::string_view b) {
   while (i + 4 <= b.size()) {
     if (static_cast<uint8_t>(b[i]) != 0xFF) return Truncated("JPEG");
     uint8_t m = static_cast<uint8_t>(b[i + 1]);
-    if (m == 0xFF) { ++i; continue; }
-    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }
     if (m == 0xD9) break;
     size_t len = Be16(b, i + 2);
     if (len < 2 || i + 2 + len > b.size()) return Truncated("JPEG");
@@ -116,7 +124,8 @@ Result<cv::Mat> DecodePng(std::string_view bytes, const std::string& name) {
   image.format = PNG_FORMAT_BGR;
   cv::Mat out(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3);
   const png_color white{255, 255, 255};  // transparent areas become white
-  if (!png_image_finish_read(&image, &white, out.data, static_cast<png_int_32>(out.step), nullptr)) {
+  if (!png_image_finish_read(&image, &white, out.data, static_cast<png_int_32>(out.step),
+                             nullptr)) {
     std::string why = image.message;
     png_image_free(&image);
     return Status::BadInput(name + ": cannot decode png (" + why + ")");
@@ -154,14 +163,16 @@ Result<ImageHeader> ProbeImage(std::string_view b) {
   if (b.size() >= 8 && (b.substr(0, 4) == std::string_view("II*\0", 4) ||
                         b.substr(0, 4) == std::string_view("MM\0*", 4)))
     return ProbeTiff(b);
-  return Status::BadInput("not an image (unrecognised format; expected JPEG, PNG, BMP, WebP or TIFF)");
+  return Status::BadInput(
+      "not an image (unrecognised format; expected JPEG, PNG, BMP, WebP or TIFF)");
 }
 
 Result<cv::Mat> DecodeImage(std::string_view bytes, const ImageLimits& limits,
                             const std::string& name) {
   static std::once_flag quiet;
   // OpenCV logs decoder warnings to stderr; the library must not print.
-  std::call_once(quiet, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
+  std::call_once(quiet,
+                 [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
   if (static_cast<int64_t>(bytes.size()) > limits.max_bytes)
     return Status::ResourceExhausted(name + ": " + std::to_string(bytes.size()) +
                                      " bytes, more than the limit of " +
@@ -172,9 +183,9 @@ Result<cv::Mat> DecodeImage(std::string_view bytes, const ImageLimits& limits,
     return Status::BadInput(name + ": image has no pixels");
   const int64_t pixels = static_cast<int64_t>(header->width) * header->height;
   if (pixels > limits.max_pixels)
-    return Status::ResourceExhausted(name + ": " + std::to_string(header->width) + "x" +
-                                     std::to_string(header->height) + " pixels, more than the limit of " +
-                                     std::to_string(limits.max_pixels));
+    return Status::ResourceExhausted(
+        name + ": " + std::to_string(header->width) + "x" + std::to_string(header->height) +
+        " pixels, more than the limit of " + std::to_string(limits.max_pixels));
   if (header->format == "png") return DecodePng(bytes, name);
   cv::Mat image;
   try {

@@ -51,9 +51,10 @@ TEST(ImageTest, RealPhotosDecode) {
 
 // Inserts an EXIF APP1 segment with the given orientation after SOI.
 std::string WithExifOrientation(const std::string& jpeg, int orientation) {
-  std::string tiff = std::string("MM\0*", 4) + std::string("\0\0\0\x08", 4);  // big-endian, IFD at 8
-  tiff += std::string("\0\x01", 2);                                            // one entry
-  tiff += std::string("\x01\x12\0\x03\0\0\0\x01", 8);                          // Orientation, SHORT, 1
+  std::string tiff =
+      std::string("MM\0*", 4) + std::string("\0\0\0\x08", 4);  // big-endian, IFD at 8
+  tiff += std::string("\0\x01", 2);                            // one entry
+  tiff += std::string("\x01\x12\0\x03\0\0\0\x01", 8);          // Orientation, SHORT, 1
   tiff += std::string("\0", 1) + static_cast<char>(orientation) + std::string("\0\0", 2);
   tiff += std::string("\0\0\0\0", 4);  // no next IFD
   std::string app1 = std::string("Exif\0\0", 6) + tiff;

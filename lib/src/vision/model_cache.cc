@@ -60,9 +60,13 @@ class Reader {
   explicit Reader(const std::string& in) : p_(in.data()), end_(in.data() + in.size()) {}
   bool U64(uint64_t& v) { return Raw(&v, sizeof v); }
   bool F32(float& v) { return Raw(&v, sizeof v); }
-  bool Floats(float* p, size_t n) { return n <= Left() / sizeof(float) && Raw(p, n * sizeof(float)); }
+  bool Floats(float* p, size_t n) {
+    return n <= Left() / sizeof(float) && Raw(p, n * sizeof(float));
+  }
   // A count that cannot exceed what is left to read at `min_bytes` each.
-  bool Count(uint64_t& n, size_t min_bytes) { return U64(n) && n <= Left() / std::max<size_t>(min_bytes, 1); }
+  bool Count(uint64_t& n, size_t min_bytes) {
+    return U64(n) && n <= Left() / std::max<size_t>(min_bytes, 1);
+  }
   bool Raw(void* p, size_t n) {
     if (n > Left()) return false;
     std::memcpy(p, p_, n);
@@ -201,7 +205,8 @@ Status DecodeShapePredictor(const std::string& bytes, const std::string& key,
       for (const auto& s : tree.splits)
         if (s.idx1 >= n || s.idx2 >= n) return bad;
   }
-  if (!r.Raw(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof kMagic) != 0 || r.Left() != 0)
+  if (!r.Raw(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof kMagic) != 0 ||
+      r.Left() != 0)
     return bad;
   out = std::move(sp);
   return Status::Ok();
@@ -209,16 +214,19 @@ Status DecodeShapePredictor(const std::string& bytes, const std::string& key,
 
 Status LoadFrontalFaceDetector(const std::string& cache_dir, dlib::frontal_face_detector& out) {
   const std::string version = std::to_string(DLIB_MAJOR_VERSION) + "." +
-                              std::to_string(DLIB_MINOR_VERSION) + "." + std::to_string(DLIB_PATCH_VERSION);
+                              std::to_string(DLIB_MINOR_VERSION) + "." +
+                              std::to_string(DLIB_PATCH_VERSION);
   const std::string cache =
-      cache_dir.empty() ? "" : cache_dir + "/.hog_frontal_face_detector-" + version + ".faceatt-cache";
+      cache_dir.empty() ? ""
+                        : cache_dir + "/.hog_frontal_face_detector-" + version + ".faceatt-cache";
   if (!cache.empty()) {
     auto bytes = ReadFileBytes(cache, int64_t{1} << 26);
     if (bytes.ok()) {
       try {
         std::istringstream in(*bytes);
         dlib::deserialize(out, in);
-        if (out.num_detectors() > 0 && in.peek() == std::char_traits<char>::eof()) return Status::Ok();
+        if (out.num_detectors() > 0 && in.peek() == std::char_traits<char>::eof())
+          return Status::Ok();
       } catch (const std::exception&) {
         // Damaged: built again below.
       }
@@ -253,7 +261,8 @@ Status LoadShapePredictor(const std::string& path, const std::string& cache_dir,
     std::string msg = e.what();
     if (size_t nl = msg.find_last_of('\n'); nl != std::string::npos && nl + 1 < msg.size())
       msg = msg.substr(nl + 1);
-    return Status::BadInput(path + " is not a dlib shape predictor (landmarks) model file (" + msg + ")");
+    return Status::BadInput(path + " is not a dlib shape predictor (landmarks) model file (" + msg +
+                            ")");
   }
   // Best effort: a read-only models folder just keeps the slow path.
   if (!cache.empty()) (void)WriteFileAtomic(cache, EncodeShapePredictor(out, key));

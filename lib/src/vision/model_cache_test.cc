@@ -87,7 +87,8 @@ TEST(ModelCacheTest, HogDetectorFromTheCacheDetectsTheSame) {
   const auto files = testing::FilesIn(dir.path());
   ASSERT_EQ(files.size(), 1u);
   ASSERT_TRUE(LoadFrontalFaceDetector(dir.path(), cached).ok());  // reads
-  auto image = ReadImageFile(testing::Face("group/face_recognition__two_people.jpg"), ImageLimits{});
+  auto image =
+      ReadImageFile(testing::Face("group/face_recognition__two_people.jpg"), ImageLimits{});
   ASSERT_TRUE(image.ok());
   cv::Mat gray;
   cv::cvtColor(*image, gray, cv::COLOR_BGR2GRAY);

@@ -50,8 +50,9 @@ using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
 template <typename SUBNET>
 using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
 using net_type = loss_metric<fc_no_bias<
-    128, avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<max_pool<
-             3, 3, 2, 2, relu<affine<con<32, 7, 7, 2, 2, input_rgb_image_sized<kChipSize>>>>>>>>>>>>>;
+    128,
+    avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<max_pool<
+        3, 3, 2, 2, relu<affine<con<32, 7, 7, 2, 2, input_rgb_image_sized<kChipSize>>>>>>>>>>>>>;
 }  // namespace resnet
 
 // ---- DenseNet-BC face recognizer (face_recognition_densenet_model_v1.dat): growth
@@ -62,23 +63,27 @@ using net_type = loss_metric<fc_no_bias<
 namespace densenet {
 using namespace dlib;
 template <typename SUBNET>
-using dense_layer =
-    concat2<tag1, tag2,
-            tag2<con<16, 3, 3, 1, 1, relu<affine<con<64, 1, 1, 1, 1, relu<affine<tag1<SUBNET>>>>>>>>>;
+using dense_layer = concat2<
+    tag1, tag2,
+    tag2<con<16, 3, 3, 1, 1, relu<affine<con<64, 1, 1, 1, 1, relu<affine<tag1<SUBNET>>>>>>>>>;
 template <int N, typename SUBNET>
 using transition = avg_pool<2, 2, 2, 2, con<N, 1, 1, 1, 1, relu<affine<SUBNET>>>>;
-template <typename SUBNET> using block1 = repeat<3, dense_layer, SUBNET>;   // 32 -> 80 channels
-template <typename SUBNET> using block2 = repeat<6, dense_layer, SUBNET>;   // 40 -> 136
-template <typename SUBNET> using block3 = repeat<12, dense_layer, SUBNET>;  // 68 -> 260
-template <typename SUBNET> using block4 = repeat<8, dense_layer, SUBNET>;   // 130 -> 258
+template <typename SUBNET>
+using block1 = repeat<3, dense_layer, SUBNET>;  // 32 -> 80 channels
+template <typename SUBNET>
+using block2 = repeat<6, dense_layer, SUBNET>;  // 40 -> 136
+template <typename SUBNET>
+using block3 = repeat<12, dense_layer, SUBNET>;  // 68 -> 260
+template <typename SUBNET>
+using block4 = repeat<8, dense_layer, SUBNET>;  // 130 -> 258
 using net_type = loss_metric<fc_no_bias<
-    128, avg_pool_everything<relu<affine<block4<transition<
-             130, block3<transition<
-                      68, block2<transition<
-                              40, block1<add_layer<
-                                      max_pool_<3, 3, 2, 2, 1, 1>,
-                                      relu<affine<add_layer<con_<32, 7, 7, 2, 2, 3, 3>,
-                                                            input_rgb_image>>>>>>>>>>>>>>>>;
+    128,
+    avg_pool_everything<relu<affine<block4<transition<
+        130, block3<transition<
+                 68, block2<transition<
+                         40, block1<add_layer<max_pool_<3, 3, 2, 2, 1, 1>,
+                                              relu<affine<add_layer<con_<32, 7, 7, 2, 2, 3, 3>,
+                                                                    input_rgb_image>>>>>>>>>>>>>>>>;
 }  // namespace densenet
 
 // ---- dlib's MMOD CNN face detector (mmod_human_face_detector.dat), as in
@@ -164,7 +169,9 @@ class HogDetector : public FaceDetector {
     for (const auto& d : found) out.push_back({ToBox(d.rect), d.detection_confidence});
     return out;
   }
-  std::unique_ptr<FaceDetector> Clone() const override { return std::make_unique<HogDetector>(*this); }
+  std::unique_ptr<FaceDetector> Clone() const override {
+    return std::make_unique<HogDetector>(*this);
+  }
   std::string name() const override { return "hog"; }
   void set_threads(int threads) override { threads_ = threads; }
 
@@ -180,7 +187,8 @@ class HogDetector : public FaceDetector {
       rect = pyr.rect_down(rect);
       ++levels;
     } while (rect.width() >= s.get_min_pyramid_layer_width() &&
-             rect.height() >= s.get_min_pyramid_layer_height() && levels < s.get_max_pyramid_levels());
+             rect.height() >= s.get_min_pyramid_layer_height() &&
+             levels < s.get_max_pyramid_levels());
     return levels;
   }
 
@@ -204,7 +212,9 @@ class MmodDetector : public FaceDetector {
     }
     return out;
   }
-  std::unique_ptr<FaceDetector> Clone() const override { return std::make_unique<MmodDetector>(*this); }
+  std::unique_ptr<FaceDetector> Clone() const override {
+    return std::make_unique<MmodDetector>(*this);
+  }
   std::string name() const override { return "mmod"; }
 
  private:
@@ -221,13 +231,16 @@ class DlibAligner : public FaceAligner {
       dlib::rectangle rect(box.left, box.top, box.right - 1, box.bottom - 1);
       dlib::full_object_detection shape = (*sp_)(img, rect);
       dlib::matrix<dlib::bgr_pixel> chip;
-      dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), chip);
+      dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, kChipSize, kChipPadding),
+                               chip);
       return cv::Mat(kChipSize, kChipSize, CV_8UC3, &chip(0, 0)).clone();
     } catch (const std::exception& e) {
       return Status::Internal(std::string("face alignment failed: ") + e.what());
     }
   }
-  std::unique_ptr<FaceAligner> Clone() const override { return std::make_unique<DlibAligner>(*this); }
+  std::unique_ptr<FaceAligner> Clone() const override {
+    return std::make_unique<DlibAligner>(*this);
+  }
   std::string name() const override { return name_; }
 
  private:
@@ -308,7 +321,8 @@ Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
   return Status::BadInput(path + " is neither a ResNet nor a DenseNet dlib face recognition model");
 }
 
-Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files, const std::string& cache_dir) {
+Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files,
+                                                   const std::string& cache_dir) {
   if (files.detector == "hog") {
     dlib::frontal_face_detector hog;
     FACEATT_RETURN_IF_ERROR(vision::LoadFrontalFaceDetector(cache_dir, hog));
@@ -322,7 +336,8 @@ Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files, cons
 
 // Through the raw cache in `cache_dir` (landmark_cache.h): the 68-point model is
 // most of a cold start otherwise.
-Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path, const std::string& cache_dir) {
+Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path,
+                                                 const std::string& cache_dir) {
   auto sp = std::make_shared<dlib::shape_predictor>();
   FACEATT_RETURN_IF_ERROR(vision::LoadShapePredictor(path, cache_dir, *sp));
   if (sp->num_parts() != 5 && sp->num_parts() != 68)
@@ -400,8 +415,9 @@ Result<std::shared_ptr<const Models>> LoadModels(const Config& config) {
       fs::is_directory(config.paths.models_dir, ec) ? config.paths.models_dir : std::string();
   const auto t0 = std::chrono::steady_clock::now();
   auto timed = [t0](const char* what) {
-    spdlog::debug("loaded {} in {:.0f} ms", what,
-                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    spdlog::debug(
+        "loaded {} in {:.0f} ms", what,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   };
   auto detector = std::async(std::launch::async, [&] {
     auto d = LoadDetector(files, cache_dir);
@@ -422,9 +438,8 @@ Result<std::shared_ptr<const Models>> LoadModels(const Config& config) {
   FACEATT_RETURN_IF_ERROR(ali);
   std::string description = (*embedder)->model_id() + " (" + files.recognizer + "), " +
                             (*det)->name() + " detector, " + (*ali)->name();
-  auto prototype = std::make_unique<FacePipeline>(std::move(*det), std::move(*ali),
-                                                  std::move(*embedder),
-                                                  PipelineOptions::FromConfig(config));
+  auto prototype = std::make_unique<FacePipeline>(
+      std::move(*det), std::move(*ali), std::move(*embedder), PipelineOptions::FromConfig(config));
   return std::shared_ptr<const Models>(
       std::make_shared<LoadedModels>(std::move(prototype), std::move(description)));
 }

@@ -98,7 +98,9 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
   if (bgr.empty() || bgr.type() != CV_8UC3)
     return Status::InvalidArgument("pipeline needs a non-empty 8-bit BGR image");
   using Clock = std::chrono::steady_clock;
-  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   last_times_ = {};
   auto t = Clock::now();
   double scale = WorkingScale(bgr.cols, bgr.rows, options_);
@@ -174,8 +176,10 @@ Result<std::vector<Embedding>> FacePipeline::EmbedChips(const std::vector<cv::Ma
   if (options_.two_threads) {
     // dlib networks keep per-call state: the mirror images go through a second copy.
     if (!mirror_embedder_) mirror_embedder_ = embedder_->Clone();
-    const std::vector<cv::Mat> mirrors(batch.begin() + static_cast<long>(chips.size()), batch.end());
-    auto mirrored = std::async(std::launch::async, [&] { return mirror_embedder_->Embed(mirrors); });
+    const std::vector<cv::Mat> mirrors(batch.begin() + static_cast<long>(chips.size()),
+                                       batch.end());
+    auto mirrored =
+        std::async(std::launch::async, [&] { return mirror_embedder_->Embed(mirrors); });
     auto direct = embedder_->Embed(chips);
     auto flipped = mirrored.get();
     FACEATT_RETURN_IF_ERROR(direct);

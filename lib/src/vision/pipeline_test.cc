@@ -135,7 +135,8 @@ TEST(PipelineRealTest, SmallFacesInAGroupPhotoAreFoundOnTheRetry) {
 TEST(PipelineFakeTest, LargestFirstQualityAndFlip) {
   PipelineOptions o;
   o.upsample_below = 0;  // boxes below are in original coordinates
-  auto f = MakeFake({{{0, 0, 20, 20}, 1.0}, {{100, 100, 300, 300}, 1.0}, {{310, 0, 400, 90}, 1.0}}, o);
+  auto f =
+      MakeFake({{{0, 0, 20, 20}, 1.0}, {{100, 100, 300, 300}, 1.0}, {{310, 0, 400, 90}, 1.0}}, o);
   cv::Mat image(400, 400, CV_8UC3, cv::Scalar(90, 120, 160));
   auto faces = f.pipeline->Analyze(image);
   ASSERT_TRUE(faces.ok()) << faces.status().ToString();
@@ -281,7 +282,8 @@ TEST(PipelineRealTest, ParallelFlipGivesTheSameEmbedding) {
   o.two_threads = true;
   parallel->set_options(o);
   parallel->detector().set_threads(1);  // the same boxes: only the embedding is compared
-  for (const char* photo : {"lfw/Al_Gore/Al_Gore_0001.jpg", "group/face_recognition__two_people.jpg"}) {
+  for (const char* photo :
+       {"lfw/Al_Gore/Al_Gore_0001.jpg", "group/face_recognition__two_people.jpg"}) {
     cv::Mat img = Load(photo);
     auto a = serial->Analyze(img);
     auto b = parallel->Analyze(img);
@@ -290,7 +292,8 @@ TEST(PipelineRealTest, ParallelFlipGivesTheSameEmbedding) {
     ASSERT_FALSE(a->empty()) << photo;
     for (size_t i = 0; i < a->size(); ++i) {
       ASSERT_EQ((*a)[i].has_embedding, (*b)[i].has_embedding);
-      if ((*a)[i].has_embedding) EXPECT_LT(Distance((*a)[i].embedding, (*b)[i].embedding), 1e-4f) << photo << " " << i;
+      if ((*a)[i].has_embedding)
+        EXPECT_LT(Distance((*a)[i].embedding, (*b)[i].embedding), 1e-4f) << photo << " " << i;
     }
   }
 }
@@ -315,7 +318,8 @@ TEST(PipelineRealTest, TwoThreadDetectionFindsTheSameFaces) {
     if (!img.ok()) continue;  // e.g. a sub-folder
     cv::Mat work = *img;
     const int longest = std::max(work.cols, work.rows);
-    if (longest > 1280) cv::resize(*img, work, cv::Size(), 1280.0 / longest, 1280.0 / longest, cv::INTER_AREA);
+    if (longest > 1280)
+      cv::resize(*img, work, cv::Size(), 1280.0 / longest, 1280.0 / longest, cv::INTER_AREA);
     auto a = one->detector().Detect(work);
     auto b = two->detector().Detect(work);
     ASSERT_TRUE(a.ok() && b.ok()) << photo;
@@ -326,8 +330,10 @@ TEST(PipelineRealTest, TwoThreadDetectionFindsTheSameFaces) {
     for (const auto& da : *a) {
       bool same = false;
       for (const auto& db : *b)
-        same |= std::abs(da.box.left - db.box.left) <= 3 && std::abs(da.box.top - db.box.top) <= 3 &&
-                std::abs(da.box.right - db.box.right) <= 3 && std::abs(da.box.bottom - db.box.bottom) <= 3;
+        same |= std::abs(da.box.left - db.box.left) <= 3 &&
+                std::abs(da.box.top - db.box.top) <= 3 &&
+                std::abs(da.box.right - db.box.right) <= 3 &&
+                std::abs(da.box.bottom - db.box.bottom) <= 3;
       EXPECT_TRUE(same) << photo << " box " << da.box.left << "," << da.box.top;
     }
   }
@@ -353,7 +359,8 @@ TEST(ModelLoadingTest, ErrorsNameTheFile) {
   c.models.architecture = "resnet";
   auto wrong = LoadModels(c);
   EXPECT_EQ(wrong.status().code(), Code::kBadInput);
-  EXPECT_NE(wrong.status().message().find("face_recognition_densenet_model_v1.dat"), std::string::npos);
+  EXPECT_NE(wrong.status().message().find("face_recognition_densenet_model_v1.dat"),
+            std::string::npos);
   EXPECT_NE(wrong.status().message().find("ResNet"), std::string::npos);
 
   c.models.architecture = "densenet";

@@ -34,7 +34,8 @@ constexpr size_t kMaxCooldownKeys = 10'000;
 
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
-std::vector<OutboxItem> WebhookDispatcher::Prepare(const std::string& event, const std::string& payload,
+std::vector<OutboxItem> WebhookDispatcher::Prepare(const std::string& event,
+                                                   const std::string& payload,
                                                    const std::string& cooldown_key) {
   if (config_.urls.empty()) return {};
   const int64_t now = clock_->NowMillis();
@@ -114,7 +115,8 @@ void WebhookDispatcher::Loop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [&] { return stop_ || wake_; });
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
+                   [&] { return stop_ || wake_; });
       if (stop_) return;
       wake_ = false;
     }
@@ -156,7 +158,8 @@ void WebhookDispatcher::DeliverOne(OutboxItem item) {
     client.set_connection_timeout(config_.timeout_seconds, 0);
     client.set_read_timeout(config_.timeout_seconds, 0);
     client.set_write_timeout(config_.timeout_seconds, 0);
-    httplib::Headers headers{{"User-Agent", "faceatt-webhook"}, {"X-Faceatt-Event", item.event},
+    httplib::Headers headers{{"User-Agent", "faceatt-webhook"},
+                             {"X-Faceatt-Event", item.event},
                              {"X-Faceatt-Delivery", std::to_string(item.id)}};
     if (!config_.bearer_token.empty())
       headers.emplace("Authorization", "Bearer " + config_.bearer_token);
