@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <queue>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -399,6 +400,9 @@ Result<std::string> PlotDistancesPng(const EvalReport& report) {
   return std::string(png.begin(), png.end());
 }
 
+// Impostor distances kept for the median and 1st percentile (an even sample).
+constexpr size_t kMaxImpostorSample = 2'000'000;
+
 Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
                               const CalibrationOptions& options) {
   if (!(options.target_far > 0 && options.target_far < 1))
@@ -439,6 +443,17 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
   Calibration c;
   c.people = n;
   c.embeddings = embeddings.size();
+  // One of N comparisons may pass with probability p so that any passes with R.
+  c.per_comparison_far = 1 - std::pow(1 - options.target_far, 1.0 / static_cast<double>(n));
+  // Impostor pairs number probes x (N - 1): 300 million in a gallery of 100k.
+  // Kept: the smallest few the tolerance is read from, an even sample for the
+  // quantiles, and running sums for the Gaussian tail.
+  const size_t total_pairs = probes.size() * (n - 1);
+  const size_t allowed = static_cast<size_t>(std::floor(c.per_comparison_far * total_pairs));
+  const size_t stride = std::max<size_t>(1, total_pairs / kMaxImpostorSample);
+  std::priority_queue<double> smallest;  // the allowed + 1 smallest, largest on top
+  double sum = 0, sum_sq = 0, minimum = INFINITY;
+  size_t pair_index = 0;
   std::vector<double> genuine, impostor;
   struct PerProbe {
     double own = -1;       // to the mean of the person's other photos
@@ -460,7 +475,16 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
     for (size_t q = 0; q < n; ++q) {
       if (static_cast<int>(q) == pr.person) continue;
       const double d = Distance(pr.e->vector, means[q]);
-      impostor.push_back(d);
+      if (pair_index++ % stride == 0) impostor.push_back(d);
+      sum += d;
+      sum_sq += d * d;
+      minimum = std::min(minimum, d);
+      if (smallest.size() <= allowed) {
+        smallest.push(d);
+      } else if (d < smallest.top()) {
+        smallest.pop();
+        smallest.push(d);
+      }
       if (d < best)
         second = best, best = d;
       else if (d < second)
@@ -470,7 +494,7 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
     per[i].second_other = second;
   }
   c.genuine_pairs = genuine.size();
-  c.impostor_pairs = impostor.size();
+  c.impostor_pairs = total_pairs;
   if (genuine.empty())
     return Status::BadInput(
         "calibration needs people with two or more photos (each photo is compared with the "
@@ -480,21 +504,17 @@ Result<Calibration> Calibrate(const std::vector<StoredEmbedding>& embeddings,
   c.impostor_median = Quantile(impostor, 0.5);
   c.impostor_p1 = Quantile(impostor, 0.01);
 
-  // One of N comparisons may pass with probability p so that any passes with R.
-  c.per_comparison_far = 1 - std::pow(1 - options.target_far, 1.0 / static_cast<double>(n));
-  std::sort(impostor.begin(), impostor.end());
-  const double expected = c.per_comparison_far * impostor.size();
+  const double expected = c.per_comparison_far * total_pairs;
   if (expected >= 10) {
-    // Empirical: below the first impostor distance that would make the rate too high.
-    const size_t allowed = static_cast<size_t>(std::floor(expected));
-    c.tolerance = allowed < impostor.size() ? impostor[allowed] : impostor.back();
+    // Empirical: the first impostor distance that would make the rate too high.
+    c.tolerance = smallest.top();
   } else {
     // Too few pairs to see that tail: a Gaussian fitted to the impostor distances.
-    const double mean = std::accumulate(impostor.begin(), impostor.end(), 0.0) / impostor.size();
-    double var = 0;
-    for (double d : impostor) var += (d - mean) * (d - mean);
-    const double sd = std::sqrt(var / std::max<size_t>(1, impostor.size() - 1));
-    c.tolerance = std::min(mean + sd * NormalQuantile(c.per_comparison_far), impostor.front());
+    const double count = static_cast<double>(total_pairs);
+    const double mean = sum / count;
+    const double sd =
+        std::sqrt(std::max(0.0, (sum_sq - count * mean * mean) / std::max(1.0, count - 1)));
+    c.tolerance = std::min(mean + sd * NormalQuantile(c.per_comparison_far), minimum);
     c.extrapolated = true;
   }
   c.tolerance = std::floor(c.tolerance * 1000) / 1000;  // three decimals, never above the estimate

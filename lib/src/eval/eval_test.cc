@@ -132,6 +132,21 @@ TEST(CalibrateTest, ToleranceSeparatesGenuineFromImpostor) {
   EXPECT_NEAR(c->per_comparison_far, 1 - std::pow(0.99, 1.0 / 60), 1e-12);
 }
 
+// A gallery of 8,000 people: 3,000 probes x 7,999 others is 24 million
+// impostor pairs, more than are kept; the tail and the counts stay exact.
+TEST(CalibrateTest, LargeGalleryKeepsTheTailWithoutEveryPair) {
+  auto rows = Clusters(8000, 2, 0.02f, 11);
+  auto c = Calibrate(rows, {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->people, 8000u);
+  EXPECT_EQ(c->impostor_pairs, 3000u * 7999);
+  EXPECT_LT(c->genuine_median, c->impostor_median);
+  EXPECT_GT(c->tolerance, c->genuine_p95);
+  EXPECT_LE(c->tolerance, c->impostor_median);
+  EXPECT_FALSE(c->extrapolated);  // 1% of 3,000 probes: about 30 pairs in the measured tail
+  EXPECT_LE(c->observed_far, 0.01 + 0.01);
+}
+
 TEST(CalibrateTest, LooserTargetNeverLowersTheTolerance) {
   auto rows = Clusters(40, 3, 0.05f, 5);
   CalibrationOptions strict, loose;
