@@ -369,19 +369,26 @@ TEST(ResetUsersCli, KeepsAttendanceAndLeavesABackupThatOpens) {
   EXPECT_EQ(Backups().size(), 1u);
 }
 
+// The seed service stored absolute paths: makes every reference in t/data
+// absolute and returns the data folder's absolute path.
+std::string MakeReferencesAbsolute(const TempDir& t) {
+  const std::string root = fs::canonical(t / "data").string();
+  auto store = Open(t / "data/faceatt.db");
+  auto refs = store->ListFileRefs();
+  EXPECT_TRUE(refs.ok());
+  if (refs.ok())
+    for (const auto& ref : *refs)
+      if (ref.path[0] != '/') EXPECT_TRUE(store->UpdateFileRef(ref, root + "/" + ref.path).ok());
+  return root;
+}
+
 TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
   TempDir t;
   EnrollThree(t);
-  const std::string old_root = fs::canonical(t / "data").string();
+  const std::string old_root = MakeReferencesAbsolute(t);
   std::string moved_crop, gone_thumb;
   {
-    // The seed service stored absolute paths: make every reference absolute.
     auto store = Open(t / "data/faceatt.db");
-    auto refs = store->ListFileRefs();
-    ASSERT_TRUE(refs.ok());
-    for (const auto& ref : *refs)
-      if (ref.path[0] != '/')
-        ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
     auto rows = std::move(store->LoadEmbeddings("")).value();
     moved_crop = rows[0].crop_path;
     gone_thumb = rows[1].thumbnail_path;
@@ -429,15 +436,7 @@ TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
 TEST(FixPathsCli, RepairsACopiedDataFolder) {
   TempDir t;
   EnrollThree(t);
-  const std::string old_root = fs::canonical(t / "data").string();
-  {
-    auto store = Open(t / "data/faceatt.db");
-    auto refs = store->ListFileRefs();
-    ASSERT_TRUE(refs.ok());
-    for (const auto& ref : *refs)
-      if (ref.path[0] != '/')
-        ASSERT_TRUE(store->UpdateFileRef(ref, old_root + "/" + ref.path).ok());
-  }
+  MakeReferencesAbsolute(t);
   fs::copy(t / "data", t / "copy", fs::copy_options::recursive);
   auto fix = RunCli({"--data-dir", "copy", "fix-paths"}, t.path(), Env());
   ASSERT_EQ(fix.exit_code, 0) << fix.err;
