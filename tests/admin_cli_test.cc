@@ -378,7 +378,9 @@ std::string MakeReferencesAbsolute(const TempDir& t) {
   EXPECT_TRUE(refs.ok());
   if (refs.ok())
     for (const auto& ref : *refs)
-      if (ref.path[0] != '/') EXPECT_TRUE(store->UpdateFileRef(ref, root + "/" + ref.path).ok());
+      if (ref.path[0] != '/') {
+        EXPECT_TRUE(store->UpdateFileRef(ref, root + "/" + ref.path).ok());
+      }
   return root;
 }
 
@@ -407,7 +409,9 @@ TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
   auto dry_refs = Open(t / "moved/faceatt.db")->ListFileRefs();
   ASSERT_TRUE(dry_refs.ok());
   for (const auto& ref : *dry_refs)
-    if (ref.column != "source_path") EXPECT_EQ(ref.path[0], '/') << "dry run changed " << ref.path;
+    if (ref.column != "source_path") {
+      EXPECT_EQ(ref.path[0], '/') << "dry run changed " << ref.path;
+    }
 
   auto fix = RunCli({"--data-dir", "moved", "fix-paths"}, t.path(), Env());
   ASSERT_EQ(fix.exit_code, 0) << fix.err;
@@ -417,8 +421,9 @@ TEST(FixPathsCli, RepairsADataFolderMovedElsewhere) {
   ASSERT_TRUE(fixed_refs.ok());
   for (const auto& ref : *fixed_refs) {
     if (ref.column == "source_path") continue;  // the photos live outside the data folder
-    if (ref.column == "crop_path" && fs::path(ref.path).filename() == crop_name)
+    if (ref.column == "crop_path" && fs::path(ref.path).filename() == crop_name) {
       EXPECT_EQ(ref.path, "old-crops/" + crop_name);
+    }
     if (ref.path == gone_thumb) {
       ++missing;  // reported, left as it was
       continue;

@@ -91,7 +91,9 @@ TEST_F(CliTest, EnrollPeopleAndIdentifyTheirOtherPhotos) {
         const bool right = f["employee_id"] == p.id;
         (right ? correct : wrong)++;
         if (!right) std::cout << "note: " << line["image"] << " named " << f["employee_id"] << "\n";
-        if (right) EXPECT_EQ(f["name"], p.name);
+        if (right) {
+          EXPECT_EQ(f["name"], p.name);
+        }
         EXPECT_LE(f["distance"].get<double>(), f["threshold"].get<double>());
       }
     }
