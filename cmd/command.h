@@ -43,6 +43,9 @@ class Context {
   Result<Config*> config();
   Result<DataDir> data_dir();
   Result<SqliteStore*> store();
+  // From now on store() creates nothing: with no database yet it opens an empty
+  // one in memory (a dry run must leave the data folder as it was).
+  void WriteNothing() { write_nothing_ = true; }
   Result<std::shared_ptr<const Models>> models();
   Result<FaceService*> service();  // store + models
   Result<FacePipeline*> pipeline();
@@ -58,6 +61,7 @@ class Context {
   std::unique_ptr<Config> config_;
   std::string config_file_;
   std::unique_ptr<SqliteStore> store_;
+  bool write_nothing_ = false;
   std::shared_ptr<const Models> models_;
   std::unique_ptr<FaceService> service_;
   std::unique_ptr<FacePipeline> pipeline_;

@@ -102,11 +102,15 @@ Result<SqliteStore*> Context::store() {
   FACEATT_ASSIGN_OR_RETURN(Config * c, config());
   DataDir dir(c->paths.data_dir);
   std::error_code ec;
-  fs::create_directories(dir.root(), ec);
-  if (ec)
-    return Status::Unavailable("cannot create data folder " + dir.root() + ": " + ec.message());
   StoreOptions opts;
   opts.path = dir.database();
+  if (write_nothing_ && !fs::exists(opts.path, ec)) {
+    opts.path = ":memory:";
+  } else {
+    fs::create_directories(dir.root(), ec);
+    if (ec)
+      return Status::Unavailable("cannot create data folder " + dir.root() + ": " + ec.message());
+  }
   opts.id_prefix = c->enroll.id_prefix;
   opts.id_digits = c->enroll.id_digits;
   FACEATT_ASSIGN_OR_RETURN(store_, OpenSqliteStore(opts));

@@ -81,6 +81,11 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
 TEST(BulkEnrollCli, SecondRunEnrollsNothing) {
   TempDir t;
   const auto labels = CopyPeople(t / "kf", 0, 6);
+  // A dry run first: says what it would do, leaves no data folder behind.
+  auto dry = RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--dry-run"}, t.path(), Env());
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would be enrolled"), std::string::npos) << dry.out;
+  EXPECT_FALSE(fs::exists(t / "data")) << "a dry run created the data folder";
   auto r1 =
       RunCli({"--data-dir", "data", "bulk-enroll", "kf", "--jobs", "2", "--report", "r1.json"},
              t.path(), Env());
