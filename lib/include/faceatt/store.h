@@ -217,10 +217,10 @@ class SqliteStore : public Store {
   Status UpdateFileRef(const FileRef& ref, const std::string& new_path);
   // Replaces one embedding's vector (bulk-enroll --update).
   Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding);
-  // Webhook outbox (schema 2). Enqueue returns the row id; Due lists pending
-  // rows whose next attempt is at or before now_ms, oldest first; Update writes
-  // status, attempts, next attempt, last error/status and delivery time.
-  Result<int64_t> EnqueueOutbox(const OutboxItem& item);
+  // Webhook outbox (schema 2); rows are added with the attendance they announce
+  // (AddAttendanceAfter). Due lists pending rows whose next attempt is at or
+  // before now_ms, oldest first; Update writes status, attempts, next attempt,
+  // last error/status and delivery time.
   Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit);
   Status UpdateOutbox(const OutboxItem& item);
   // Newest first; status "" = any.

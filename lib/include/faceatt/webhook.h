@@ -70,9 +70,6 @@ class WebhookDispatcher {
                                   const std::string& cooldown_key);
   // `rows` prepared rows were stored: deliver them now.
   void Queued(int rows);
-  // Prepare, store and Queued in one call, for an event with no record.
-  Result<int> Enqueue(const std::string& event, const std::string& payload,
-                      const std::string& cooldown_key);
 
   void Start();
   // Delivers what is due once more (bounded by the delivery timeout per row),

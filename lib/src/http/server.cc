@@ -722,21 +722,23 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   if (!type.ok()) return SendStatus(res, type.status());
   attempt.type = *type;
 
-  // Attempts that never reached the attendance rules (no frame, a failure of
-  // ours) still leave an audit row when the database takes one.
-  auto fail = [&](int http, const std::string& reason, const std::string& message,
-                  std::optional<double> min_distance) {
-    metrics.Count("faceatt_recognitions_total", "outcome=\"" + reason + "\"");
-    auto rec = recorder->RecordFailure(reason, min_distance, attempt);
-    if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
-    json out = {{"success", false},
-                {"reason", reason},
-                {"message", message},
-                {"min_distance", min_distance ? json(Round4(*min_distance)) : json()}};
+  // A failed attempt's answer: counted, published to /events, sent.
+  auto refuse = [&](int http, const json& out) {
+    metrics.Count("faceatt_recognitions_total",
+                  "outcome=\"" + out["reason"].get<std::string>() + "\"");
     json event = out;
     event["device_id"] = attempt.device_id;
     events.Publish("recognition", event);
     SendJson(res, http, out);
+  };
+  // Attempts that never reached the attendance rules (no frame, a failure of
+  // ours) still leave an audit row when the database takes one.
+  auto fail = [&](int http, const std::string& reason, const std::string& message) {
+    auto rec = recorder->RecordFailure(reason, std::nullopt, attempt);
+    if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
+    refuse(
+        http,
+        {{"success", false}, {"reason", reason}, {"message", message}, {"min_distance", nullptr}});
   };
 
   cv::Mat image;
@@ -747,8 +749,7 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
     if (!frame)
       return fail(
           503, "camera_unavailable",
-          camera ? "the camera has no recent frame" : "no camera is configured (camera.source)",
-          std::nullopt);
+          camera ? "the camera has no recent frame" : "no camera is configured (camera.source)");
     image = frame->image;
     frame_info = {
         {"source", "camera"}, {"seq", frame->seq}, {"width", image.cols}, {"height", image.rows}};
@@ -775,7 +776,7 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   auto id = service->Identify(**lease, image);
   Stage("analyze", t0);
   ObserveStages(**lease);
-  if (!id.ok()) return fail(500, "internal_error", id.status().message(), std::nullopt);
+  if (!id.ok()) return fail(500, "internal_error", id.status().message());
   std::function<bool(const Box&)> in_area;
   if (camera_mode && config.camera.gate_identify)
     in_area = [size = image.size()](const Box& box) { return InsideGuide(size, box); };
@@ -804,14 +805,13 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
   const auto t1 = std::chrono::steady_clock::now();
   auto outcome = recorder->RecordIdentification(*id, attempt, in_area);
   Stage("record", t1);
-  if (!outcome.ok()) return fail(500, "internal_error", outcome.status().message(), std::nullopt);
+  if (!outcome.ok()) return fail(500, "internal_error", outcome.status().message());
   if (webhooks) webhooks->Queued(queued);
   const AttemptOutcome& o = *outcome;
   const std::string ts = FormatUtc(clock->NowMillis());
   const json distance = o.min_distance ? json(Round4(*o.min_distance)) : json();
   if (!o.success) {
     // The audit row is written; say why, with what helps the person in front of the camera.
-    metrics.Count("faceatt_recognitions_total", "outcome=\"" + o.reason + "\"");
     json out = {{"success", false},
                 {"reason", o.reason},
                 {"message", o.message},
@@ -827,10 +827,7 @@ void Server::Impl::HandleIdentify(const Request& req, Response& res) {
       out["type"] = o.decision.type;
       out["first_ts"] = FormatUtc(o.decision.first_ts_ms);
     }
-    json event = out;
-    event["device_id"] = attempt.device_id;
-    events.Publish("recognition", event);
-    return SendJson(res, 200, out);
+    return refuse(200, out);
   }
   const FaceIdentity& face = *o.face;
   metrics.Count("faceatt_recognitions_total", "outcome=\"recognized\"");

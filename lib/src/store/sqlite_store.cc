@@ -755,11 +755,6 @@ OutboxItem ReadOutbox(const Stmt& s) {
 }
 }  // namespace
 
-Result<int64_t> SqliteStore::EnqueueOutbox(const OutboxItem& item) {
-  std::lock_guard lock(impl_->mu);
-  return InsertOutbox(impl_->db, item, impl_->Now());
-}
-
 Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(int64_t now_ms, int limit) {
   std::lock_guard lock(impl_->mu);
   const std::string sql = std::string(kOutboxColumns) +

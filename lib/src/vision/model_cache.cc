@@ -254,16 +254,7 @@ Status LoadShapePredictor(const std::string& path, const std::string& cache_dir,
     if (bytes.ok() && DecodeShapePredictor(*bytes, key, out).ok()) return Status::Ok();
   }
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
-  try {
-    std::istringstream in(bytes);
-    dlib::deserialize(out, in);
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (size_t nl = msg.find_last_of('\n'); nl != std::string::npos && nl + 1 < msg.size())
-      msg = msg.substr(nl + 1);
-    return Status::BadInput(path + " is not a dlib shape predictor (landmarks) model file (" + msg +
-                            ")");
-  }
+  FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, out, path, "dlib shape predictor (landmarks)"));
   // Best effort: a read-only models folder just keeps the slow path.
   if (!cache.empty()) (void)WriteFileAtomic(cache, EncodeShapePredictor(out, key));
   return Status::Ok();

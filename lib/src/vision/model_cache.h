@@ -15,11 +15,29 @@
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_processing/shape_predictor.h>
 
+#include <sstream>
 #include <string>
 
 #include "faceatt/status.h"
 
 namespace faceatt::vision {
+
+// Deserializes a dlib object from bytes in dlib's format; kBadInput names the
+// file and says what it should have been ("... is not a <what> model file").
+template <typename T>
+Status DeserializeBytes(const std::string& bytes, T& out, const std::string& path,
+                        const std::string& what) {
+  try {
+    std::istringstream in(bytes);
+    dlib::deserialize(out, in);
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();  // dlib's last line says what went wrong
+    if (size_t nl = msg.find_last_of('\n'); nl != std::string::npos && nl + 1 < msg.size())
+      msg = msg.substr(nl + 1);
+    return Status::BadInput(path + " is not a " + what + " model file (" + msg + ")");
+  }
+}
 
 // Loads the shape predictor at `path`, from the cache in `cache_dir` when it is
 // current, else from `path` (then refreshing the cache; `cache_dir` "" = no

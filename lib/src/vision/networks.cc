@@ -12,7 +12,6 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
-#include <sstream>
 
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
@@ -124,8 +123,7 @@ Box ToBox(const dlib::rectangle& r) {
 // their detections are merged by the detector's own non-maximum suppression.
 class HogDetector : public FaceDetector {
  public:
-  explicit HogDetector(dlib::frontal_face_detector detector)
-      : whole_(std::move(detector)), rest_(whole_) {
+  explicit HogDetector(dlib::frontal_face_detector detector) : whole_(std::move(detector)) {
     dlib::frontal_face_detector::image_scanner_type scanner;
     scanner.copy_configuration(whole_.get_scanner());
     scanner.set_max_pyramid_levels(kTopLevels);
@@ -148,7 +146,7 @@ class HogDetector : public FaceDetector {
           dlib::array2d<unsigned char> level1, level2;
           pyr(img, level1);
           pyr(level1, level2);
-          rest_(level2, rest, 0.0);
+          whole_(level2, rest, 0.0);  // every level of the third level's image
           for (auto& d : rest) d.rect = pyr.rect_up(d.rect, kTopLevels);
         });
         top_(img, top, 0.0);
@@ -192,9 +190,8 @@ class HogDetector : public FaceDetector {
     return levels;
   }
 
-  dlib::frontal_face_detector whole_;  // every level, on one thread
+  dlib::frontal_face_detector whole_;  // every level; split: the others, from the third's image
   dlib::frontal_face_detector top_;    // the first kTopLevels levels
-  dlib::frontal_face_detector rest_;   // the others (run on the third level's image)
   int threads_ = 1;
 };
 
@@ -283,22 +280,6 @@ class DlibEmbedder : public FaceEmbedder {
   MatchDefaults defaults_;
 };
 
-// Deserializes a dlib object from bytes; the error names the file.
-template <typename T>
-Status DeserializeBytes(const std::string& bytes, T& out, const std::string& path,
-                        const std::string& what) {
-  try {
-    std::istringstream in(bytes);
-    dlib::deserialize(out, in);
-    return Status::Ok();
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (size_t nl = msg.find_last_of('\n'); nl != std::string::npos && nl + 1 < msg.size())
-      msg = msg.substr(nl + 1);
-    return Status::BadInput(path + " is not a " + what + " model file (" + msg + ")");
-  }
-}
-
 Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
                                                    const std::string& architecture) {
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
@@ -306,14 +287,14 @@ Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
   Status resnet_error, densenet_error;
   if (architecture == "resnet" || architecture == "auto") {
     resnet::net_type net;
-    resnet_error = DeserializeBytes(bytes, net, path, "ResNet face recognition");
+    resnet_error = vision::DeserializeBytes(bytes, net, path, "ResNet face recognition");
     if (resnet_error.ok())
       return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<resnet::net_type>>(
           std::move(net), "resnet" + id_suffix, kResnetDefaults));
     if (architecture == "resnet") return resnet_error;
   }
   densenet::net_type net;
-  densenet_error = DeserializeBytes(bytes, net, path, "DenseNet face recognition");
+  densenet_error = vision::DeserializeBytes(bytes, net, path, "DenseNet face recognition");
   if (densenet_error.ok())
     return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<densenet::net_type>>(
         std::move(net), "densenet" + id_suffix, kDensenetDefaults));
@@ -330,11 +311,12 @@ Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files,
   }
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(files.mmod_model, int64_t{1} << 30));
   mmod::net_type net;
-  FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, net, files.mmod_model, "MMOD face detector"));
+  FACEATT_RETURN_IF_ERROR(
+      vision::DeserializeBytes(bytes, net, files.mmod_model, "MMOD face detector"));
   return std::unique_ptr<FaceDetector>(std::make_unique<MmodDetector>(std::move(net)));
 }
 
-// Through the raw cache in `cache_dir` (landmark_cache.h): the 68-point model is
+// Through the raw cache in `cache_dir` (model_cache.h): the 68-point model is
 // most of a cold start otherwise.
 Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path,
                                                  const std::string& cache_dir) {

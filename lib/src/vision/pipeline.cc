@@ -164,20 +164,14 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
 Result<std::vector<Embedding>> FacePipeline::EmbedChips(const std::vector<cv::Mat>& chips) {
   if (chips.empty()) return std::vector<Embedding>{};
   if (!options_.flip) return embedder_->Embed(chips);
-  // Flip test-time augmentation: embed each chip and its mirror in one batch and
-  // average (+0.3 points verification and +4 points rank-1 on LFW with the DenseNet).
-  std::vector<cv::Mat> batch = chips;
-  for (const cv::Mat& c : chips) {
-    cv::Mat flipped;
-    cv::flip(c, flipped, 1);
-    batch.push_back(flipped);
-  }
-  std::vector<Embedding> both;
+  // Flip test-time augmentation: embed each chip and its mirror and average
+  // (+0.3 points verification and +4 points rank-1 on LFW with the DenseNet).
+  std::vector<cv::Mat> mirrors(chips.size());
+  for (size_t i = 0; i < chips.size(); ++i) cv::flip(chips[i], mirrors[i], 1);
+  std::vector<Embedding> both;  // the chips' embeddings, then the mirrors'
   if (options_.two_threads) {
     // dlib networks keep per-call state: the mirror images go through a second copy.
     if (!mirror_embedder_) mirror_embedder_ = embedder_->Clone();
-    const std::vector<cv::Mat> mirrors(batch.begin() + static_cast<long>(chips.size()),
-                                       batch.end());
     auto mirrored =
         std::async(std::launch::async, [&] { return mirror_embedder_->Embed(mirrors); });
     auto direct = embedder_->Embed(chips);
@@ -187,6 +181,8 @@ Result<std::vector<Embedding>> FacePipeline::EmbedChips(const std::vector<cv::Ma
     both = std::move(*direct);
     both.insert(both.end(), flipped->begin(), flipped->end());
   } else {
+    std::vector<cv::Mat> batch = chips;  // one batch: one set-up of the network
+    batch.insert(batch.end(), mirrors.begin(), mirrors.end());
     FACEATT_ASSIGN_OR_RETURN(both, embedder_->Embed(batch));
   }
   std::vector<Embedding> out(chips.size());

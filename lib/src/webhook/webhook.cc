@@ -78,14 +78,6 @@ void WebhookDispatcher::Queued(int rows) {
   cv_.notify_all();
 }
 
-Result<int> WebhookDispatcher::Enqueue(const std::string& event, const std::string& payload,
-                                       const std::string& cooldown_key) {
-  const auto rows = Prepare(event, payload, cooldown_key);
-  for (const auto& item : rows) FACEATT_RETURN_IF_ERROR(store_->EnqueueOutbox(item));
-  Queued(static_cast<int>(rows.size()));
-  return static_cast<int>(rows.size());
-}
-
 void WebhookDispatcher::Start() {
   if (thread_.joinable() || config_.urls.empty()) return;
   {
