@@ -44,7 +44,7 @@ std::string LargePhotoPath() {
 
 const Models& TheModels() {
   static std::shared_ptr<const Models> models = [] {
-    SetBlasThreads(1);
+    SetComputeThreads(1);
     Config c;
     const char* dir = std::getenv("FACEATT_PATHS_MODELS_DIR");
     c.paths.models_dir = dir ? dir : SharedDir() + "/models";

@@ -38,7 +38,7 @@ Runner SetupServe(CLI::App& app) {
           config->Set("server.workers", std::to_string(o->workers), "--workers"));
     if (!o->camera.empty())
       FACEATT_RETURN_IF_ERROR(config->Set("camera.source", o->camera, "--camera"));
-    SetBlasThreads(1);  // one BLAS thread per worker pipeline
+    SetComputeThreads(1);  // parallelism comes from the worker pipelines
     FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(auto models, ctx.models());
     ServerOptions options;

@@ -90,6 +90,7 @@ class FakeEmbedder : public FaceEmbedder {
   std::unique_ptr<FaceEmbedder> Clone() const override;
   std::string model_id() const override { return "fake:1"; }
   MatchDefaults defaults() const override { return {0.6, 0.0}; }
+  std::string engine() const override { return "fake"; }
 };
 
 // Wraps a real store and fails every write after `writes_left` reach zero.

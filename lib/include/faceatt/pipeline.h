@@ -84,6 +84,8 @@ class FaceEmbedder {
   // are never compared.
   virtual std::string model_id() const = 0;
   virtual MatchDefaults defaults() const = 0;
+  // What runs the network ("OpenCV dnn", "dlib"), for -v and /health.
+  virtual std::string engine() const = 0;
 };
 
 // Quality verdicts, as reason codes.
@@ -187,9 +189,10 @@ class Models {
 // Loads detector, landmarks and recognizer in parallel. Errors name the file.
 Result<std::shared_ptr<const Models>> LoadModels(const Config& config);
 
-// Limits the BLAS library (OpenBLAS) to `threads` threads; no-op with another BLAS.
-// Call before starting parallel workers: each worker should use one thread.
-void SetBlasThreads(int threads);
+// Limits the thread pools the networks use, OpenBLAS's (dlib) and OpenCV's, to
+// `threads` threads each; process-wide. Call before starting parallel workers:
+// each worker should use one thread.
+void SetComputeThreads(int threads);
 // The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (pthreads)", or "reference/unknown".
 std::string BlasDescription();
 

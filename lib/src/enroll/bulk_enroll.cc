@@ -223,7 +223,7 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
       options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   jobs = std::max(1, std::min(jobs, std::max<int>(1, static_cast<int>(tasks.size()))));
   summary.jobs = jobs;
-  SetBlasThreads(1);
+  SetComputeThreads(1);
   std::mutex mu;
   std::condition_variable cv;
   std::vector<int> remaining(people.size());
@@ -234,7 +234,6 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
   std::atomic<bool> stop{false};
 
   auto work = [&]() {
-    SetBlasThreads(1);
     std::unique_ptr<FacePipeline> pipeline = models.NewPipeline();
     for (;;) {
       const size_t i = next.fetch_add(1);

@@ -96,7 +96,7 @@ Status AnalyzeAll(std::vector<Photo>& photos, const Config& config, const Models
       }
     }
   };
-  if (jobs > 1) SetBlasThreads(1);
+  if (jobs > 1) SetComputeThreads(1);
   std::vector<std::thread> threads;
   for (int j = 1; j < jobs; ++j) threads.emplace_back(worker);
   worker();

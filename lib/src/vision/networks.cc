@@ -7,11 +7,14 @@
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv.h>
 #include <spdlog/spdlog.h>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <type_traits>
 
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
@@ -84,6 +87,174 @@ using net_type = loss_metric<fc_no_bias<
                                               relu<affine<add_layer<con_<32, 7, 7, 2, 2, 3, 3>,
                                                                     input_rgb_image>>>>>>>>>>>>>>>>;
 }  // namespace densenet
+
+// ---- The DenseNet on OpenCV's dnn module: the same layers and weights as the
+// dlib network above, rebuilt as an OpenCV graph. OpenCV's convolutions run the
+// network about 1.5x faster than dlib's im2col + GEMM on a CPU (BM_Embed in
+// docs/benchmarks.md); the embeddings agree to 1e-5 (networks_test.cc).
+namespace densenet_cv {
+
+struct Conv {
+  std::vector<int> shape;  // filters, input channels, rows, columns (dlib's and OpenCV's order)
+  std::vector<float> weights, biases;
+};
+struct Affine {
+  std::vector<float> gamma, beta;  // per channel: y = gamma * x + beta
+};
+struct Weights {
+  std::vector<Conv> convs;      // in input-to-output order
+  std::vector<Affine> affines;  // in input-to-output order
+  std::vector<float> fc;        // 128 x inputs (dlib stores inputs x 128)
+  float avg_red = 0, avg_green = 0, avg_blue = 0;
+};
+
+template <typename T>
+struct IsCon : std::false_type {};
+template <long F, long R, long C, int SY, int SX, int PY, int PX>
+struct IsCon<dlib::con_<F, R, C, SY, SX, PY, PX>> : std::true_type {};
+
+// Copies the parameters out of a loaded dlib DenseNet. dlib visits layers from
+// the output back to the input.
+Weights Extract(densenet::net_type& net) {
+  Weights w;
+  dlib::visit_computational_layers(net, [&](auto& layer) {
+    using L = std::decay_t<decltype(layer)>;
+    if constexpr (IsCon<L>::value) {
+      const dlib::tensor& p = layer.get_layer_params();
+      const long filters = layer.num_filters(), rows = layer.nr(), cols = layer.nc();
+      const long biases = layer.bias_is_disabled() ? 0 : filters;
+      const long inputs = (static_cast<long>(p.size()) - biases) / (filters * rows * cols);
+      Conv c;
+      c.shape = {static_cast<int>(filters), static_cast<int>(inputs), static_cast<int>(rows),
+                 static_cast<int>(cols)};
+      const float* data = p.host();
+      c.weights.assign(data, data + filters * inputs * rows * cols);
+      c.biases.assign(data + filters * inputs * rows * cols, data + p.size());
+      w.convs.push_back(std::move(c));
+    } else if constexpr (std::is_same_v<L, dlib::affine_>) {
+      auto gamma = layer.get_gamma();
+      auto beta = layer.get_beta();
+      w.affines.push_back({std::vector<float>(gamma.host(), gamma.host() + gamma.size()),
+                           std::vector<float>(beta.host(), beta.host() + beta.size())});
+    } else if constexpr (std::is_same_v<L, dlib::fc_<kEmbeddingDim, dlib::FC_NO_BIAS>>) {
+      const dlib::tensor& p = layer.get_layer_params();
+      const int inputs = static_cast<int>(p.size()) / kEmbeddingDim;
+      cv::Mat in_by_out(inputs, kEmbeddingDim, CV_32F, const_cast<float*>(p.host()));
+      cv::Mat out_by_in = in_by_out.t();
+      w.fc.assign(out_by_in.ptr<float>(), out_by_in.ptr<float>() + out_by_in.total());
+    }
+  });
+  std::reverse(w.convs.begin(), w.convs.end());
+  std::reverse(w.affines.begin(), w.affines.end());
+  const auto& input = dlib::input_layer(net);
+  w.avg_red = input.get_avg_red();
+  w.avg_green = input.get_avg_green();
+  w.avg_blue = input.get_avg_blue();
+  return w;
+}
+
+// Layer counts of the architecture, to refuse weights that do not fit it.
+constexpr int kBlocks[] = {3, 6, 12, 8};
+constexpr size_t kConvs = 1 + 2 * (3 + 6 + 12 + 8) + 3;  // stem, 2 per dense layer, transitions
+constexpr size_t kAffines = 1 + 2 * (3 + 6 + 12 + 8) + 3 + 1;  // ... and the final one
+
+// Builds the graph. Every net gets its own copy of the weights: OpenCV folds
+// layers into each other's weights when it first runs.
+class Builder {
+ public:
+  explicit Builder(const Weights& w) : w_(w) {}
+
+  cv::dnn::Net Build() {
+    int x = Conv(0, 7, 2, 3);  // 150 -> 75
+    x = AffineRelu(x);
+    x = Pool(x, "max", 3, 2, 1);  // 75 -> 38
+    for (int b = 0; b < 4; ++b) {
+      for (int i = 0; i < kBlocks[b]; ++i) {
+        int y = AffineRelu(x);
+        y = Conv(y, 1, 1, 0);
+        y = AffineRelu(y);
+        y = Conv(y, 3, 1, 1);
+        cv::dnn::LayerParams concat;
+        concat.set("axis", 1);
+        const int id = Add("Concat", concat, x);
+        net_.connect(y, 0, id, 1);  // dlib's concat: the input's channels, then the new ones
+        x = id;
+      }
+      if (b < 3) {  // transition: halve the channels and the size (38 -> 19 -> 9 -> 4)
+        x = AffineRelu(x);
+        x = Conv(x, 1, 1, 0);
+        x = Pool(x, "ave", 2, 2, 0);
+      }
+    }
+    x = AffineRelu(x);
+    cv::dnn::LayerParams global;
+    global.set("pool", "ave");
+    global.set("global_pooling", true);
+    x = Add("Pooling", global, x);
+    cv::dnn::LayerParams fc;
+    fc.set("num_output", kEmbeddingDim);
+    fc.set("bias_term", false);
+    const int inputs = static_cast<int>(w_.fc.size()) / kEmbeddingDim;
+    fc.blobs.push_back(
+        cv::Mat(kEmbeddingDim, inputs, CV_32F, const_cast<float*>(w_.fc.data())).clone());
+    Add("InnerProduct", fc, x);
+    net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    return net_;
+  }
+
+ private:
+  int Add(const std::string& type, cv::dnn::LayerParams& params, int input) {
+    params.name = type + std::to_string(++layers_);
+    params.type = type;
+    const int id = net_.addLayer(params.name, type, params);
+    net_.connect(input, 0, id, 0);
+    return id;
+  }
+  int Conv(int input, int kernel, int stride, int pad) {
+    const densenet_cv::Conv& c = w_.convs.at(conv_++);
+    cv::dnn::LayerParams p;
+    p.set("kernel_size", kernel);
+    p.set("stride", stride);
+    p.set("pad", pad);
+    p.set("num_output", c.shape[0]);
+    p.set("bias_term", !c.biases.empty());
+    p.blobs.push_back(
+        cv::Mat(4, c.shape.data(), CV_32F, const_cast<float*>(c.weights.data())).clone());
+    if (!c.biases.empty())
+      p.blobs.push_back(
+          cv::Mat(1, static_cast<int>(c.biases.size()), CV_32F, const_cast<float*>(c.biases.data()))
+              .clone());
+    return Add("Convolution", p, input);
+  }
+  int AffineRelu(int input) {
+    const Affine& a = w_.affines.at(affine_++);
+    const int n = static_cast<int>(a.gamma.size());
+    cv::dnn::LayerParams p;
+    p.set("bias_term", true);
+    p.set("axis", 1);
+    p.blobs.push_back(cv::Mat(1, n, CV_32F, const_cast<float*>(a.gamma.data())).clone());
+    p.blobs.push_back(cv::Mat(1, n, CV_32F, const_cast<float*>(a.beta.data())).clone());
+    cv::dnn::LayerParams relu;
+    return Add("ReLU", relu, Add("Scale", p, input));
+  }
+  int Pool(int input, const char* kind, int kernel, int stride, int pad) {
+    cv::dnn::LayerParams p;
+    p.set("pool", kind);
+    p.set("kernel_size", kernel);
+    p.set("stride", stride);
+    p.set("pad", pad);
+    p.set("ceil_mode", false);  // dlib rounds output sizes down
+    return Add("Pooling", p, input);
+  }
+
+  const Weights& w_;
+  cv::dnn::Net net_;
+  int layers_ = 0;
+  size_t conv_ = 0, affine_ = 0;
+};
+
+}  // namespace densenet_cv
 
 // ---- dlib's MMOD CNN face detector (mmod_human_face_detector.dat), as in
 // dlib's dnn_mmod_face_detection_ex.cpp.
@@ -273,6 +444,7 @@ class DlibEmbedder : public FaceEmbedder {
   }
   std::string model_id() const override { return id_; }
   MatchDefaults defaults() const override { return defaults_; }
+  std::string engine() const override { return "dlib"; }
 
  private:
   Net net_;
@@ -280,8 +452,56 @@ class DlibEmbedder : public FaceEmbedder {
   MatchDefaults defaults_;
 };
 
+// The DenseNet on OpenCV (densenet_cv above). One net per instance: an OpenCV
+// net keeps per-call state like a dlib one.
+class CvDensenetEmbedder : public FaceEmbedder {
+ public:
+  CvDensenetEmbedder(std::shared_ptr<const densenet_cv::Weights> weights, std::string id,
+                     MatchDefaults defaults)
+      : weights_(std::move(weights)),
+        net_(densenet_cv::Builder(*weights_).Build()),
+        id_(std::move(id)),
+        defaults_(defaults) {}
+  Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
+    for (const cv::Mat& chip : chips)
+      if (chip.rows != kChipSize || chip.cols != kChipSize || chip.type() != CV_8UC3)
+        return Status::InvalidArgument("face chips must be 150x150 BGR");
+    std::vector<Embedding> out(chips.size());
+    if (chips.empty()) return out;
+    try {
+      // dlib's input layer: RGB, minus the training set's mean colour, divided by 256.
+      cv::Mat blob = cv::dnn::blobFromImages(
+          chips, 1.0 / 256, cv::Size(kChipSize, kChipSize),
+          cv::Scalar(weights_->avg_red, weights_->avg_green, weights_->avg_blue), /*swapRB=*/true,
+          /*crop=*/false);
+      net_.setInput(blob);
+      cv::Mat vectors = net_.forward();
+      if (vectors.rows != static_cast<int>(chips.size()) || vectors.cols != kEmbeddingDim)
+        return Status::Internal("face embedding: unexpected output shape");
+      for (size_t i = 0; i < chips.size(); ++i)
+        std::copy_n(vectors.ptr<float>(static_cast<int>(i)), kEmbeddingDim, out[i].begin());
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("face embedding failed: ") + e.what());
+    }
+    return out;
+  }
+  std::unique_ptr<FaceEmbedder> Clone() const override {
+    return std::make_unique<CvDensenetEmbedder>(weights_, id_, defaults_);
+  }
+  std::string model_id() const override { return id_; }
+  MatchDefaults defaults() const override { return defaults_; }
+  std::string engine() const override { return "OpenCV dnn"; }
+
+ private:
+  std::shared_ptr<const densenet_cv::Weights> weights_;
+  cv::dnn::Net net_;
+  std::string id_;
+  MatchDefaults defaults_;
+};
+
 Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
-                                                   const std::string& architecture) {
+                                                   const std::string& architecture,
+                                                   const std::string& engine) {
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
   const std::string id_suffix = ":" + Sha256Hex(bytes).substr(0, 12);
   Status resnet_error, densenet_error;
@@ -295,9 +515,21 @@ Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
   }
   densenet::net_type net;
   densenet_error = vision::DeserializeBytes(bytes, net, path, "DenseNet face recognition");
-  if (densenet_error.ok())
-    return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<densenet::net_type>>(
-        std::move(net), "densenet" + id_suffix, kDensenetDefaults));
+  if (densenet_error.ok()) {
+    if (engine == "dlib")
+      return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<densenet::net_type>>(
+          std::move(net), "densenet" + id_suffix, kDensenetDefaults));
+    auto weights = std::make_shared<densenet_cv::Weights>(densenet_cv::Extract(net));
+    if (weights->convs.size() != densenet_cv::kConvs ||
+        weights->affines.size() != densenet_cv::kAffines || weights->fc.empty())
+      return Status::Internal(path + ": DenseNet layers do not match the OpenCV rebuild");
+    try {
+      return std::unique_ptr<FaceEmbedder>(
+          std::make_unique<CvDensenetEmbedder>(weights, "densenet" + id_suffix, kDensenetDefaults));
+    } catch (const std::exception& e) {
+      return Status::Internal(path + ": building the DenseNet on OpenCV failed: " + e.what());
+    }
+  }
   if (architecture == "densenet") return densenet_error;
   return Status::BadInput(path + " is neither a ResNet nor a DenseNet dlib face recognition model");
 }
@@ -411,25 +643,27 @@ Result<std::shared_ptr<const Models>> LoadModels(const Config& config) {
     timed("landmarks");
     return a;
   });
-  auto embedder = LoadEmbedder(files.recognizer, files.architecture);
+  auto embedder = LoadEmbedder(files.recognizer, files.architecture, config.models.engine);
   timed("recognizer");
   auto det = detector.get();
   auto ali = aligner.get();
   FACEATT_RETURN_IF_ERROR(embedder);
   FACEATT_RETURN_IF_ERROR(det);
   FACEATT_RETURN_IF_ERROR(ali);
-  std::string description = (*embedder)->model_id() + " (" + files.recognizer + "), " +
-                            (*det)->name() + " detector, " + (*ali)->name();
+  std::string description = (*embedder)->model_id() + " on " + (*embedder)->engine() + " (" +
+                            files.recognizer + "), " + (*det)->name() + " detector, " +
+                            (*ali)->name();
   auto prototype = std::make_unique<FacePipeline>(
       std::move(*det), std::move(*ali), std::move(*embedder), PipelineOptions::FromConfig(config));
   return std::shared_ptr<const Models>(
       std::make_shared<LoadedModels>(std::move(prototype), std::move(description)));
 }
 
-void SetBlasThreads(int threads) {
+void SetComputeThreads(int threads) {
   using SetFn = void (*)(int);
   if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     fn(threads);
+  cv::setNumThreads(threads);
 }
 
 std::string BlasDescription() {

@@ -1,0 +1,119 @@
+// The recognizer's two engines: the DenseNet rebuilt on OpenCV's dnn module
+// must compute what dlib computes from the same model file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "faceatt/image.h"
+#include "faceatt/pipeline.h"
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+
+std::shared_ptr<const Models> LoadWithEngine(const std::string& engine) {
+  Config c = testing::TestConfig();
+  c.models.engine = engine;
+  auto models = LoadModels(c);
+  EXPECT_TRUE(models.ok()) << engine << ": " << models.status().ToString();
+  return models.ok() ? *models : nullptr;
+}
+
+// Aligned chips of real faces: LFW portraits of different people and a group photo.
+std::vector<cv::Mat> RealChips(const Models& models) {
+  std::vector<std::string> photos;
+  for (const char* person : {"Al_Gore", "Geoff_Hoon", "Jay_Leno", "Uma_Thurman"}) {
+    auto files = testing::FilesIn(testing::Face(std::string("lfw/") + person));
+    if (!files.empty()) photos.push_back(files.front());
+  }
+  photos.push_back(testing::Face("group/face_recognition__two_people.jpg"));
+  auto pipeline = models.NewPipeline();
+  std::vector<cv::Mat> chips;
+  AnalyzeOptions opts;
+  opts.embed = false;
+  opts.keep_chips = true;
+  for (const auto& photo : photos) {
+    auto img = ReadImageFile(photo, ImageLimits{});
+    EXPECT_TRUE(img.ok()) << photo;
+    if (!img.ok()) continue;
+    auto faces = pipeline->Analyze(*img, opts);
+    EXPECT_TRUE(faces.ok()) << photo;
+    if (faces.ok())
+      for (auto& f : *faces) chips.push_back(f.chip);
+  }
+  return chips;
+}
+
+float MaxDifference(const Embedding& a, const Embedding& b) {
+  float m = 0;
+  for (int k = 0; k < kEmbeddingDim; ++k) m = std::max(m, std::abs(a[k] - b[k]));
+  return m;
+}
+
+TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputes) {
+  auto cv_models = LoadWithEngine("opencv");
+  auto dlib_models = LoadWithEngine("dlib");
+  ASSERT_TRUE(cv_models && dlib_models);
+  // The same model file: the same id, so stored embeddings stay comparable.
+  EXPECT_EQ(cv_models->model_id(), dlib_models->model_id());
+  EXPECT_NE(cv_models->description().find("OpenCV dnn"), std::string::npos)
+      << cv_models->description();
+  EXPECT_NE(dlib_models->description().find("on dlib"), std::string::npos)
+      << dlib_models->description();
+
+  std::vector<cv::Mat> chips = RealChips(*dlib_models);
+  ASSERT_GE(chips.size(), 6u);
+  auto cv_pipeline = cv_models->NewPipeline();
+  auto dlib_pipeline = dlib_models->NewPipeline();
+  ASSERT_EQ(cv_pipeline->embedder().engine(), "OpenCV dnn");
+  ASSERT_EQ(dlib_pipeline->embedder().engine(), "dlib");
+  auto batch = cv_pipeline->mutable_embedder().Embed(chips);  // all at once
+  auto reference = dlib_pipeline->mutable_embedder().Embed(chips);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  ASSERT_EQ(batch->size(), chips.size());
+  float norm = 0;
+  for (size_t i = 0; i < chips.size(); ++i) {
+    EXPECT_LT(MaxDifference((*batch)[i], (*reference)[i]), 1e-4f) << "chip " << i;
+    auto one = cv_pipeline->mutable_embedder().Embed({chips[i]});  // batch of one: same answer
+    ASSERT_TRUE(one.ok());
+    EXPECT_LT(MaxDifference((*one)[0], (*reference)[i]), 1e-4f) << "chip " << i;
+    for (int k = 0; k < kEmbeddingDim; ++k) norm += (*batch)[i][k] * (*batch)[i][k];
+  }
+  EXPECT_GT(norm / chips.size(), 0.1f);  // not a vector of zeros on both sides
+  // Different people stay apart: the rebuild is not a constant function.
+  EXPECT_GT(Distance((*batch)[0], (*batch)[1]), 0.3f);
+}
+
+TEST(NetworksTest, OpenCvClonesAreIndependent) {
+  auto models = LoadWithEngine("opencv");
+  ASSERT_TRUE(models);
+  std::vector<cv::Mat> chips = RealChips(*models);
+  ASSERT_GE(chips.size(), 2u);
+  auto a = models->NewPipeline();
+  auto b = models->NewPipeline();
+  // Interleaved batches of different sizes on two copies: each keeps its own state.
+  auto first = a->mutable_embedder().Embed({chips[0]});
+  auto both = b->mutable_embedder().Embed({chips[1], chips[0]});
+  auto again = a->mutable_embedder().Embed({chips[0]});
+  ASSERT_TRUE(first.ok() && both.ok() && again.ok());
+  EXPECT_LT(MaxDifference((*first)[0], (*again)[0]), 1e-6f);
+  EXPECT_LT(MaxDifference((*first)[0], (*both)[1]), 1e-4f);
+}
+
+TEST(NetworksTest, OpenCvEngineRefusesBadChips) {
+  auto models = LoadWithEngine("opencv");
+  ASSERT_TRUE(models);
+  auto pipeline = models->NewPipeline();
+  auto wrong_size =
+      pipeline->mutable_embedder().Embed({cv::Mat(100, 150, CV_8UC3, cv::Scalar(9, 9, 9))});
+  EXPECT_EQ(wrong_size.status().code(), Code::kInvalidArgument);
+  auto grey = pipeline->mutable_embedder().Embed({cv::Mat(kChipSize, kChipSize, CV_8UC1)});
+  EXPECT_EQ(grey.status().code(), Code::kInvalidArgument);
+  auto none = pipeline->mutable_embedder().Embed({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace faceatt
