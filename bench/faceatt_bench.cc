@@ -3,7 +3,8 @@
 //   faceatt_bench [--benchmark_filter=REGEX]
 //
 // Photos and models come from FACEATT_SHARED_DIR (default: ../shared beside the
-// checkout); models from FACEATT_PATHS_MODELS_DIR when set. Stages run on one
+// checkout); models from FACEATT_PATHS_MODELS_DIR when set, the recognizer from
+// FACEATT_MODELS_RECOGNIZER when set. Stages run on one
 // thread with one BLAS thread, the way each bulk-enroll worker and server
 // worker runs them.
 #include <benchmark/benchmark.h>
@@ -42,16 +43,22 @@ std::string LargePhotoPath() {
   std::exit(2);
 }
 
-const Models& TheModels() {
-  static std::shared_ptr<const Models> models = [] {
+// The models as the default configuration loads them; `engine` picks what runs
+// the recognizer (models.engine).
+const Models& TheModels(const std::string& engine = "opencv") {
+  static std::map<std::string, std::shared_ptr<const Models>> loaded;
+  auto& models = loaded[engine];
+  if (!models) {
     SetComputeThreads(1);
     Config c;
     const char* dir = std::getenv("FACEATT_PATHS_MODELS_DIR");
     c.paths.models_dir = dir ? dir : SharedDir() + "/models";
+    c.models.engine = engine;
+    if (const char* r = std::getenv("FACEATT_MODELS_RECOGNIZER")) c.models.recognizer = r;
     auto m = LoadModels(c);
     if (!m.ok()) Die(m.status().ToString());
-    return *m;
-  }();
+    models = *m;
+  }
   return *models;
 }
 
@@ -141,9 +148,10 @@ void BM_Landmarks(benchmark::State& state) {
 }
 BENCHMARK(BM_Landmarks)->Unit(benchmark::kMicrosecond);
 
-// The recognizer on `batch` chips (no flip: each chip is one network pass).
+// The recognizer on `batch` chips (no flip: each chip is one network pass);
+// second argument: 0 runs it on OpenCV's dnn (the default), 1 on dlib.
 void BM_Embed(benchmark::State& state) {
-  auto pipeline = TheModels().NewPipeline();
+  auto pipeline = TheModels(state.range(1) == 0 ? "opencv" : "dlib").NewPipeline();
   cv::Mat img = ReadOrDie(PhotoPath());
   AnalyzeOptions opts;
   opts.embed = false;
@@ -156,9 +164,9 @@ void BM_Embed(benchmark::State& state) {
     if (!e.ok()) Die(e.status().ToString());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
-  state.SetLabel(pipeline->embedder().model_id());
+  state.SetLabel(pipeline->embedder().model_id() + " on " + pipeline->embedder().engine());
 }
-BENCHMARK(BM_Embed)->Arg(1)->Arg(2)->Arg(8)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Embed)->ArgsProduct({{1, 2, 8}, {0, 1}})->Unit(benchmark::kMillisecond);
 
 // A whole LFW photo as bulk-enroll and identify see it: decode, detect,
 // landmarks, quality, flip-averaged embedding.

@@ -27,7 +27,7 @@ struct PathsConfig {
 struct ModelsConfig {
   std::string recognizer = "auto";    // model file; auto = ResNet if present, else DenseNet
   std::string architecture = "auto";  // auto | resnet | densenet
-  std::string engine = "opencv";      // runs the DenseNet: opencv (faster) | dlib
+  std::string engine = "opencv";      // runs the recognizer: opencv (faster) | dlib
   std::string landmarks = "auto";     // auto = 5-point in models_dir, else Debian's 68-point
   std::string detector = "hog";       // hog | mmod
   std::string mmod_model = "auto";    // auto = models_dir/mmod_human_face_detector.dat

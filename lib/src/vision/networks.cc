@@ -19,80 +19,18 @@
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
 #include "vision/model_cache.h"
+#include "vision/networks.h"
 
 namespace faceatt {
 namespace {
 namespace fs = std::filesystem;
 
-// ---- dlib's ResNet-29 face recognizer (dlib_face_recognition_resnet_model_v1.dat,
-// 99.38% on LFW), as defined in dlib's dnn_face_recognition_ex.cpp; batch norm is
-// replaced by affine layers for inference.
-namespace resnet {
-using namespace dlib;
-template <template <int, template <typename> class, int, typename> class block, int N,
-          template <typename> class BN, typename SUBNET>
-using residual = add_prev1<block<N, BN, 1, tag1<SUBNET>>>;
-template <template <int, template <typename> class, int, typename> class block, int N,
-          template <typename> class BN, typename SUBNET>
-using residual_down = add_prev2<avg_pool<2, 2, 2, 2, skip1<tag2<block<N, BN, 2, tag1<SUBNET>>>>>>;
-template <int N, template <typename> class BN, int stride, typename SUBNET>
-using block = BN<con<N, 3, 3, 1, 1, relu<BN<con<N, 3, 3, stride, stride, SUBNET>>>>>;
-template <int N, typename SUBNET>
-using ares = relu<residual<block, N, affine, SUBNET>>;
-template <int N, typename SUBNET>
-using ares_down = relu<residual_down<block, N, affine, SUBNET>>;
-template <typename SUBNET>
-using alevel0 = ares_down<256, SUBNET>;
-template <typename SUBNET>
-using alevel1 = ares<256, ares<256, ares_down<256, SUBNET>>>;
-template <typename SUBNET>
-using alevel2 = ares<128, ares<128, ares_down<128, SUBNET>>>;
-template <typename SUBNET>
-using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
-template <typename SUBNET>
-using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
-using net_type = loss_metric<fc_no_bias<
-    128,
-    avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<max_pool<
-        3, 3, 2, 2, relu<affine<con<32, 7, 7, 2, 2, input_rgb_image_sized<kChipSize>>>>>>>>>>>>>;
-}  // namespace resnet
-
-// ---- DenseNet-BC face recognizer (face_recognition_densenet_model_v1.dat): growth
-// rate 16, dense blocks of 3, 6, 12 and 8 bottleneck layers (BN-ReLU-conv1x1(64)-
-// BN-ReLU-conv3x3(16), concatenated onto their input), transitions halving the
-// width (BN-ReLU-conv1x1, 2x2 average pool), 7x7/2 stem (padding 3) and 3x3/2 max
-// pool (padding 1), final BN-ReLU, global average pool, 128-unit fc without bias.
-namespace densenet {
-using namespace dlib;
-template <typename SUBNET>
-using dense_layer = concat2<
-    tag1, tag2,
-    tag2<con<16, 3, 3, 1, 1, relu<affine<con<64, 1, 1, 1, 1, relu<affine<tag1<SUBNET>>>>>>>>>;
-template <int N, typename SUBNET>
-using transition = avg_pool<2, 2, 2, 2, con<N, 1, 1, 1, 1, relu<affine<SUBNET>>>>;
-template <typename SUBNET>
-using block1 = repeat<3, dense_layer, SUBNET>;  // 32 -> 80 channels
-template <typename SUBNET>
-using block2 = repeat<6, dense_layer, SUBNET>;  // 40 -> 136
-template <typename SUBNET>
-using block3 = repeat<12, dense_layer, SUBNET>;  // 68 -> 260
-template <typename SUBNET>
-using block4 = repeat<8, dense_layer, SUBNET>;  // 130 -> 258
-using net_type = loss_metric<fc_no_bias<
-    128,
-    avg_pool_everything<relu<affine<block4<transition<
-        130, block3<transition<
-                 68, block2<transition<
-                         40, block1<add_layer<max_pool_<3, 3, 2, 2, 1, 1>,
-                                              relu<affine<add_layer<con_<32, 7, 7, 2, 2, 3, 3>,
-                                                                    input_rgb_image>>>>>>>>>>>>>>>>;
-}  // namespace densenet
-
-// ---- The DenseNet on OpenCV's dnn module: the same layers and weights as the
-// dlib network above, rebuilt as an OpenCV graph. OpenCV's convolutions run the
-// network about 1.5x faster than dlib's im2col + GEMM on a CPU (BM_Embed in
-// docs/benchmarks.md); the embeddings agree to 1e-5 (networks_test.cc).
-namespace densenet_cv {
+// ---- The recognizers on OpenCV's dnn module: the same layers and weights as
+// the dlib networks (networks.h), rebuilt as OpenCV graphs. OpenCV's
+// convolutions run them about 1.6x faster than dlib's im2col + GEMM on a CPU
+// (BM_Embed in docs/benchmarks.md); the embeddings agree with dlib's to 1e-4
+// (networks_test.cc).
+namespace cvnet {
 
 struct Conv {
   std::vector<int> shape;  // filters, input channels, rows, columns (dlib's and OpenCV's order)
@@ -113,9 +51,10 @@ struct IsCon : std::false_type {};
 template <long F, long R, long C, int SY, int SX, int PY, int PX>
 struct IsCon<dlib::con_<F, R, C, SY, SX, PY, PX>> : std::true_type {};
 
-// Copies the parameters out of a loaded dlib DenseNet. dlib visits layers from
-// the output back to the input.
-Weights Extract(densenet::net_type& net) {
+// Copies the parameters out of a loaded dlib recognizer. dlib visits layers
+// from the output back to the input.
+template <typename Net>
+Weights Extract(Net& net) {
   Weights w;
   dlib::visit_computational_layers(net, [&](auto& layer) {
     using L = std::decay_t<decltype(layer)>;
@@ -153,57 +92,108 @@ Weights Extract(densenet::net_type& net) {
   return w;
 }
 
-// Layer counts of the architecture, to refuse weights that do not fit it.
-constexpr int kBlocks[] = {3, 6, 12, 8};
-constexpr size_t kConvs = 1 + 2 * (3 + 6 + 12 + 8) + 3;  // stem, 2 per dense layer, transitions
-constexpr size_t kAffines = 1 + 2 * (3 + 6 + 12 + 8) + 3 + 1;  // ... and the final one
+// A tensor's shape inside the graph: channels and (square) size.
+struct Shape {
+  int channels = 3;
+  int size = kChipSize;
+};
 
-// Builds the graph. Every net gets its own copy of the weights: OpenCV folds
-// layers into each other's weights when it first runs.
-class Builder {
+// Builds an OpenCV graph layer by layer, taking the weights in order. Every
+// net gets its own copy of them: OpenCV folds layers into each other's
+// weights when it first runs. Layers return their id; Shape tracks sizes the
+// way dlib rounds them (down).
+class GraphBuilder {
  public:
-  explicit Builder(const Weights& w) : w_(w) {}
+  explicit GraphBuilder(const Weights& w) : w_(w) {}
 
-  cv::dnn::Net Build() {
-    int x = Conv(0, 7, 2, 3);  // 150 -> 75
-    x = AffineRelu(x);
-    x = Pool(x, "max", 3, 2, 1);  // 75 -> 38
-    for (int b = 0; b < 4; ++b) {
-      for (int i = 0; i < kBlocks[b]; ++i) {
-        int y = AffineRelu(x);
-        y = Conv(y, 1, 1, 0);
-        y = AffineRelu(y);
-        y = Conv(y, 3, 1, 1);
-        cv::dnn::LayerParams concat;
-        concat.set("axis", 1);
-        const int id = Add("Concat", concat, x);
-        net_.connect(y, 0, id, 1);  // dlib's concat: the input's channels, then the new ones
-        x = id;
-      }
-      if (b < 3) {  // transition: halve the channels and the size (38 -> 19 -> 9 -> 4)
-        x = AffineRelu(x);
-        x = Conv(x, 1, 1, 0);
-        x = Pool(x, "ave", 2, 2, 0);
-      }
-    }
-    x = AffineRelu(x);
+  int Conv(int input, Shape& shape, int kernel, int stride, int pad) {
+    const cvnet::Conv& c = w_.convs.at(conv_++);
+    if (c.shape[1] != shape.channels || c.shape[2] != kernel || c.shape[3] != kernel)
+      throw std::runtime_error("convolution " + std::to_string(conv_) + " does not fit");
+    cv::dnn::LayerParams p;
+    p.set("kernel_size", kernel);
+    p.set("stride", stride);
+    p.set("pad", pad);
+    p.set("num_output", c.shape[0]);
+    p.set("bias_term", !c.biases.empty());
+    p.blobs.push_back(Copy(c.weights).reshape(1, 4, c.shape.data()));
+    if (!c.biases.empty()) p.blobs.push_back(Copy(c.biases));
+    shape.channels = c.shape[0];
+    shape.size = (shape.size + 2 * pad - kernel) / stride + 1;
+    return Add("Convolution", p, input);
+  }
+  int Affine(int input, const Shape& shape) {
+    const cvnet::Affine& a = w_.affines.at(affine_++);
+    if (static_cast<int>(a.gamma.size()) != shape.channels)
+      throw std::runtime_error("affine layer " + std::to_string(affine_) + " does not fit");
+    cv::dnn::LayerParams p;
+    p.set("bias_term", true);
+    p.set("axis", 1);
+    p.blobs.push_back(Copy(a.gamma));
+    p.blobs.push_back(Copy(a.beta));
+    return Add("Scale", p, input);
+  }
+  int Relu(int input) {
+    cv::dnn::LayerParams p;
+    return Add("ReLU", p, input);
+  }
+  int AffineRelu(int input, const Shape& shape) { return Relu(Affine(input, shape)); }
+  int Pool(int input, Shape& shape, const char* kind, int kernel, int stride, int pad) {
+    cv::dnn::LayerParams p;
+    p.set("pool", kind);
+    p.set("kernel_size", kernel);
+    p.set("stride", stride);
+    p.set("pad", pad);
+    p.set("ceil_mode", false);  // dlib rounds output sizes down
+    shape.size = (shape.size + 2 * pad - kernel) / stride + 1;
+    return Add("Pooling", p, input);
+  }
+  // dlib's concat: a's channels, then b's.
+  int Concat(int a, Shape& sa, int b, const Shape& sb) {
+    cv::dnn::LayerParams p;
+    p.set("axis", 1);
+    const int id = Add("Concat", p, a);
+    net_.connect(b, 0, id, 1);
+    sa.channels += sb.channels;
+    return id;
+  }
+  // dlib's add_prev: tensors of different sizes are added as if padded with
+  // zeros (after the last channel, below and right) to the larger of each.
+  int Sum(int a, Shape& sa, int b, const Shape& sb) {
+    Shape out{std::max(sa.channels, sb.channels), std::max(sa.size, sb.size)};
+    a = PadTo(a, sa, out);
+    b = PadTo(b, sb, out);
+    cv::dnn::LayerParams p;
+    p.set("operation", "sum");
+    const int id = Add("Eltwise", p, a);
+    net_.connect(b, 0, id, 1);
+    sa = out;
+    return id;
+  }
+  // Global average pool and the 128-unit fully connected layer.
+  cv::dnn::Net Finish(int input, const Shape& shape) {
     cv::dnn::LayerParams global;
     global.set("pool", "ave");
     global.set("global_pooling", true);
-    x = Add("Pooling", global, x);
+    const int pooled = Add("Pooling", global, input);
+    if (static_cast<int>(w_.fc.size()) != kEmbeddingDim * shape.channels)
+      throw std::runtime_error("the fully connected layer does not fit");
     cv::dnn::LayerParams fc;
     fc.set("num_output", kEmbeddingDim);
     fc.set("bias_term", false);
-    const int inputs = static_cast<int>(w_.fc.size()) / kEmbeddingDim;
-    fc.blobs.push_back(
-        cv::Mat(kEmbeddingDim, inputs, CV_32F, const_cast<float*>(w_.fc.data())).clone());
-    Add("InnerProduct", fc, x);
+    fc.blobs.push_back(Copy(w_.fc).reshape(1, kEmbeddingDim));
+    Add("InnerProduct", fc, pooled);
+    if (conv_ != w_.convs.size() || affine_ != w_.affines.size())
+      throw std::runtime_error("the model has layers the graph does not use");
     net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     return net_;
   }
 
  private:
+  static cv::Mat Copy(const std::vector<float>& v) {
+    return cv::Mat(1, static_cast<int>(v.size()), CV_32F, const_cast<float*>(v.data())).clone();
+  }
   int Add(const std::string& type, cv::dnn::LayerParams& params, int input) {
     params.name = type + std::to_string(++layers_);
     params.type = type;
@@ -211,41 +201,15 @@ class Builder {
     net_.connect(input, 0, id, 0);
     return id;
   }
-  int Conv(int input, int kernel, int stride, int pad) {
-    const densenet_cv::Conv& c = w_.convs.at(conv_++);
+  int PadTo(int input, const Shape& from, const Shape& to) {
+    if (from.channels == to.channels && from.size == to.size) return input;
+    const int dc = to.channels - from.channels, ds = to.size - from.size;
     cv::dnn::LayerParams p;
-    p.set("kernel_size", kernel);
-    p.set("stride", stride);
-    p.set("pad", pad);
-    p.set("num_output", c.shape[0]);
-    p.set("bias_term", !c.biases.empty());
-    p.blobs.push_back(
-        cv::Mat(4, c.shape.data(), CV_32F, const_cast<float*>(c.weights.data())).clone());
-    if (!c.biases.empty())
-      p.blobs.push_back(
-          cv::Mat(1, static_cast<int>(c.biases.size()), CV_32F, const_cast<float*>(c.biases.data()))
-              .clone());
-    return Add("Convolution", p, input);
-  }
-  int AffineRelu(int input) {
-    const Affine& a = w_.affines.at(affine_++);
-    const int n = static_cast<int>(a.gamma.size());
-    cv::dnn::LayerParams p;
-    p.set("bias_term", true);
-    p.set("axis", 1);
-    p.blobs.push_back(cv::Mat(1, n, CV_32F, const_cast<float*>(a.gamma.data())).clone());
-    p.blobs.push_back(cv::Mat(1, n, CV_32F, const_cast<float*>(a.beta.data())).clone());
-    cv::dnn::LayerParams relu;
-    return Add("ReLU", relu, Add("Scale", p, input));
-  }
-  int Pool(int input, const char* kind, int kernel, int stride, int pad) {
-    cv::dnn::LayerParams p;
-    p.set("pool", kind);
-    p.set("kernel_size", kernel);
-    p.set("stride", stride);
-    p.set("pad", pad);
-    p.set("ceil_mode", false);  // dlib rounds output sizes down
-    return Add("Pooling", p, input);
+    const int paddings[] = {0, 0, 0, dc, 0, ds, 0, ds};  // before/after for N, C, H, W
+    p.set("paddings", cv::dnn::DictValue::arrayInt(paddings, 8));
+    p.set("type", "constant");
+    p.set("value", 0.0f);
+    return Add("Padding", p, input);
   }
 
   const Weights& w_;
@@ -254,24 +218,63 @@ class Builder {
   size_t conv_ = 0, affine_ = 0;
 };
 
-}  // namespace densenet_cv
+// densenet::net_type (networks.h) as an OpenCV graph.
+cv::dnn::Net BuildDensenet(const Weights& w) {
+  GraphBuilder g(w);
+  Shape s;
+  int x = g.Conv(0, s, 7, 2, 3);  // 150 -> 75
+  x = g.AffineRelu(x, s);
+  x = g.Pool(x, s, "max", 3, 2, 1);  // 75 -> 38
+  const int blocks[] = {3, 6, 12, 8};
+  for (int b = 0; b < 4; ++b) {
+    for (int i = 0; i < blocks[b]; ++i) {  // BN-ReLU-conv1x1(64)-BN-ReLU-conv3x3(16), concatenated
+      Shape t = s;
+      int y = g.AffineRelu(x, t);
+      y = g.Conv(y, t, 1, 1, 0);
+      y = g.AffineRelu(y, t);
+      y = g.Conv(y, t, 3, 1, 1);
+      x = g.Concat(x, s, y, t);
+    }
+    if (b < 3) {  // transition: halve the channels and the size (38 -> 19 -> 9 -> 4)
+      x = g.AffineRelu(x, s);
+      x = g.Conv(x, s, 1, 1, 0);
+      x = g.Pool(x, s, "ave", 2, 2, 0);
+    }
+  }
+  x = g.AffineRelu(x, s);
+  return g.Finish(x, s);
+}
 
-// ---- dlib's MMOD CNN face detector (mmod_human_face_detector.dat), as in
-// dlib's dnn_mmod_face_detection_ex.cpp.
-namespace mmod {
-using namespace dlib;
-template <long num_filters, typename SUBNET>
-using con5d = con<num_filters, 5, 5, 2, 2, SUBNET>;
-template <long num_filters, typename SUBNET>
-using con5 = con<num_filters, 5, 5, 1, 1, SUBNET>;
-template <typename SUBNET>
-using downsampler =
-    relu<affine<con5d<32, relu<affine<con5d<32, relu<affine<con5d<16, SUBNET>>>>>>>>>;
-template <typename SUBNET>
-using rcon5 = relu<affine<con5<45, SUBNET>>>;
-using net_type = loss_mmod<
-    con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<input_rgb_image_pyramid<pyramid_down<6>>>>>>>>;
-}  // namespace mmod
+// resnet::net_type (networks.h) as an OpenCV graph. dlib's strided layers pad
+// nothing, so sizes go 150 -> 72 -> 35 -> 17 -> 8 -> 4 -> 2.
+cv::dnn::Net BuildResnet(const Weights& w) {
+  GraphBuilder g(w);
+  Shape s;
+  int x = g.Conv(0, s, 7, 2, 0);
+  x = g.AffineRelu(x, s);
+  x = g.Pool(x, s, "max", 3, 2, 0);
+  // ares and ares_down: relu(block(x) + x), the shortcut average-pooled when the
+  // block strides by 2; block = conv3x3(stride), BN, ReLU, conv3x3, BN.
+  auto residual = [&](int x, Shape& s, int stride) {
+    Shape t = s;
+    int y = g.Conv(x, t, 3, stride, stride == 1 ? 1 : 0);
+    y = g.AffineRelu(y, t);
+    y = g.Conv(y, t, 3, 1, 1);
+    y = g.Affine(y, t);
+    if (stride == 2) x = g.Pool(x, s, "ave", 2, 2, 0);
+    return g.Relu(g.Sum(x, s, y, t));
+  };
+  const struct {
+    int down, plain;
+  } levels[] = {{0, 3}, {1, 3}, {1, 2}, {1, 2}, {1, 0}};  // 32, 64, 128, 256, 256 filters
+  for (const auto& level : levels) {
+    for (int i = 0; i < level.down; ++i) x = residual(x, s, 2);
+    for (int i = 0; i < level.plain; ++i) x = residual(x, s, 1);
+  }
+  return g.Finish(x, s);
+}
+
+}  // namespace cvnet
 
 // Thresholds per network: dlib trained the ResNet for 0.6. The DenseNet's were
 // measured with `faceatt eval ../shared/faces/lfw` (192 people enrolled with 3
@@ -452,14 +455,16 @@ class DlibEmbedder : public FaceEmbedder {
   MatchDefaults defaults_;
 };
 
-// The DenseNet on OpenCV (densenet_cv above). One net per instance: an OpenCV
-// net keeps per-call state like a dlib one.
-class CvDensenetEmbedder : public FaceEmbedder {
+// A recognizer on OpenCV (cvnet above). One graph per instance: an OpenCV net
+// keeps per-call state, as a dlib one does.
+class CvEmbedder : public FaceEmbedder {
  public:
-  CvDensenetEmbedder(std::shared_ptr<const densenet_cv::Weights> weights, std::string id,
-                     MatchDefaults defaults)
+  using Build = cv::dnn::Net (*)(const cvnet::Weights&);
+  CvEmbedder(std::shared_ptr<const cvnet::Weights> weights, Build build, std::string id,
+             MatchDefaults defaults)
       : weights_(std::move(weights)),
-        net_(densenet_cv::Builder(*weights_).Build()),
+        build_(build),
+        net_(build_(*weights_)),
         id_(std::move(id)),
         defaults_(defaults) {}
   Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
@@ -486,51 +491,58 @@ class CvDensenetEmbedder : public FaceEmbedder {
     return out;
   }
   std::unique_ptr<FaceEmbedder> Clone() const override {
-    return std::make_unique<CvDensenetEmbedder>(weights_, id_, defaults_);
+    return std::make_unique<CvEmbedder>(weights_, build_, id_, defaults_);
   }
   std::string model_id() const override { return id_; }
   MatchDefaults defaults() const override { return defaults_; }
   std::string engine() const override { return "OpenCV dnn"; }
 
  private:
-  std::shared_ptr<const densenet_cv::Weights> weights_;
+  std::shared_ptr<const cvnet::Weights> weights_;
+  Build build_;
   cv::dnn::Net net_;
   std::string id_;
   MatchDefaults defaults_;
 };
+
+// The network in `bytes` as an embedder on `engine` ("opencv" or "dlib").
+template <typename Net>
+Result<std::unique_ptr<FaceEmbedder>> MakeEmbedder(Net& net, CvEmbedder::Build build,
+                                                   const std::string& engine, const std::string& id,
+                                                   MatchDefaults defaults,
+                                                   const std::string& path) {
+  if (engine == "dlib")
+    return std::unique_ptr<FaceEmbedder>(
+        std::make_unique<DlibEmbedder<Net>>(std::move(net), id, defaults));
+  try {
+    auto weights = std::make_shared<const cvnet::Weights>(cvnet::Extract(net));
+    return std::unique_ptr<FaceEmbedder>(
+        std::make_unique<CvEmbedder>(std::move(weights), build, id, defaults));
+  } catch (const std::exception& e) {
+    return Status::Internal(path + ": rebuilding the network on OpenCV failed: " + e.what() +
+                            " (models.engine = \"dlib\" runs it on dlib)");
+  }
+}
 
 Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
                                                    const std::string& architecture,
                                                    const std::string& engine) {
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
   const std::string id_suffix = ":" + Sha256Hex(bytes).substr(0, 12);
-  Status resnet_error, densenet_error;
   if (architecture == "resnet" || architecture == "auto") {
     resnet::net_type net;
-    resnet_error = vision::DeserializeBytes(bytes, net, path, "ResNet face recognition");
-    if (resnet_error.ok())
-      return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<resnet::net_type>>(
-          std::move(net), "resnet" + id_suffix, kResnetDefaults));
-    if (architecture == "resnet") return resnet_error;
+    Status error = vision::DeserializeBytes(bytes, net, path, "ResNet face recognition");
+    if (error.ok())
+      return MakeEmbedder(net, cvnet::BuildResnet, engine, "resnet" + id_suffix, kResnetDefaults,
+                          path);
+    if (architecture == "resnet") return error;
   }
   densenet::net_type net;
-  densenet_error = vision::DeserializeBytes(bytes, net, path, "DenseNet face recognition");
-  if (densenet_error.ok()) {
-    if (engine == "dlib")
-      return std::unique_ptr<FaceEmbedder>(std::make_unique<DlibEmbedder<densenet::net_type>>(
-          std::move(net), "densenet" + id_suffix, kDensenetDefaults));
-    auto weights = std::make_shared<densenet_cv::Weights>(densenet_cv::Extract(net));
-    if (weights->convs.size() != densenet_cv::kConvs ||
-        weights->affines.size() != densenet_cv::kAffines || weights->fc.empty())
-      return Status::Internal(path + ": DenseNet layers do not match the OpenCV rebuild");
-    try {
-      return std::unique_ptr<FaceEmbedder>(
-          std::make_unique<CvDensenetEmbedder>(weights, "densenet" + id_suffix, kDensenetDefaults));
-    } catch (const std::exception& e) {
-      return Status::Internal(path + ": building the DenseNet on OpenCV failed: " + e.what());
-    }
-  }
-  if (architecture == "densenet") return densenet_error;
+  Status error = vision::DeserializeBytes(bytes, net, path, "DenseNet face recognition");
+  if (error.ok())
+    return MakeEmbedder(net, cvnet::BuildDensenet, engine, "densenet" + id_suffix,
+                        kDensenetDefaults, path);
+  if (architecture == "densenet") return error;
   return Status::BadInput(path + " is neither a ResNet nor a DenseNet dlib face recognition model");
 }
 

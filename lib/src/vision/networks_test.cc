@@ -7,13 +7,16 @@
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
 #include "support/testing.h"
+#include "vision/networks.h"
 
 namespace faceatt {
 namespace {
 
-std::shared_ptr<const Models> LoadWithEngine(const std::string& engine) {
+std::shared_ptr<const Models> LoadWithEngine(const std::string& engine,
+                                             const std::string& recognizer = "") {
   Config c = testing::TestConfig();
   c.models.engine = engine;
+  if (!recognizer.empty()) c.models.recognizer = recognizer;
   auto models = LoadModels(c);
   EXPECT_TRUE(models.ok()) << engine << ": " << models.status().ToString();
   return models.ok() ? *models : nullptr;
@@ -83,6 +86,56 @@ TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputes) {
   EXPECT_GT(norm / chips.size(), 0.1f);  // not a vector of zeros on both sides
   // Different people stay apart: the rebuild is not a constant function.
   EXPECT_GT(Distance((*batch)[0], (*batch)[1]), 0.3f);
+}
+
+// dlib's ResNet model is not in ../shared/models: the same architecture with
+// random weights checks the rebuild layer for layer (including the shortcuts
+// where dlib adds tensors of different sizes). dlib initialises convolutions on
+// the first pass; the affine layers (trained batch norms) get random per-channel
+// scales and shifts.
+void WriteRandomResnet(const std::string& path) {
+  resnet::net_type net;
+  dlib::visit_computational_layers(net, [](auto& layer) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(layer)>, dlib::affine_>)
+      layer = dlib::affine_(dlib::CONV_MODE);  // per channel, as in the trained model
+  });
+  dlib::matrix<dlib::rgb_pixel> grey(kChipSize, kChipSize);
+  dlib::assign_all_pixels(grey, dlib::rgb_pixel(128, 128, 128));
+  net(grey);  // sets the layers up
+  dlib::rand rnd(7);
+  dlib::visit_computational_layers(net, [&](auto& layer) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(layer)>, dlib::affine_>) {
+      auto gamma = layer.get_gamma();
+      auto beta = layer.get_beta();
+      for (size_t i = 0; i < gamma.size(); ++i) gamma.host()[i] = 0.5f + rnd.get_random_float();
+      for (size_t i = 0; i < beta.size(); ++i) beta.host()[i] = 0.2f * rnd.get_random_gaussian();
+    }
+  });
+  dlib::serialize(path) << net;
+}
+
+TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputesForTheResnet) {
+  testing::TempDir dir;
+  const std::string model = dir.path() + "/dlib_face_recognition_resnet_model_v1.dat";
+  WriteRandomResnet(model);
+  auto cv_models = LoadWithEngine("opencv", model);
+  auto dlib_models = LoadWithEngine("dlib", model);
+  ASSERT_TRUE(cv_models && dlib_models);
+  EXPECT_EQ(cv_models->model_id().rfind("resnet:", 0), 0u) << cv_models->model_id();
+  EXPECT_EQ(cv_models->model_id(), dlib_models->model_id());
+  std::vector<cv::Mat> chips = RealChips(*dlib_models);
+  ASSERT_GE(chips.size(), 6u);
+  auto batch = cv_models->NewPipeline()->mutable_embedder().Embed(chips);
+  auto reference = dlib_models->NewPipeline()->mutable_embedder().Embed(chips);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  for (size_t i = 0; i < chips.size(); ++i) {
+    float scale = 0;
+    for (float v : (*reference)[i]) scale = std::max(scale, std::abs(v));
+    ASSERT_GT(scale, 1e-3f) << "chip " << i << ": the random network gives nothing to compare";
+    EXPECT_LT(MaxDifference((*batch)[i], (*reference)[i]), 1e-4f * scale) << "chip " << i;
+  }
+  EXPECT_GT(MaxDifference((*reference)[0], (*reference)[1]), 1e-3f);  // inputs matter
 }
 
 TEST(NetworksTest, OpenCvClonesAreIndependent) {
