@@ -139,7 +139,8 @@ class FacePipeline {
   // Every face in the image, largest first. An image with no face gives an empty list.
   Result<std::vector<Face>> Analyze(const cv::Mat& bgr, const AnalyzeOptions& options = {});
 
-  // Embeds already-aligned chips (with flip averaging when enabled).
+  // Embeds already-aligned chips (with flip averaging when enabled); the time
+  // taken becomes last_times().embed.
   Result<std::vector<Embedding>> EmbedChips(const std::vector<cv::Mat>& chips);
 
   std::unique_ptr<FacePipeline> Clone() const;
@@ -158,6 +159,8 @@ class FacePipeline {
   std::unique_ptr<FaceDetector> detector_;
   std::unique_ptr<FaceAligner> aligner_;
   std::unique_ptr<FaceEmbedder> embedder_;
+  Result<std::vector<Embedding>> EmbedWithFlip(const std::vector<cv::Mat>& chips);
+
   StageTimes last_times_;
   std::unique_ptr<FaceEmbedder>
       mirror_embedder_;  // two_threads's second network, made on first use

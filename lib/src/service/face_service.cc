@@ -99,7 +99,10 @@ ImageOutcome FaceService::Prepare(FacePipeline& pipeline, const EnrollImage& ima
   auto owner = store_->FindImage(sha, model_id_);
   if (owner.ok() && owner->has_value())
     return refuse(kAlreadyEnrolled, "this image is already enrolled for " + **owner);
+  // Only the face that is enrolled is embedded (the network is most of the
+  // work): photos refused for their faces cost no network pass.
   AnalyzeOptions opts;
+  opts.embed = false;
   opts.keep_chips = true;
   auto faces = pipeline.Analyze(*decoded, opts);
   if (!faces.ok()) return refuse(kBadInput, faces.status().message());
@@ -109,6 +112,10 @@ ImageOutcome FaceService::Prepare(FacePipeline& pipeline, const EnrollImage& ima
   Face& face = faces->front();  // largest first
   outcome.box = face.box;
   if (!face.quality_issue.empty()) return refuse(kBadQuality, face.quality_issue);
+  auto embedding = pipeline.EmbedChips({face.chip});
+  if (!embedding.ok()) return refuse(kBadInput, embedding.status().message());
+  face.embedding = embedding->front();
+  face.has_embedding = true;
   PreparedFace prepared;
   prepared.image = image.name;
   prepared.sha256 = sha;

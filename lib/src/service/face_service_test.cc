@@ -117,6 +117,27 @@ TEST_F(FaceServiceTest, RejectedImagesSayWhyAndNothingIsStored) {
   EXPECT_TRUE(service_->Enroll(*pipeline_, largest).ok());
 }
 
+// The network runs only for the face that is enrolled: a group photo refused
+// as multi_face costs no pass, and --largest embeds one face (and its mirror).
+TEST_F(FaceServiceTest, OnlyTheEnrolledFaceIsEmbedded) {
+  auto embedder = std::make_unique<testing::FakeEmbedder>();
+  testing::FakeEmbedder* counter = embedder.get();
+  FacePipeline counting(pipeline_->detector().Clone(), pipeline_->aligner().Clone(),
+                        std::move(embedder), pipeline_->options());
+  const std::string group = Face("group/face-api.js__bbt1.jpg");
+  std::optional<PreparedFace> face;
+  ImageOutcome refused = service_->Prepare(counting, {group, ""}, /*largest=*/false, &face);
+  EXPECT_EQ(refused.reason, kMultiFace);
+  EXPECT_FALSE(face);
+  EXPECT_EQ(counter->chips_embedded, 0);
+  ImageOutcome taken = service_->Prepare(counting, {group, ""}, /*largest=*/true, &face);
+  ASSERT_TRUE(taken.accepted) << taken.reason << " " << taken.detail;
+  ASSERT_TRUE(face);
+  EXPECT_TRUE(face->face.has_embedding);
+  EXPECT_EQ(counter->chips_embedded, pipeline_->options().flip ? 2 : 1);
+  EXPECT_GT(counting.last_times().embed, 0.0);
+}
+
 TEST_F(FaceServiceTest, SameImageTwiceCountsOnceAndIsNotReEnrolled) {
   auto photos = Photos("people/bbt/howard", 0, 1);
   auto r = Request("Howard", {photos[0], photos[0]});

@@ -140,7 +140,6 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
                    [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
 
   last_times_.landmarks = since(t);
-  t = Clock::now();
   if (opts.embed) {
     std::vector<cv::Mat> chips;
     std::vector<size_t> which;
@@ -155,13 +154,19 @@ Result<std::vector<Face>> FacePipeline::Analyze(const cv::Mat& bgr, const Analyz
       faces[which[k]].has_embedding = true;
     }
   }
-  last_times_.embed = opts.embed ? since(t) : 0;
   if (!opts.keep_chips)
     for (Face& f : faces) f.chip.release();
   return faces;
 }
 
 Result<std::vector<Embedding>> FacePipeline::EmbedChips(const std::vector<cv::Mat>& chips) {
+  const auto t = std::chrono::steady_clock::now();
+  auto embeddings = EmbedWithFlip(chips);
+  last_times_.embed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  return embeddings;
+}
+
+Result<std::vector<Embedding>> FacePipeline::EmbedWithFlip(const std::vector<cv::Mat>& chips) {
   if (chips.empty()) return std::vector<Embedding>{};
   if (!options_.flip) return embedder_->Embed(chips);
   // Flip test-time augmentation: embed each chip and its mirror and average
