@@ -166,9 +166,7 @@ class GraphBuilder {
     return Add("Convolution", p, input);
   }
   int Affine(int input, const Shape& shape) {
-    const cvnet::Affine& a = w_.affines.at(affine_++);
-    if (static_cast<int>(a.gamma.size()) != shape.channels)
-      throw std::runtime_error("affine layer " + std::to_string(affine_) + " does not fit");
+    const cvnet::Affine& a = NextAffine(shape);
     cv::dnn::LayerParams p;
     p.set("bias_term", true);
     p.set("axis", 1);
@@ -181,9 +179,7 @@ class GraphBuilder {
     return Add("ReLU", p, input);
   }
   int AffineRelu(int input, const Shape& shape) {
-    const cvnet::Affine& a = w_.affines.at(affine_++);
-    if (static_cast<int>(a.gamma.size()) != shape.channels)
-      throw std::runtime_error("affine layer " + std::to_string(affine_) + " does not fit");
+    const cvnet::Affine& a = NextAffine(shape);
     AffineReluLayer::Register();
     cv::dnn::LayerParams p;
     p.blobs.push_back(Copy(a.gamma));
@@ -243,6 +239,12 @@ class GraphBuilder {
   }
 
  private:
+  const cvnet::Affine& NextAffine(const Shape& shape) {
+    const cvnet::Affine& a = w_.affines.at(affine_++);
+    if (static_cast<int>(a.gamma.size()) != shape.channels)
+      throw std::runtime_error("affine layer " + std::to_string(affine_) + " does not fit");
+    return a;
+  }
   static cv::Mat Copy(const std::vector<float>& v) {
     return cv::Mat(1, static_cast<int>(v.size()), CV_32F, const_cast<float*>(v.data())).clone();
   }
