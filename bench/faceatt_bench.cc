@@ -4,8 +4,8 @@
 //
 // Photos and models come from FACEATT_SHARED_DIR (default: ../shared beside the
 // checkout); models from FACEATT_PATHS_MODELS_DIR when set, the recognizer from
-// FACEATT_MODELS_RECOGNIZER when set. Stages run on one
-// thread with one BLAS thread, the way each bulk-enroll worker and server
+// FACEATT_MODELS_RECOGNIZER when set. Stages run on one thread, OpenBLAS and
+// OpenCV limited to one thread each, the way each bulk-enroll worker and server
 // worker runs them.
 #include <benchmark/benchmark.h>
 

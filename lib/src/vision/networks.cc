@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 // ---- The recognizers on OpenCV's dnn module: the same layers and weights as
 // the dlib networks (networks.h), rebuilt as OpenCV graphs. OpenCV's
-// convolutions run them about 1.6x faster than dlib's im2col + GEMM on a CPU
+// convolutions run the DenseNet 1.6-1.9x faster than dlib's im2col + GEMM on a CPU
 // (BM_Embed in docs/benchmarks.md); the embeddings agree with dlib's to 1e-4
 // (networks_test.cc).
 namespace cvnet {
@@ -473,16 +473,23 @@ class DlibAligner : public FaceAligner {
   std::string name_;
 };
 
+// What both engines take: 150x150 8-bit BGR chips.
+Status CheckChips(const std::vector<cv::Mat>& chips) {
+  for (const cv::Mat& chip : chips)
+    if (chip.rows != kChipSize || chip.cols != kChipSize || chip.type() != CV_8UC3)
+      return Status::InvalidArgument("face chips must be 150x150 BGR");
+  return Status::Ok();
+}
+
 template <typename Net>
 class DlibEmbedder : public FaceEmbedder {
  public:
   DlibEmbedder(Net net, std::string id, MatchDefaults defaults)
       : net_(std::move(net)), id_(std::move(id)), defaults_(defaults) {}
   Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
+    FACEATT_RETURN_IF_ERROR(CheckChips(chips));
     std::vector<dlib::matrix<dlib::rgb_pixel>> input(chips.size());
     for (size_t i = 0; i < chips.size(); ++i) {
-      if (chips[i].rows != kChipSize || chips[i].cols != kChipSize || chips[i].type() != CV_8UC3)
-        return Status::InvalidArgument("face chips must be 150x150 BGR");
       dlib::assign_image(input[i], dlib::cv_image<dlib::bgr_pixel>(chips[i]));
     }
     std::vector<Embedding> out(chips.size());
@@ -522,9 +529,7 @@ class CvEmbedder : public FaceEmbedder {
         id_(std::move(id)),
         defaults_(defaults) {}
   Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
-    for (const cv::Mat& chip : chips)
-      if (chip.rows != kChipSize || chip.cols != kChipSize || chip.type() != CV_8UC3)
-        return Status::InvalidArgument("face chips must be 150x150 BGR");
+    FACEATT_RETURN_IF_ERROR(CheckChips(chips));
     std::vector<Embedding> out(chips.size());
     if (chips.empty()) return out;
     try {
@@ -559,7 +564,7 @@ class CvEmbedder : public FaceEmbedder {
   MatchDefaults defaults_;
 };
 
-// The network in `bytes` as an embedder on `engine` ("opencv" or "dlib").
+// A loaded dlib recognizer as an embedder on `engine` ("opencv" or "dlib").
 template <typename Net>
 Result<std::unique_ptr<FaceEmbedder>> MakeEmbedder(Net& net, CvEmbedder::Build build,
                                                    const std::string& engine, const std::string& id,
@@ -736,7 +741,8 @@ std::string BlasDescription() {
   using GetFn = char* (*)();
   if (auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
     return fn();  // "OpenBLAS 0.3.21 ... Cooperlake ..."
-  return "reference or unknown BLAS (install libopenblas0-pthread: about 7x faster embeddings on dlib)";
+  return "reference or unknown BLAS (install libopenblas0-pthread: about 7x faster embeddings on "
+         "dlib)";
 }
 
 }  // namespace faceatt
