@@ -19,6 +19,7 @@
 
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
+#include "vision/hog_scan.h"
 #include "vision/model_cache.h"
 #include "vision/networks.h"
 
@@ -346,45 +347,50 @@ Box ToBox(const dlib::rectangle& r) {
 }
 
 // dlib's HOG detector scans an image pyramid (each level 5/6 the size of the
-// last). With two threads, one scans the first two levels and the other the
+// last); HogScanner (hog_scan.h) runs it with faster filtering and the same
+// results. With two threads, one scans the first two levels and the other the
 // rest, starting from the third level's image, which holds about as much work;
 // their detections are merged by the detector's own non-maximum suppression.
 class HogDetector : public FaceDetector {
  public:
-  explicit HogDetector(dlib::frontal_face_detector detector) : whole_(std::move(detector)) {
-    dlib::frontal_face_detector::image_scanner_type scanner;
-    scanner.copy_configuration(whole_.get_scanner());
-    scanner.set_max_pyramid_levels(kTopLevels);
-    std::vector<dlib::frontal_face_detector::feature_vector_type> weights;
-    for (unsigned long i = 0; i < whole_.num_detectors(); ++i) weights.push_back(whole_.get_w(i));
-    top_ = dlib::frontal_face_detector(scanner, whole_.get_overlap_tester(), weights);
+  explicit HogDetector(const dlib::frontal_face_detector& detector)
+      : scanner_(detector), overlaps_(detector.get_overlap_tester()) {
+    const auto& s = detector.get_scanner();
+    min_level_width_ = s.get_min_pyramid_layer_width();
+    min_level_height_ = s.get_min_pyramid_layer_height();
+    max_levels_ = s.get_max_pyramid_levels();
+    // Only the frontal face detector's separable filters are rewritten; any
+    // other is run by dlib.
+    if (!scanner_.separable()) dlib_ = std::make_shared<dlib::frontal_face_detector>(detector);
   }
   Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override {
     cv::Mat gray;
     cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
     std::vector<dlib::rect_detection> found;
     try {
-      dlib::cv_image<unsigned char> img(gray);
-      if (threads_ < 2 || PyramidLevels(gray.cols, gray.rows) <= kTopLevels) {
-        whole_(img, found, 0.0);
+      if (dlib_) {
+        auto copy = *dlib_;  // dlib's detector keeps per-call state
+        copy(dlib::cv_image<unsigned char>(gray), found, 0.0);
+      } else if (threads_ < 2 || PyramidLevels(gray.cols, gray.rows) <= kTopLevels) {
+        found = scanner_.Detect(gray, max_levels_);
       } else {
         std::vector<dlib::rect_detection> top, rest;
+        if (!lower_) lower_ = std::make_unique<HogScanner>(scanner_);
         auto lower = std::async(std::launch::async, [&] {
           dlib::pyramid_down<6> pyr;
           dlib::array2d<unsigned char> level1, level2;
-          pyr(img, level1);
+          pyr(dlib::cv_image<unsigned char>(gray), level1);
           pyr(level1, level2);
-          whole_(level2, rest, 0.0);  // every level of the third level's image
+          rest = lower_->Detect(dlib::toMat(level2), max_levels_);  // the third level's image on
           for (auto& d : rest) d.rect = pyr.rect_up(d.rect, kTopLevels);
         });
-        top_(img, top, 0.0);
+        top = scanner_.Detect(gray, kTopLevels);
         lower.get();
         top.insert(top.end(), rest.begin(), rest.end());
         std::stable_sort(top.rbegin(), top.rend());  // most confident first, as dlib does
-        const dlib::test_box_overlap& overlaps = whole_.get_overlap_tester();
         for (const auto& d : top) {
           bool suppressed = false;
-          for (const auto& kept : found) suppressed |= overlaps(kept.rect, d.rect);
+          for (const auto& kept : found) suppressed |= overlaps_(kept.rect, d.rect);
           if (!suppressed) found.push_back(d);
         }
       }
@@ -401,25 +407,35 @@ class HogDetector : public FaceDetector {
   std::string name() const override { return "hog"; }
   void set_threads(int threads) override { threads_ = threads; }
 
+  HogDetector(const HogDetector& other)  // lower_ is scratch: not shared
+      : scanner_(other.scanner_),
+        overlaps_(other.overlaps_),
+        dlib_(other.dlib_),
+        min_level_width_(other.min_level_width_),
+        min_level_height_(other.min_level_height_),
+        max_levels_(other.max_levels_),
+        threads_(other.threads_) {}
+
  private:
   static constexpr unsigned long kTopLevels = 2;  // about half of the scanning work
   // The levels dlib would scan for a width x height image.
   unsigned long PyramidLevels(long width, long height) const {
-    const auto& s = whole_.get_scanner();
     dlib::pyramid_down<6> pyr;
     dlib::rectangle rect(0, 0, width - 1, height - 1);
     unsigned long levels = 0;
     do {
       rect = pyr.rect_down(rect);
       ++levels;
-    } while (rect.width() >= s.get_min_pyramid_layer_width() &&
-             rect.height() >= s.get_min_pyramid_layer_height() &&
-             levels < s.get_max_pyramid_levels());
+    } while (rect.width() >= min_level_width_ && rect.height() >= min_level_height_ &&
+             levels < max_levels_);
     return levels;
   }
 
-  dlib::frontal_face_detector whole_;  // every level; split: the others, from the third's image
-  dlib::frontal_face_detector top_;    // the first kTopLevels levels
+  HogScanner scanner_;                 // every level, or the first kTopLevels
+  std::unique_ptr<HogScanner> lower_;  // the levels from the third on, on the second thread
+  dlib::test_box_overlap overlaps_;
+  std::shared_ptr<const dlib::frontal_face_detector> dlib_;  // set when HogScanner cannot run it
+  unsigned long min_level_width_ = 0, min_level_height_ = 0, max_levels_ = 0;
   int threads_ = 1;
 };
 
