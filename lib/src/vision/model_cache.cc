@@ -260,4 +260,9 @@ Status LoadShapePredictor(const std::string& path, const std::string& cache_dir,
   return Status::Ok();
 }
 
+ShapePredictorParts PartsOf(const dlib::shape_predictor& sp) {
+  return {&(sp.*MemberOf(InitialShape{})), &(sp.*MemberOf(Forests{})), &(sp.*MemberOf(AnchorIdx{})),
+          &(sp.*MemberOf(Deltas{}))};
+}
+
 }  // namespace faceatt::vision

@@ -51,6 +51,16 @@ Status LoadFrontalFaceDetector(const std::string& cache_dir, dlib::frontal_face_
 // The cache file used for `path` in `cache_dir`.
 std::string LandmarkCachePath(const std::string& path, const std::string& cache_dir);
 
+// A shape predictor's private parts, read-only (dlib offers no accessors);
+// valid while `sp` lives. landmarks.h runs the predictor from them.
+struct ShapePredictorParts {
+  const dlib::matrix<float, 0, 1>* initial_shape;
+  const std::vector<std::vector<dlib::impl::regression_tree>>* forests;
+  const std::vector<std::vector<unsigned long>>* anchor_idx;
+  const std::vector<std::vector<dlib::vector<float, 2>>>* deltas;
+};
+ShapePredictorParts PartsOf(const dlib::shape_predictor& sp);
+
 // Raw form of a predictor, and back (exposed for the round-trip test).
 std::string EncodeShapePredictor(const dlib::shape_predictor& sp, const std::string& key);
 // kCorruption on any inconsistency, kNotFound when the key differs.

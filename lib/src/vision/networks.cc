@@ -20,6 +20,7 @@
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
 #include "vision/hog_scan.h"
+#include "vision/landmarks.h"
 #include "vision/model_cache.h"
 #include "vision/networks.h"
 
@@ -465,12 +466,12 @@ class MmodDetector : public FaceDetector {
 class DlibAligner : public FaceAligner {
  public:
   DlibAligner(std::shared_ptr<const dlib::shape_predictor> sp, std::string name)
-      : sp_(std::move(sp)), name_(std::move(name)) {}
+      : sp_(std::move(sp)), parts_(vision::PartsOf(*sp_)), name_(std::move(name)) {}
   Result<cv::Mat> Align(const cv::Mat& bgr, const Box& box) override {
     try {
       dlib::cv_image<dlib::bgr_pixel> img(bgr);
       dlib::rectangle rect(box.left, box.top, box.right - 1, box.bottom - 1);
-      dlib::full_object_detection shape = (*sp_)(img, rect);
+      dlib::full_object_detection shape = vision::PredictShape(parts_, img, rect);
       dlib::matrix<dlib::bgr_pixel> chip;
       dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, kChipSize, kChipPadding),
                                chip);
@@ -486,6 +487,7 @@ class DlibAligner : public FaceAligner {
 
  private:
   std::shared_ptr<const dlib::shape_predictor> sp_;  // const use is thread-safe
+  vision::ShapePredictorParts parts_;                // sp_'s
   std::string name_;
 };
 
