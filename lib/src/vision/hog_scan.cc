@@ -140,8 +140,11 @@ std::vector<dlib::rect_detection> HogScanner::Detect(const cv::Mat& gray,
   for (unsigned long level = 0; level < pyramid_.levels.size(); ++level)
     ScanLevel(pyramid_.levels[level], level, all);
 
-  // As object_detector: most confident first, then drop every box that
-  // overlaps one already kept.
+  return Suppress(std::move(all));
+}
+
+std::vector<dlib::rect_detection> HogScanner::Suppress(
+    std::vector<dlib::rect_detection> all) const {
   std::stable_sort(all.rbegin(), all.rend());
   std::vector<dlib::rect_detection> kept;
   for (const auto& d : all) {
@@ -150,6 +153,19 @@ std::vector<dlib::rect_detection> HogScanner::Detect(const cv::Mat& gray,
     if (!overlapped) kept.push_back(d);
   }
   return kept;
+}
+
+// As dlib's create_fhog_pyramid counts them.
+unsigned long HogScanner::Levels(long width, long height) const {
+  dlib::pyramid_down<6> pyr;
+  dlib::rectangle rect(0, 0, width - 1, height - 1);
+  unsigned long levels = 0;
+  do {
+    rect = pyr.rect_down(rect);
+    ++levels;
+  } while (rect.width() >= min_level_width_ && rect.height() >= min_level_height_ &&
+           levels < max_levels_);
+  return levels;
 }
 
 void HogScanner::ScanLevel(const dlib::array<dlib::array2d<float>>& planes, unsigned long level,

@@ -28,6 +28,16 @@ class HogScanner {
   // independent.
   std::vector<dlib::rect_detection> Detect(const cv::Mat& gray, unsigned long max_levels);
 
+  // Detections from several scans (pyramid levels split between threads) as
+  // one scan returns them: most confident first, every box that overlaps one
+  // already kept dropped, as dlib's object_detector does.
+  std::vector<dlib::rect_detection> Suppress(std::vector<dlib::rect_detection> all) const;
+
+  // The pyramid levels Detect scans for a width x height image (at most
+  // max_levels()).
+  unsigned long Levels(long width, long height) const;
+  unsigned long max_levels() const { return max_levels_; }
+
   // False when dlib would filter with the full (not separable) filters, which
   // this class does not do; the caller then uses dlib's detector.
   bool separable() const { return separable_; }

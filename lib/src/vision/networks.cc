@@ -354,26 +354,25 @@ Box ToBox(const dlib::rectangle& r) {
 // their detections are merged by the detector's own non-maximum suppression.
 class HogDetector : public FaceDetector {
  public:
-  explicit HogDetector(const dlib::frontal_face_detector& detector)
-      : scanner_(detector), overlaps_(detector.get_overlap_tester()) {
-    const auto& s = detector.get_scanner();
-    min_level_width_ = s.get_min_pyramid_layer_width();
-    min_level_height_ = s.get_min_pyramid_layer_height();
-    max_levels_ = s.get_max_pyramid_levels();
+  explicit HogDetector(const dlib::frontal_face_detector& detector) : scanner_(detector) {
     // Only the frontal face detector's separable filters are rewritten; any
     // other is run by dlib.
-    if (!scanner_.separable()) dlib_ = std::make_shared<dlib::frontal_face_detector>(detector);
+    if (!scanner_.separable()) dlib_ = std::make_unique<dlib::frontal_face_detector>(detector);
   }
+  HogDetector(const HogDetector& other)  // own copies: dlib's detector and lower_ keep call state
+      : scanner_(other.scanner_),
+        dlib_(other.dlib_ ? std::make_unique<dlib::frontal_face_detector>(*other.dlib_) : nullptr),
+        threads_(other.threads_) {}
+
   Result<std::vector<Detection>> Detect(const cv::Mat& bgr) override {
     cv::Mat gray;
     cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
     std::vector<dlib::rect_detection> found;
     try {
       if (dlib_) {
-        auto copy = *dlib_;  // dlib's detector keeps per-call state
-        copy(dlib::cv_image<unsigned char>(gray), found, 0.0);
-      } else if (threads_ < 2 || PyramidLevels(gray.cols, gray.rows) <= kTopLevels) {
-        found = scanner_.Detect(gray, max_levels_);
+        (*dlib_)(dlib::cv_image<unsigned char>(gray), found, 0.0);
+      } else if (threads_ < 2 || scanner_.Levels(gray.cols, gray.rows) <= kTopLevels) {
+        found = scanner_.Detect(gray, scanner_.max_levels());
       } else {
         std::vector<dlib::rect_detection> top, rest;
         if (!lower_) lower_ = std::make_unique<HogScanner>(scanner_);
@@ -382,18 +381,14 @@ class HogDetector : public FaceDetector {
           dlib::array2d<unsigned char> level1, level2;
           pyr(dlib::cv_image<unsigned char>(gray), level1);
           pyr(level1, level2);
-          rest = lower_->Detect(dlib::toMat(level2), max_levels_);  // the third level's image on
+          // every level of the third level's image
+          rest = lower_->Detect(dlib::toMat(level2), lower_->max_levels());
           for (auto& d : rest) d.rect = pyr.rect_up(d.rect, kTopLevels);
         });
         top = scanner_.Detect(gray, kTopLevels);
         lower.get();
         top.insert(top.end(), rest.begin(), rest.end());
-        std::stable_sort(top.rbegin(), top.rend());  // most confident first, as dlib does
-        for (const auto& d : top) {
-          bool suppressed = false;
-          for (const auto& kept : found) suppressed |= overlaps_(kept.rect, d.rect);
-          if (!suppressed) found.push_back(d);
-        }
+        found = scanner_.Suppress(std::move(top));
       }
     } catch (const std::exception& e) {
       return Status::Internal(std::string("face detection failed: ") + e.what());
@@ -408,35 +403,12 @@ class HogDetector : public FaceDetector {
   std::string name() const override { return "hog"; }
   void set_threads(int threads) override { threads_ = threads; }
 
-  HogDetector(const HogDetector& other)  // lower_ is scratch: not shared
-      : scanner_(other.scanner_),
-        overlaps_(other.overlaps_),
-        dlib_(other.dlib_),
-        min_level_width_(other.min_level_width_),
-        min_level_height_(other.min_level_height_),
-        max_levels_(other.max_levels_),
-        threads_(other.threads_) {}
-
  private:
   static constexpr unsigned long kTopLevels = 2;  // about half of the scanning work
-  // The levels dlib would scan for a width x height image.
-  unsigned long PyramidLevels(long width, long height) const {
-    dlib::pyramid_down<6> pyr;
-    dlib::rectangle rect(0, 0, width - 1, height - 1);
-    unsigned long levels = 0;
-    do {
-      rect = pyr.rect_down(rect);
-      ++levels;
-    } while (rect.width() >= min_level_width_ && rect.height() >= min_level_height_ &&
-             levels < max_levels_);
-    return levels;
-  }
 
   HogScanner scanner_;                 // every level, or the first kTopLevels
   std::unique_ptr<HogScanner> lower_;  // the levels from the third on, on the second thread
-  dlib::test_box_overlap overlaps_;
-  std::shared_ptr<const dlib::frontal_face_detector> dlib_;  // set when HogScanner cannot run it
-  unsigned long min_level_width_ = 0, min_level_height_ = 0, max_levels_ = 0;
+  std::unique_ptr<dlib::frontal_face_detector> dlib_;  // set when HogScanner cannot run it
   int threads_ = 1;
 };
 
