@@ -75,7 +75,7 @@ Runner SetupBulkEnroll(CLI::App& app) {
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
     if (o->dry_run) ctx.WriteNothing();
-    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(FaceService * service, ctx.service());
     FACEATT_ASSIGN_OR_RETURN(auto models, ctx.models());
     BulkOptions opts;

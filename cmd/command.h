@@ -42,7 +42,7 @@ class Context {
 
   Result<Config*> config();
   Result<DataDir> data_dir();
-  Result<SqliteStore*> store();
+  Result<Store*> store();
   // From now on store() creates nothing: with no database yet it opens an empty
   // one in memory (a dry run must leave the data folder as it was).
   void WriteNothing() { write_nothing_ = true; }
@@ -60,7 +60,7 @@ class Context {
   GlobalOptions options_;
   std::unique_ptr<Config> config_;
   std::string config_file_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   bool write_nothing_ = false;
   std::shared_ptr<const Models> models_;
   std::unique_ptr<FaceService> service_;

@@ -97,7 +97,7 @@ Result<DataDir> Context::data_dir() {
   return DataDir(c->paths.data_dir);
 }
 
-Result<SqliteStore*> Context::store() {
+Result<Store*> Context::store() {
   if (store_) return store_.get();
   FACEATT_ASSIGN_OR_RETURN(Config * c, config());
   DataDir dir(c->paths.data_dir);
@@ -134,7 +134,7 @@ Result<std::shared_ptr<const Models>> Context::models() {
 Result<FaceService*> Context::service() {
   if (service_) return service_.get();
   FACEATT_ASSIGN_OR_RETURN(Config * c, config());
-  FACEATT_ASSIGN_OR_RETURN(SqliteStore * s, store());
+  FACEATT_ASSIGN_OR_RETURN(Store* s, store());
   FACEATT_ASSIGN_OR_RETURN(auto m, models());
   FACEATT_ASSIGN_OR_RETURN(service_, FaceService::Open(*c, m, s, DataDir(c->paths.data_dir)));
   // Embeddings of another model are never compared with this one's: say who is left out.

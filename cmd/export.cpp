@@ -27,7 +27,7 @@ Runner SetupExport(CLI::App& app) {
   app.add_flag("--excel", o->excel, "CSV with a UTF-8 byte order mark (for Excel)");
   app.add_option("-o,--output", o->output, "Write to FILE atomically instead of stdout");
   return [o](Context& ctx) -> Result<int> {
-    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
     ExportOptions opts;
     if (!o->from.empty()) opts.from_date = o->from;
     if (!o->to.empty()) opts.to_date = o->to;

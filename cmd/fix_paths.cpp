@@ -11,7 +11,7 @@ Runner SetupFixPaths(CLI::App& app) {
   auto dry_run = std::make_shared<bool>(false);
   app.add_flag("--dry-run", *dry_run, "Print what would change, change nothing");
   return [dry_run](Context& ctx) -> Result<int> {
-    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(DataDir data, ctx.data_dir());
     FACEATT_ASSIGN_OR_RETURN(FixPathsResult r, FixPaths(*store, data, *dry_run));
     int rewrite = 0, relocate = 0, missing = 0;

@@ -118,7 +118,7 @@ Runner SetupIdentify(CLI::App& app) {
     if (o->record) {
       FACEATT_ASSIGN_OR_RETURN(attempt.type, ParseAttendanceType(o->type));
       attempt.device_id = o->device;
-      FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+      FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
       recorder = std::make_unique<AttendanceRecorder>(store, config->attendance, &kClock);
     }
     FACEATT_ASSIGN_OR_RETURN(FaceService * service, ctx.service());

@@ -15,7 +15,7 @@ Runner SetupResetUsers(CLI::App& app) {
                "Do not ask for confirmation (required when stdin is not a terminal)");
   app.add_flag("--no-backup", o->no_backup, "Skip the database backup into data/backups/");
   return [o](Context& ctx) -> Result<int> {
-    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(DataDir data, ctx.data_dir());
     FACEATT_ASSIGN_OR_RETURN(int64_t people, store->CountUsers());
     FACEATT_ASSIGN_OR_RETURN(int64_t embeddings, store->CountEmbeddings());

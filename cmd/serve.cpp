@@ -39,7 +39,7 @@ Runner SetupServe(CLI::App& app) {
     if (!o->camera.empty())
       FACEATT_RETURN_IF_ERROR(config->Set("camera.source", o->camera, "--camera"));
     SetComputeThreads(1);  // parallelism comes from the worker pipelines
-    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(auto models, ctx.models());
     ServerOptions options;
     options.version = FACEATT_VERSION;

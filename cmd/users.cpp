@@ -55,7 +55,7 @@ Runner SetupUsers(CLI::App& app) {
   del->callback([o] { o->mode = "delete"; });
 
   return [o](Context& ctx) -> Result<int> {
-    FACEATT_ASSIGN_OR_RETURN(SqliteStore * store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(DataDir data, ctx.data_dir());
     if (o->mode == "list") {
       FACEATT_ASSIGN_OR_RETURN(auto users, store->ListUsers());

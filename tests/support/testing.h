@@ -126,9 +126,42 @@ class FailingStore : public Store {
   }
   Result<int64_t> CountUsers() override { return inner_->CountUsers(); }
   Result<int64_t> CountEmbeddings() override { return inner_->CountEmbeddings(); }
+  Result<std::vector<StoredEmbedding>> DeleteAllUsers() override {
+    return Write([&] { return inner_->DeleteAllUsers(); });
+  }
+  Status Backup(const std::string& to) override {
+    return Write([&] { return inner_->Backup(to); });
+  }
+  Result<std::vector<FileRef>> ListFileRefs() override { return inner_->ListFileRefs(); }
+  Status UpdateFileRef(const FileRef& ref, const std::string& path) override {
+    return Write([&] { return inner_->UpdateFileRef(ref, path); });
+  }
+  Status ReplaceEmbedding(int64_t id, const StoredEmbedding& e) override {
+    return Write([&] { return inner_->ReplaceEmbedding(id, e); });
+  }
+  Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override {
+    return inner_->DueOutbox(now_ms, limit);
+  }
+  Status UpdateOutbox(const OutboxItem& item) override {
+    return Write([&] { return inner_->UpdateOutbox(item); });
+  }
+  Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override {
+    return inner_->ListOutbox(status, limit);
+  }
+  Result<int64_t> CountOutbox(const std::string& status) override {
+    return inner_->CountOutbox(status);
+  }
+  Status Check() override { return inner_->Check(); }
+  int schema_version() const override { return inner_->schema_version(); }
 
  private:
   bool Spend() { return writes_left-- > 0; }
+  // Runs the write `f` unless the injected failure is due.
+  template <typename F>
+  auto Write(F f) -> decltype(f()) {
+    if (!Spend()) return Status::IoError("injected write failure");
+    return f();
+  }
   Store* inner_;
 };
 

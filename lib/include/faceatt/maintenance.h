@@ -21,7 +21,7 @@ int RemoveEmbeddingFiles(const DataDir& data, const std::vector<StoredEmbedding>
 
 // A consistent copy of the database in data/backups/faceatt-<UTC time>.db
 // (a new name when that exists). Returns the backup's path.
-Result<std::string> BackupDatabase(SqliteStore& store, const DataDir& data, const Clock& clock);
+Result<std::string> BackupDatabase(Store& store, const DataDir& data, const Clock& clock);
 
 struct ResetResult {
   std::string backup;  // "" with no backup
@@ -31,7 +31,7 @@ struct ResetResult {
 };
 // Backs up (unless !backup), deletes every person and embedding (attendance is
 // kept), then removes thumbnails/ and faces/ from the data folder.
-Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup,
+Result<ResetResult> ResetUsers(Store& store, const DataDir& data, bool backup,
                                const Clock& clock);
 
 struct PathFix {
@@ -50,6 +50,6 @@ struct FixPathsResult {
 // name, confirmed by sha256 when the database knows it (relocate); otherwise the
 // reference is reported (missing).
 // With dry_run nothing is changed. Running it twice changes nothing the second time.
-Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dry_run);
+Result<FixPathsResult> FixPaths(Store& store, const DataDir& data, bool dry_run);
 
 }  // namespace faceatt

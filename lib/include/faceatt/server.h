@@ -42,7 +42,7 @@ class Server {
   // configuration (e.g. a public host without keys is only downgraded, not refused).
   static Result<std::unique_ptr<Server>> Create(const Config& config,
                                                 std::shared_ptr<const Models> models,
-                                                SqliteStore* store, ServerOptions options = {});
+                                                Store* store, ServerOptions options = {});
   ~Server();  // Shutdown()
 
   // Binds host:port and starts serving; kUnavailable when the port cannot be bound.

@@ -108,6 +108,15 @@ Status ValidateEmployeeId(const std::string& id);
 // Checks a display name: 1..200 bytes of valid UTF-8 without control characters.
 Status ValidateName(const std::string& name, const char* what = "name");
 
+// A file reference the database holds (for fix-paths).
+struct FileRef {
+  std::string table;   // "embeddings" or "attendance"
+  std::string column;  // source_path, thumbnail_path, crop_path, image_ref
+  int64_t row_id = 0;
+  std::string path;
+  std::string sha256;  // known hash of the file ("" when none is stored)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -160,18 +169,30 @@ class Store {
   // Counts for /health and `users`.
   virtual Result<int64_t> CountUsers() = 0;
   virtual Result<int64_t> CountEmbeddings() = 0;
-};
 
-// A file reference the database holds (for fix-paths).
-struct FileRef {
-  std::string table;   // "embeddings" or "attendance"
-  std::string column;  // source_path, thumbnail_path, crop_path, image_ref
-  int64_t row_id = 0;
-  std::string path;
-  std::string sha256;  // known hash of the file ("" when none is stored)
+  // Deletes every person and embedding (returned, for their files) in one
+  // transaction; attendance is kept.
+  virtual Result<std::vector<StoredEmbedding>> DeleteAllUsers() = 0;
+  // A consistent copy of the live database at `destination` (a file path).
+  virtual Status Backup(const std::string& destination) = 0;
+  // Every file path the database holds, and rewriting one.
+  virtual Result<std::vector<FileRef>> ListFileRefs() = 0;
+  virtual Status UpdateFileRef(const FileRef& ref, const std::string& new_path) = 0;
+  // Replaces one embedding's vector (bulk-enroll --update).
+  virtual Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) = 0;
+  // Webhook outbox (schema 2); rows are added with the attendance they announce
+  // (AddAttendanceAfter). Due lists pending rows whose next attempt is at or
+  // before now_ms, oldest first; Update writes status, attempts, next attempt,
+  // last error/status and delivery time.
+  virtual Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) = 0;
+  virtual Status UpdateOutbox(const OutboxItem& item) = 0;
+  // Newest first; status "" = any.
+  virtual Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) = 0;
+  virtual Result<int64_t> CountOutbox(const std::string& status) = 0;
+  // Runs a read-only consistency check of the database.
+  virtual Status Check() = 0;
+  virtual int schema_version() const = 0;
 };
-
-// One webhook delivery in the outbox (schema 2): one row per event per URL.
 
 struct StoreOptions {
   std::string path;  // database file; ":memory:" for tests
@@ -207,28 +228,19 @@ class SqliteStore : public Store {
   Result<int64_t> CountUsers() override;
   Result<int64_t> CountEmbeddings() override;
 
-  // Deletes every person and embedding (returned, for their files) in one
-  // transaction; attendance is kept.
-  Result<std::vector<StoredEmbedding>> DeleteAllUsers();
-  // A consistent copy of the live database (SQLite online backup API).
-  Status Backup(const std::string& destination);
-  // Every file path the database holds, and rewriting one.
-  Result<std::vector<FileRef>> ListFileRefs();
-  Status UpdateFileRef(const FileRef& ref, const std::string& new_path);
-  // Replaces one embedding's vector (bulk-enroll --update).
-  Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding);
-  // Webhook outbox (schema 2); rows are added with the attendance they announce
-  // (AddAttendanceAfter). Due lists pending rows whose next attempt is at or
-  // before now_ms, oldest first; Update writes status, attempts, next attempt,
-  // last error/status and delivery time.
-  Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit);
-  Status UpdateOutbox(const OutboxItem& item);
-  // Newest first; status "" = any.
-  Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit);
-  Result<int64_t> CountOutbox(const std::string& status);
-  // Runs a read-only check (PRAGMA quick_check).
-  Status Check();
-  int schema_version() const;
+  Result<std::vector<StoredEmbedding>> DeleteAllUsers() override;
+  // SQLite's online backup API.
+  Status Backup(const std::string& destination) override;
+  Result<std::vector<FileRef>> ListFileRefs() override;
+  Status UpdateFileRef(const FileRef& ref, const std::string& new_path) override;
+  Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) override;
+  Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override;
+  Status UpdateOutbox(const OutboxItem& item) override;
+  Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;
+  Result<int64_t> CountOutbox(const std::string& status) override;
+  // PRAGMA quick_check.
+  Status Check() override;
+  int schema_version() const override;
 
   struct Impl;
 

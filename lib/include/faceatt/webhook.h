@@ -56,7 +56,7 @@ struct WebhookCounters {
 
 class WebhookDispatcher {
  public:
-  WebhookDispatcher(WebhookConfig config, SqliteStore* store, const Clock* clock,
+  WebhookDispatcher(WebhookConfig config, Store* store, const Clock* clock,
                     WebhookOptions options = {});
   ~WebhookDispatcher();  // Stop()
 
@@ -85,7 +85,7 @@ class WebhookDispatcher {
   void DeliverOne(OutboxItem item);
 
   WebhookConfig config_;
-  SqliteStore* store_;
+  Store* store_;
   const Clock* clock_;
   WebhookOptions options_;
   mutable std::mutex mu_;

@@ -404,7 +404,7 @@ bool LoopbackHost(const std::string& host_header) {
 struct Server::Impl {
   Config config;
   std::shared_ptr<const Models> models;
-  SqliteStore* store;
+  Store* store;
   ServerOptions options;
   SystemClock system_clock;
   const Clock* clock;
@@ -1464,7 +1464,7 @@ void Server::Impl::SetUpRoutes() {
 
 Result<std::unique_ptr<Server>> Server::Create(const Config& config,
                                                std::shared_ptr<const Models> models,
-                                               SqliteStore* store, ServerOptions options) {
+                                               Store* store, ServerOptions options) {
   if (!models) return Status::Unavailable("no models loaded");
   if (config.server.workers < 1)
     return Status::InvalidArgument("server.workers must be at least 1");

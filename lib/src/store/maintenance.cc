@@ -17,7 +17,7 @@ int RemoveEmbeddingFiles(const DataDir& data, const std::vector<StoredEmbedding>
   return n;
 }
 
-Result<std::string> BackupDatabase(SqliteStore& store, const DataDir& data, const Clock& clock) {
+Result<std::string> BackupDatabase(Store& store, const DataDir& data, const Clock& clock) {
   std::error_code ec;
   fs::create_directories(data.backups(), ec);
   if (ec) return Status::IoError("cannot create " + data.backups() + ": " + ec.message());
@@ -32,7 +32,7 @@ Result<std::string> BackupDatabase(SqliteStore& store, const DataDir& data, cons
   return path;
 }
 
-Result<ResetResult> ResetUsers(SqliteStore& store, const DataDir& data, bool backup,
+Result<ResetResult> ResetUsers(Store& store, const DataDir& data, bool backup,
                                const Clock& clock) {
   ResetResult r;
   if (backup) {
@@ -64,7 +64,7 @@ bool HashMatches(const std::string& path, const std::string& sha) {
 }
 }  // namespace
 
-Result<FixPathsResult> FixPaths(SqliteStore& store, const DataDir& data, bool dry_run) {
+Result<FixPathsResult> FixPaths(Store& store, const DataDir& data, bool dry_run) {
   FACEATT_ASSIGN_OR_RETURN(auto refs, store.ListFileRefs());
   FixPathsResult result;
   std::error_code ec;
