@@ -33,6 +33,8 @@ int ExitCodeFor(const Status& s) {
       return kExitBadInput;
     case Code::kConflict:
     case Code::kAlreadyExists:
+    case Code::kUnauthenticated:  // HTTP only today
+    case Code::kPermissionDenied:
       return kExitRefused;
     case Code::kUnavailable:
     case Code::kIoError:
@@ -134,7 +136,7 @@ Result<std::shared_ptr<const Models>> Context::models() {
 Result<FaceService*> Context::service() {
   if (service_) return service_.get();
   FACEATT_ASSIGN_OR_RETURN(Config * c, config());
-  FACEATT_ASSIGN_OR_RETURN(Store* s, store());
+  FACEATT_ASSIGN_OR_RETURN(Store * s, store());
   FACEATT_ASSIGN_OR_RETURN(auto m, models());
   FACEATT_ASSIGN_OR_RETURN(service_, FaceService::Open(*c, m, s, DataDir(c->paths.data_dir)));
   // Embeddings of another model are never compared with this one's: say who is left out.

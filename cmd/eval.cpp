@@ -1,5 +1,4 @@
 // faceatt eval: accuracy on a folder-per-person tree, in a temporary store.
-#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -7,11 +6,11 @@
 #include "command.h"
 #include "faceatt/eval.h"
 #include "faceatt/image.h"
+#include "faceatt/json.h"
 
 namespace faceatt::cli {
 namespace {
 
-double Round4(double v) { return std::round(v * 1e4) / 1e4; }
 std::string Percent(double v) { return Fixed(100 * v, 1) + "%"; }
 
 nlohmann::json ReportJson(const EvalReport& r) {

@@ -1,47 +1,19 @@
 // faceatt identify: every face in every photo, named or unknown.
 #include <spdlog/spdlog.h>
-#include <cmath>
+
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "faceatt/attendance.h"
+#include "faceatt/json.h"
 
 namespace faceatt::cli {
 namespace {
 
-// Distances to four decimals: enough to compare, short to read.
-double Round4(double v) { return std::round(v * 1e4) / 1e4; }
-
-nlohmann::json FaceJson(const FaceIdentity& f) {
-  nlohmann::json candidates = nlohmann::json::array();
-  for (const auto& c : f.candidates)
-    candidates.push_back(
-        {{"employee_id", c.employee_id}, {"name", c.name}, {"distance", Round4(c.distance)}});
-  auto or_null = [](const std::string& s) {
-    return s.empty() ? nlohmann::json() : nlohmann::json(s);
-  };
-  return {{"box",
-           {{"left", f.box.left},
-            {"top", f.box.top},
-            {"right", f.box.right},
-            {"bottom", f.box.bottom}}},
-          {"employee_id", or_null(f.employee_id)},
-          {"name", f.matched ? nlohmann::json(f.name) : nlohmann::json()},
-          {"distance", f.distance < 0 ? nlohmann::json() : nlohmann::json(Round4(f.distance))},
-          {"threshold", Round4(f.threshold)},
-          {"matched", f.matched},
-          {"reason", or_null(f.reason)},
-          {"detail", or_null(f.detail)},
-          {"candidates", candidates}};
-}
-
 void PrintText(const std::string& image, const Identification& id) {
-  if (id.faces.empty()) {
-    std::cout << image << ": no face\n";
-    return;
-  }
-  std::cout << image << ": " << id.faces.size() << (id.faces.size() == 1 ? " face\n" : " faces\n");
+  const size_t n = id.faces.size();
+  std::cout << image << ": "
+            << (n == 0 ? "no face\n" : std::to_string(n) + (n == 1 ? " face\n" : " faces\n"));
   for (const auto& f : id.faces) {
     std::string who = f.matched ? f.employee_id + "  " + f.name
                                 : f.reason + (f.detail.empty() ? "" : " (" + f.detail + ")");
@@ -52,6 +24,19 @@ void PrintText(const std::string& image, const Identification& id) {
     std::cout << "  box " << f.box.left << "," << f.box.top << "-" << f.box.right << ","
               << f.box.bottom << "\n";
   }
+}
+
+// --json: one line per image, each face with its candidates.
+nlohmann::json ImageJson(const std::string& path, const Result<Identification>& id) {
+  nlohmann::json faces = nlohmann::json::array();
+  if (!id.ok())
+    return {
+        {"image", path}, {"reason", kBadInput}, {"error", id.status().message()}, {"faces", faces}};
+  for (const auto& f : id->faces) {
+    faces.push_back(FaceJson(f));
+    faces.back()["candidates"] = CandidatesJson(f);
+  }
+  return {{"image", path}, {"reason", OrNull(id->reason)}, {"faces", faces}};
 }
 
 // --record: the attempt under the server's rules (one face, usable, matched,
@@ -66,7 +51,7 @@ Result<nlohmann::json> RecordAttempt(AttendanceRecorder& recorder, const Result<
     FACEATT_ASSIGN_OR_RETURN(o.record_id, recorder.RecordFailure(kBadInput, std::nullopt, attempt));
   }
   const bool matched = o.face && o.face->matched;
-  std::string status = o.success              ? kStatusSuccess
+  const char* status = o.success              ? kStatusSuccess
                        : o.reason == kUnknown ? kStatusUnknown
                                               : kStatusFailed;
   if (matched)
@@ -77,7 +62,7 @@ Result<nlohmann::json> RecordAttempt(AttendanceRecorder& recorder, const Result<
   *line += " [record " + std::to_string(o.record_id) + "]";
   nlohmann::json j{{"recorded", o.success},
                    {"status", status},
-                   {"reason", o.reason.empty() ? nlohmann::json() : nlohmann::json(o.reason)},
+                   {"reason", OrNull(o.reason)},
                    {"record_id", o.record_id}};
   if (matched) {
     j["employee_id"] = o.face->employee_id;
@@ -91,10 +76,9 @@ Result<nlohmann::json> RecordAttempt(AttendanceRecorder& recorder, const Result<
 
 Runner SetupIdentify(CLI::App& app) {
   struct Options {
-    bool json = false;
+    bool json = false, record = false;
     int top = 0;
     double tolerance = 0;
-    bool record = false;
     std::string type = "auto", device = "cli";
     std::vector<std::string> images;
   };
@@ -118,7 +102,7 @@ Runner SetupIdentify(CLI::App& app) {
     if (o->record) {
       FACEATT_ASSIGN_OR_RETURN(attempt.type, ParseAttendanceType(o->type));
       attempt.device_id = o->device;
-      FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
+      FACEATT_ASSIGN_OR_RETURN(Store * store, ctx.store());
       recorder = std::make_unique<AttendanceRecorder>(store, config->attendance, &kClock);
     }
     FACEATT_ASSIGN_OR_RETURN(FaceService * service, ctx.service());
@@ -142,35 +126,20 @@ Runner SetupIdentify(CLI::App& app) {
         attempt.ts_client = FormatUtc(kClock.NowMillis());
         FACEATT_ASSIGN_OR_RETURN(record, RecordAttempt(*recorder, id, attempt, &record_line));
       }
-      if (!id.ok()) {
-        any_bad = true;
-        if (o->json) {
-          nlohmann::json j{{"image", path},
-                           {"reason", kBadInput},
-                           {"error", id.status().message()},
-                           {"faces", nlohmann::json::array()}};
-          if (recorder) j["attendance"] = record;
-          std::cout << j.dump() << "\n";
-        } else if (recorder) {
-          std::cout << path << ": " << record_line << "\n";
-        }
-        std::cerr << "faceatt identify: " << id.status().message() << "\n";
-        continue;
-      }
-      for (const auto& f : id->faces) any_match |= f.matched;
+      any_bad |= !id.ok();
+      if (id.ok())
+        for (const auto& f : id->faces) any_match |= f.matched;
       if (o->json) {
-        nlohmann::json faces = nlohmann::json::array();
-        for (const auto& f : id->faces) faces.push_back(FaceJson(f));
-        nlohmann::json j{
-            {"image", path},
-            {"reason", id->reason.empty() ? nlohmann::json() : nlohmann::json(id->reason)},
-            {"faces", faces}};
+        nlohmann::json j = ImageJson(path, id);
         if (recorder) j["attendance"] = record;
         std::cout << j.dump() << "\n";
-      } else {
+      } else if (id.ok()) {
         PrintText(path, *id);
         if (recorder) std::cout << "  " << record_line << "\n";
+      } else if (recorder) {
+        std::cout << path << ": " << record_line << "\n";
       }
+      if (!id.ok()) std::cerr << "faceatt identify: " << id.status().message() << "\n";
     }
     if (any_bad) return kExitBadInput;
     return any_match ? kExitOk : kExitNoMatch;

@@ -4,17 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "faceatt/json.h"
 #include "faceatt/maintenance.h"
 
 namespace faceatt::cli {
 namespace {
-
-nlohmann::json UserJson(const User& u) {
-  return {{"employee_id", u.employee_id}, {"name", u.name},
-          {"department", u.department},   {"active", u.active},
-          {"embeddings", u.embeddings},   {"created_at", u.created_at},
-          {"updated_at", u.updated_at}};
-}
 
 // Pads to `width` display columns, counting UTF-8 code points (not bytes).
 std::string Pad(const std::string& s, size_t width) {
@@ -55,7 +49,7 @@ Runner SetupUsers(CLI::App& app) {
   del->callback([o] { o->mode = "delete"; });
 
   return [o](Context& ctx) -> Result<int> {
-    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store * store, ctx.store());
     FACEATT_ASSIGN_OR_RETURN(DataDir data, ctx.data_dir());
     if (o->mode == "list") {
       FACEATT_ASSIGN_OR_RETURN(auto users, store->ListUsers());
@@ -118,16 +112,10 @@ Runner SetupUsers(CLI::App& app) {
                   << e["thumbnail"].get<std::string>() << "  from "
                   << e["source"].get<std::string>() << "\n";
       std::cout << "recent attendance:" << (rows.empty() ? " none\n" : "\n");
-      for (const auto& r : rows)
-        std::cout << "  " << r["time"].get<std::string>() << "  "
-                  << Pad(r["type"].get<std::string>(), 4) << r["status"].get<std::string>()
-                  << (r["reason"].get<std::string>().empty()
-                          ? ""
-                          : " (" + r["reason"].get<std::string>() + ")")
-                  << (r["device_id"].get<std::string>().empty()
-                          ? ""
-                          : "  " + r["device_id"].get<std::string>())
-                  << "\n";
+      for (const auto& r : recent)
+        std::cout << "  " << FormatLocal(r.ts_server_ms) << "  " << Pad(r.type, 4) << r.status
+                  << (r.reason.empty() ? "" : " (" + r.reason + ")")
+                  << (r.device_id.empty() ? "" : "  " + r.device_id) << "\n";
       return kExitOk;
     }
     if (o->mode == "rename") {

@@ -234,6 +234,10 @@ TEST_F(ServerTest, EnrollAndIdentifyWithEveryUploadReason) {
   ASSERT_TRUE(cam);
   EXPECT_EQ(cam->status, 503);
   EXPECT_EQ(Body(cam)["reason"], "camera_unavailable");
+  // One error shape, with the old clients' fields beside it.
+  EXPECT_EQ(Body(cam)["success"], false);
+  EXPECT_EQ(Body(cam)["error"]["code"], "unavailable");
+  EXPECT_EQ(Body(cam)["error"]["reason"], "camera_unavailable");
 
   // Every attempt left a row: success, already_recorded, unknown, no_face, multi_face, success.
   AttendanceQuery all;
@@ -304,6 +308,7 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   ASSERT_TRUE(dup);
   EXPECT_EQ(dup->status, 409) << dup->body;
   EXPECT_NE(Body(dup)["error"]["message"].get<std::string>().find("force=true"), std::string::npos);
+  EXPECT_EQ(Body(dup)["error"]["reason"], "face_enrolled_as_someone_else");
   // ...unless forced; an upload is no file of the server's, so no source path is kept.
   auto forced = c.Post("/enroll", Form({{"name", "Someone Else"}, {"force", "true"}}, {kObamaB}));
   ASSERT_TRUE(forced);
@@ -318,6 +323,9 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   ASSERT_TRUE(noface);
   EXPECT_EQ(noface->status, 422);
   EXPECT_EQ(Body(noface)["error"]["reason"], "no_face");
+  EXPECT_EQ(Body(noface)["success"], false);
+  EXPECT_EQ(Body(noface)["reason"], "no_face");
+  EXPECT_EQ(Body(noface)["message"], Body(noface)["error"]["message"]);
   auto multi = c.Post("/enroll/json",
                       json{{"name", "Cast"}, {"image", Base64(ReadFile(Face(kGroup)))}}.dump(),
                       "application/json");
@@ -331,7 +339,7 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   auto malformed = c.Post("/enroll/json", "{\"name\": ", "application/json");
   ASSERT_TRUE(malformed);
   EXPECT_EQ(malformed->status, 400);
-  EXPECT_EQ(Body(malformed)["error"]["code"], "bad_input");
+  EXPECT_EQ(Body(malformed)["error"]["code"], "invalid_argument");
   auto b64 =
       c.Post("/enroll/json", R"({"name":"X","image":"!!!not base64!!!"})", "application/json");
   ASSERT_TRUE(b64);
@@ -353,6 +361,8 @@ TEST_F(ServerTest, EnrollRulesOverHttp) {
   ASSERT_TRUE(junkr);
   EXPECT_EQ(junkr->status, 422);
   EXPECT_EQ(Body(junkr)["error"]["code"], "bad_input");
+  EXPECT_EQ(Body(junkr)["success"], false);
+  EXPECT_EQ(Body(junkr)["reason"], "bad_input");
   auto badtype = c.Post("/identify", Form({{"type", "SIDEWAYS"}}, {kObamaProbe}));
   ASSERT_TRUE(badtype);
   EXPECT_EQ(badtype->status, 400);
@@ -390,6 +400,8 @@ TEST_F(ServerTest, UsersCrudAndThumbnailAndManualAttendance) {
                        "application/json");
   ASSERT_TRUE(nobody);
   EXPECT_EQ(nobody->status, 404);
+  EXPECT_EQ(Body(nobody)["success"], false);
+  EXPECT_EQ(Body(nobody)["reason"], "not_found");
   EXPECT_EQ(Body(c.Get("/attendance?employee_id=" + id + "&type=OUT"))["count"], 1);
   auto del = c.Delete("/users/" + id);
   ASSERT_TRUE(del);
@@ -490,7 +502,8 @@ TEST_F(ServerTest, UploadLimitAndCors) {
                  "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                  "Content-Length: 5000000\r\nConnection: close\r\n\r\n{\"image\":\"");
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 200);
-  EXPECT_NE(answer.find("\"resource_exhausted\""), std::string::npos);
+  EXPECT_NE(answer.find("\"code\":\"too_large\""), std::string::npos) << answer;
+  EXPECT_NE(answer.find("\"success\":false"), std::string::npos) << answer;
   // Under the limit is fine.
   auto c = Client();
   EXPECT_EQ(c.Post("/identify", json{{"image", Base64(std::string(1000, 'x'))}}.dump(),
@@ -529,7 +542,7 @@ TEST_F(ServerTest, MalformedIdentifyAutoTypeAndDeactivatedPeople) {
   auto bad_json = c.Post("/identify", "{\"type\": ", "application/json");
   ASSERT_TRUE(bad_json);
   EXPECT_EQ(bad_json->status, 400);
-  EXPECT_EQ(Body(bad_json)["error"]["code"], "bad_input");
+  EXPECT_EQ(Body(bad_json)["error"]["code"], "invalid_argument");
   auto wrong_type = c.Post("/identify", json{{"type", 5}}.dump(), "application/json");
   ASSERT_TRUE(wrong_type);
   EXPECT_EQ(wrong_type->status, 400) << wrong_type->body;

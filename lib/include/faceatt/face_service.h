@@ -34,6 +34,8 @@ inline constexpr const char* kBadQuality = "bad_quality";
 inline constexpr const char* kBadInput = "bad_input";
 inline constexpr const char* kUnknown = "unknown";
 inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
+// Status reason of an enrollment refused because the face is someone else's.
+inline constexpr const char* kEnrolledAsSomeoneElse = "face_enrolled_as_someone_else";
 
 struct EnrollImage {
   std::string name;     // path or upload name, for messages and source_path
@@ -113,8 +115,10 @@ class FaceService {
 
   // Enrolls one person from several images (all-or-nothing in the store).
   // kInvalidArgument: missing/invalid name or id; kConflict: the face belongs to
-  // someone else (message names them); kBadInput: no image was usable (the
-  // outcomes say why, and are also in the Status message).
+  // someone else (message names them; reason kEnrolledAsSomeoneElse); kBadInput:
+  // no image was usable (every image's reason is in the message; the Status
+  // reason is the first image's: kNoFace, kMultiFace, kBadQuality, kBadInput or
+  // kAlreadyEnrolled).
   Result<EnrollResult> Enroll(FacePipeline& pipeline, const EnrollRequest& request);
 
   // Analyses one image for enrollment: exactly one usable face (or the largest).

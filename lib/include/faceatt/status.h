@@ -2,8 +2,10 @@
 //
 // No function in the library throws across its boundary, prints or exits: every
 // failure comes back as a Status with a code and a one-line message meant for a
-// person ("image.jpg: not an image (unrecognised format)"). The CLI turns codes
-// into exit codes; the HTTP layer turns them into statuses and JSON bodies.
+// person ("image.jpg: not an image (unrecognised format)"), and optionally a
+// machine-readable reason ("no_face") for callers that must tell apart failures
+// with the same code. The CLI turns codes into exit codes (cmd/context.cpp); the
+// HTTP layer turns them into statuses and JSON bodies (lib/src/http/errors.cc).
 //
 // Thread safety: values; safe to copy between threads.
 #pragma once
@@ -17,8 +19,8 @@ namespace faceatt {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,    // a caller's value is wrong (flag, config key, id format)
-  kBadInput,           // input data is unusable (corrupt image, malformed JSON)
+  kInvalidArgument,    // a caller's value is wrong (flag, config key, id format, malformed request)
+  kBadInput,           // input data is unusable (corrupt image, no usable face)
   kNotFound,           // a named thing does not exist (user, file)
   kAlreadyExists,      // unique thing exists already (employee id)
   kConflict,           // refused by a rule (face belongs to someone else, cooldown)
@@ -27,15 +29,21 @@ enum class Code {
   kIoError,            // the file system or database failed
   kCorruption,         // stored data is damaged
   kInternal,           // a bug or an unexpected library failure
+  kUnauthenticated,    // no credentials, or unknown ones (HTTP API keys)
+  kPermissionDenied,   // credentials that may not do this (an API key's role, an origin)
 };
 
-// Stable lower-case name of a code ("bad_input"), used in JSON error bodies.
+// Stable lower-case name of a code ("bad_input"), used in JSON error bodies:
+// ok, invalid_argument, bad_input, not_found, already_exists, conflict,
+// unavailable, too_large (kResourceExhausted), io_error, corruption,
+// internal_error, unauthorized (kUnauthenticated), forbidden (kPermissionDenied).
 const char* CodeName(Code code);
 
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message, std::string reason = {})
+      : code_(code), message_(std::move(message)), reason_(std::move(reason)) {}
 
   static Status Ok() { return Status(); }
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
@@ -50,21 +58,35 @@ class [[nodiscard]] Status {
   static Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
+  static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
-  // "bad_input: <message>", or "ok".
+  // The machine-readable reason ("no_face", "camera_unavailable"), or "" when the
+  // code says all there is. Reasons are lower_snake_case and stable: clients match them.
+  const std::string& reason() const { return reason_; }
+  // "bad_input: <message>", or "ok". The reason is not part of it.
   std::string ToString() const;
-  // The same status with "<prefix>: " in front of the message.
+  // The same status (code and reason) with "<prefix>: " in front of the message;
+  // an OK status stays OK.
   Status WithPrefix(const std::string& prefix) const;
+  // The same status with this reason; an OK status stays OK (and reasonless).
+  Status WithReason(std::string reason) const;
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  std::string reason_;
 };
 
-// Either a value or a non-OK Status.
+// Either a value or a non-OK Status. A Result built from an OK Status holds
+// kInternal ("Result built from an OK status") instead: it is a bug of the caller.
+//
+// value() (and *, ->) on a Result that holds an error is a bug: it throws
+// std::bad_variant_access, which no caller catches. Check ok() first, or use
+// FACEATT_ASSIGN_OR_RETURN.
 template <typename T>
 class [[nodiscard]] Result {
  public:

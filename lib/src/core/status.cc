@@ -26,6 +26,10 @@ const char* CodeName(Code code) {
       return "corruption";
     case Code::kInternal:
       return "internal_error";
+    case Code::kUnauthenticated:
+      return "unauthorized";
+    case Code::kPermissionDenied:
+      return "forbidden";
   }
   return "internal_error";
 }
@@ -37,7 +41,12 @@ std::string Status::ToString() const {
 
 Status Status::WithPrefix(const std::string& prefix) const {
   if (ok()) return *this;
-  return Status(code_, prefix + ": " + message_);
+  return Status(code_, prefix + ": " + message_, reason_);
+}
+
+Status Status::WithReason(std::string reason) const {
+  if (ok()) return *this;
+  return Status(code_, message_, std::move(reason));
 }
 
 }  // namespace faceatt

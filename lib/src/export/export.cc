@@ -9,6 +9,7 @@
 
 #include "faceatt/attendance.h"
 #include "faceatt/clock.h"
+#include "faceatt/json.h"
 
 namespace faceatt {
 namespace {
@@ -62,10 +63,6 @@ std::string Render(const std::vector<std::string>& columns, const std::vector<Ro
   }
   if (o.format == "json") out = all.dump(2) + "\n";
   return out;
-}
-
-nlohmann::json OrNull(const std::string& s) {
-  return s.empty() ? nlohmann::json() : nlohmann::json(s);
 }
 
 }  // namespace

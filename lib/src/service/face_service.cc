@@ -222,7 +222,8 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
     for (const auto& o : result.outcomes)
       why += (why.empty() ? "" : "; ") + o.image + ": " + o.reason +
              (o.detail.empty() ? "" : " (" + o.detail + ")");
-    return Status::BadInput("no usable face in any image: " + why);
+    return Status::BadInput("no usable face in any image: " + why)
+        .WithReason(result.outcomes.front().reason);
   }
   if (config_.enroll.check_duplicates && !request.force) {
     for (const auto& f : faces) {
@@ -232,7 +233,8 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
         std::snprintf(dist, sizeof dist, "%.3f", owner->distance);
         return Status::Conflict(f.image + ": this face is already enrolled as " +
                                 owner->employee_id + " (" + owner->name + "), distance " + dist +
-                                "; force (--force, or force=true over HTTP) enrolls it anyway");
+                                "; force (--force, or force=true over HTTP) enrolls it anyway")
+            .WithReason(kEnrolledAsSomeoneElse);
       }
     }
   }

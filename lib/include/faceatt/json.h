@@ -1,0 +1,35 @@
+// JSON forms of the library's values, written once for the CLI's --json output
+// and the HTTP API (so `faceatt identify --json` and POST /recognize describe a
+// face with the same fields and rounding).
+//
+// Conventions: distances and thresholds are rounded to 4 decimals (Round4);
+// an empty optional string is null (OrNull), never "".
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "faceatt/face_service.h"
+#include "faceatt/pipeline.h"
+#include "faceatt/store.h"
+
+namespace faceatt {
+
+// Four decimals: enough to compare distances, short to read.
+double Round4(double value);
+// null for "", else the string.
+nlohmann::json OrNull(const std::string& s);
+// {"left", "top", "right", "bottom"}
+nlohmann::json BoxJson(const Box& box);
+// {"employee_id", "name", "department", "active", "embeddings", "created_at", "updated_at"}
+nlohmann::json UserJson(const User& user);
+// One face of an identification: {"box", "employee_id", "name" (null unless
+// matched), "matched", "distance" (null when not measured), "threshold",
+// "reason", "detail"}. Candidates are separate (CandidatesJson).
+nlohmann::json FaceJson(const FaceIdentity& face);
+// [{"employee_id", "name", "distance"}, ...] nearest first.
+nlohmann::json CandidatesJson(const FaceIdentity& face);
+
+}  // namespace faceatt

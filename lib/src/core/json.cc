@@ -1,0 +1,43 @@
+#include "faceatt/json.h"
+
+#include <cmath>
+
+namespace faceatt {
+
+using json = nlohmann::json;
+
+double Round4(double value) { return std::round(value * 1e4) / 1e4; }
+
+json OrNull(const std::string& s) { return s.empty() ? json() : json(s); }
+
+json BoxJson(const Box& b) {
+  return {{"left", b.left}, {"top", b.top}, {"right", b.right}, {"bottom", b.bottom}};
+}
+
+json UserJson(const User& u) {
+  return {{"employee_id", u.employee_id}, {"name", u.name},
+          {"department", u.department},   {"active", u.active},
+          {"embeddings", u.embeddings},   {"created_at", u.created_at},
+          {"updated_at", u.updated_at}};
+}
+
+json FaceJson(const FaceIdentity& f) {
+  return {{"box", BoxJson(f.box)},
+          {"employee_id", OrNull(f.employee_id)},
+          {"name", f.matched ? json(f.name) : json()},
+          {"matched", f.matched},
+          {"distance", f.distance < 0 ? json() : json(Round4(f.distance))},
+          {"threshold", Round4(f.threshold)},
+          {"reason", OrNull(f.reason)},
+          {"detail", OrNull(f.detail)}};
+}
+
+json CandidatesJson(const FaceIdentity& f) {
+  json out = json::array();
+  for (const auto& c : f.candidates)
+    out.push_back(
+        {{"employee_id", c.employee_id}, {"name", c.name}, {"distance", Round4(c.distance)}});
+  return out;
+}
+
+}  // namespace faceatt

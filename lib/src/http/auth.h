@@ -1,0 +1,38 @@
+// Who may do what: API keys and their roles, and the checks every request
+// passes before a route sees it (CORS origins, the Host header when no key is
+// configured, the upload size limit). Roles and their endpoints: server.h and
+// docs/serve.md; the role of each route is its row in routes.cc.
+//
+// Thread safety: stateless functions over a Context read-only after Start().
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+
+#include "faceatt/status.h"
+#include "http/context.h"
+
+namespace faceatt::http {
+
+enum class Role { kPublic, kReader, kDevice, kAdmin };
+
+// The role of the key a request presents (X-API-Key, else Authorization:
+// Bearer); kPublic when none or unknown. Keys are compared in constant time.
+Role RoleOf(const Context& ctx, const Request& req);
+
+// OK when the request may use an endpoint of role `needed` (admin may use all;
+// with no keys configured everyone may). Otherwise kUnauthenticated (no or an
+// unknown key; sets WWW-Authenticate on `res`) or kPermissionDenied.
+Status Authorize(const Context& ctx, const Request& req, Response& res, Role needed);
+
+// Runs before routing: adds CORS headers for allowed origins, answers
+// preflights, refuses bodies announced over server.max_upload_bytes, other
+// origins, and (with no keys) a Host that is not loopback. Handled when it
+// wrote the answer.
+httplib::Server::HandlerResponse PreRoute(const Context& ctx, const Request& req, Response& res);
+
+// The Host header names this machine's loopback ("localhost:8000", "[::1]").
+bool LoopbackHost(const std::string& host_header);
+
+}  // namespace faceatt::http

@@ -1,0 +1,158 @@
+// The OpenAPI 3 document served at GET /openapi.json: every route of the
+// table in routes.cc with its role (x-role), parameters and request bodies.
+#include "http/routes.h"
+
+namespace faceatt::http {
+
+using json = nlohmann::json;
+
+json OpenApiDocument(const std::string& version) {
+  const json error_body = {
+      {"description",
+       "An error: {\"error\": {\"code\", \"message\"[, \"reason\"]}}; /identify, /enroll "
+       "and /attendance also put success (false), reason and message at the top"},
+      {"content",
+       {{"application/json",
+         {{"schema",
+           {{"type", "object"},
+            {"properties",
+             {{"error",
+               {{"type", "object"},
+                {"properties",
+                 {{"code", {{"type", "string"}}},
+                  {"message", {{"type", "string"}}},
+                  {"reason", {{"type", "string"}}}}}}},
+              {"success", {{"type", "boolean"}}},
+              {"reason", {{"type", "string"}}},
+              {"message", {{"type", "string"}}}}}}}}}}}};
+  auto op = [&](const char* summary, const char* role, json extra = json::object()) {
+    json responses = {{"200", {{"description", "OK"}}}, {"400", error_body}, {"500", error_body}};
+    if (std::string(role) != "public") {
+      responses["401"] = error_body;
+      responses["403"] = error_body;
+    }
+    json o = {{"summary", summary}, {"x-role", role}, {"responses", responses}};
+    if (std::string(role) == "public") o["security"] = json::array();  // no key needed
+    for (auto& [k, v] : extra.items()) o[k] = v;
+    return o;
+  };
+  auto query = [](std::initializer_list<std::pair<const char*, const char*>> params) {
+    json out = json::array();
+    for (const auto& [name, description] : params)
+      out.push_back({{"name", name},
+                     {"in", "query"},
+                     {"required", false},
+                     {"description", description},
+                     {"schema", {{"type", "string"}}}});
+    return out;
+  };
+  const json enroll_form = {
+      {"content",
+       {{"multipart/form-data",
+         {{"schema",
+           {{"type", "object"},
+            {"properties",
+             {{"name", {{"type", "string"}}},
+              {"employee_id",
+               {{"type", "string"}, {"description", "empty: generated (EMP001, ...)"}}},
+              {"department", {{"type", "string"}}},
+              {"force", {{"type", "string"}, {"enum", {"true", "false"}}}},
+              {"image",
+               {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}}}}},
+            {"required", {"image"}}}}}},
+        {"application/json",
+         {{"schema",
+           {{"type", "object"},
+            {"properties",
+             {{"name", {{"type", "string"}}},
+              {"employee_id", {{"type", "string"}}},
+              {"department", {{"type", "string"}}},
+              {"force", {{"type", "boolean"}}},
+              {"image", {{"type", "string"}, {"description", "base64 or data URL"}}},
+              {"images", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}}}}}}}};
+  const json image_form = {
+      {"content",
+       {{"multipart/form-data",
+         {{"schema",
+           {{"type", "object"},
+            {"properties",
+             {{"image", {{"type", "string"}, {"format", "binary"}}},
+              {"type", {{"type", "string"}, {"enum", {"IN", "OUT", "auto"}}}},
+              {"device_id", {{"type", "string"}}},
+              {"ts_client", {{"type", "string"}}}}}}}}},
+        {"application/json",
+         {{"schema",
+           {{"type", "object"},
+            {"properties",
+             {{"image",
+               {{"type", "string"}, {"description", "base64 or data URL; absent = camera mode"}}},
+              {"type", {{"type", "string"}}},
+              {"device_id", {{"type", "string"}}},
+              {"ts_client", {{"type", "string"}}}}}}}}}}}};
+  const json id_param = {
+      {{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}};
+  json paths = {
+      {"/health",
+       {{"get", op("Status, database, camera, models, counts; 503 when unusable", "public")}}},
+      {"/config", {{"get", op("Non-secret settings", "reader")}}},
+      {"/enroll",
+       {{"post",
+         op("Enroll from multipart: name, employee_id, department, force, image (repeatable)",
+            "admin", {{"requestBody", enroll_form}})}}},
+      {"/enroll/json",
+       {{"post", op("Enroll from JSON {name, employee_id, department, force, image|images}",
+                    "admin", {{"requestBody", enroll_form}})}}},
+      {"/identify",
+       {{"post", op("Identify and record attendance (upload, JSON base64, or camera mode)",
+                    "device", {{"requestBody", image_form}})}}},
+      {"/recognize",
+       {{"post", op("Every face with box, label and distance; nothing recorded", "device",
+                    {{"requestBody", image_form}})}}},
+      {"/attendance",
+       {{"get", op("Attendance records", "reader",
+                   {{"parameters", query({{"employee_id", "one person"},
+                                          {"from", "YYYY-MM-DD (local) or ISO 8601, inclusive"},
+                                          {"to", "YYYY-MM-DD (local, inclusive) or ISO 8601"},
+                                          {"status", "success | unknown | failed"},
+                                          {"type", "IN | OUT"},
+                                          {"limit", "1-1000, default 100"},
+                                          {"offset", "rows to skip"}})}})},
+        {"post",
+         op("Record an event by hand {employee_id, type, device_id, ts_client}", "admin")}}},
+      {"/users", {{"get", op("People", "reader")}}},
+      {"/users/{id}",
+       {{"parameters", id_param},
+        {"get", op("One person", "reader")},
+        {"patch", op("Change name, department, active", "admin")},
+        {"delete",
+         op("Delete a person", "admin",
+            {{"parameters", query({{"purge_attendance", "1: also delete their attendance"}})}})}}},
+      {"/users/{id}/thumbnail",
+       {{"parameters", id_param}, {"get", op("The person's thumbnail (JPEG)", "reader")}}},
+      {"/events", {{"get", op("Server-Sent Events: recognition, attendance, enrolled", "reader")}}},
+      {"/metrics", {{"get", op("Prometheus metrics", "reader")}}},
+      {"/webhooks/deliveries",
+       {{"get", op("Webhook outbox rows and counts", "admin",
+                   {{"parameters",
+                     query({{"status", "pending | delivered | failed"}, {"limit", "rows"}})}})}}},
+      {"/stream.mjpeg",
+       {{"get", op("MJPEG stream with the guide overlay; 503 without a camera", "device")}}},
+      {"/capture",
+       {{"get", op("Latest camera frame as JPEG; 503 without a camera", "device",
+                   {{"parameters", query({{"preview", "1: with the guide overlay"}})}})}}},
+      {"/openapi.json", {{"get", op("This document", "public")}}},
+  };
+  return {{"openapi", "3.0.3"},
+          {"info",
+           {{"title", "faceatt"},
+            {"version", version},
+            {"description",
+             "Face-recognition attendance. Errors: {\"error\": {\"code\", \"message\"}}."}}},
+          {"components",
+           {{"securitySchemes",
+             {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
+              {"apiKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}}}},
+          {"security", json::array({{{"bearer", json::array()}}, {{"apiKey", json::array()}}})},
+          {"paths", paths}};
+}
+}  // namespace faceatt::http

@@ -1,0 +1,111 @@
+// What operators and monitoring read: GET /health, /config, /metrics,
+// /webhooks/deliveries and /openapi.json.
+#include <cstdio>
+
+#include "faceatt/json.h"
+#include "http/errors.h"
+#include "http/json.h"
+#include "http/request_body.h"
+#include "http/routes.h"
+
+namespace faceatt::http {
+
+using json = nlohmann::json;
+
+void HandleHealth(Context& ctx, const Request&, Response& res) {
+  auto users = ctx.store->CountUsers();
+  auto embeddings = ctx.store->CountEmbeddings();
+  const bool db_ok = users.ok() && embeddings.ok();
+  const bool models_ok = ctx.models != nullptr && ctx.service != nullptr;
+  std::string camera_state = "none";
+  if (ctx.camera) camera_state = ctx.camera->connected() ? "connected" : "disconnected";
+  json body = {{"status", db_ok && models_ok ? "ok" : "unavailable"},
+               {"database", db_ok ? "ok" : (users.ok() ? embeddings : users).status().message()},
+               {"models", models_ok ? ctx.models->description() : "not loaded"},
+               {"model_id", models_ok ? ctx.models->model_id() : ""},
+               {"camera", camera_state},
+               {"version", ctx.options.version},
+               {"uptime_seconds", Round4(Seconds(ctx.started_at))},
+               {"users", users.ok() ? json(*users) : json()},
+               {"embeddings", embeddings.ok() ? json(*embeddings) : json()},
+               {"gallery_people", ctx.service ? ctx.service->people() : 0}};
+  SendJson(res, db_ok && models_ok ? 200 : 503, body);
+}
+
+void HandleConfig(Context& ctx, const Request&, Response& res) {
+  const auto& p = ctx.service->policy();
+  const Config& c = ctx.config;
+  SendJson(res, 200,
+           {{"tolerance", Round4(p.tolerance)},
+            {"margin", Round4(p.margin)},
+            {"match", c.recognition.match},
+            {"model", ctx.models->model_id()},
+            {"models", ctx.models->description()},
+            {"detector", c.models.detector},
+            {"attendance_cooldown_seconds", c.attendance.cooldown_seconds},
+            {"allow_second_in", c.attendance.allow_second_in},
+            {"webhook_enabled", !c.webhook.urls.empty()},
+            {"webhook_cooldown_seconds", c.webhook.cooldown_seconds},
+            {"camera_enabled", ctx.camera != nullptr},
+            {"camera_fps", c.camera.fps},
+            {"gate_identify", c.camera.gate_identify},
+            {"max_upload_bytes", c.server.max_upload_bytes},
+            {"auth_required", !ctx.no_keys()}});
+}
+
+void HandleMetrics(Context& ctx, const Request&, Response& res) {
+  std::string extra;
+  auto gauge = [&](const std::string& name, const std::string& type, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    extra += "# TYPE " + name + " " + type + "\n" + name + " " + buf + "\n";
+  };
+  if (ctx.webhooks) {
+    const auto c = ctx.webhooks->counters();
+    gauge("faceatt_webhook_deliveries_total", "counter", static_cast<double>(c.delivered));
+    gauge("faceatt_webhook_failures_total", "counter", static_cast<double>(c.failed_attempts));
+    gauge("faceatt_webhook_gave_up_total", "counter", static_cast<double>(c.gave_up));
+    gauge("faceatt_webhook_suppressed_total", "counter", static_cast<double>(c.suppressed));
+    auto pending = ctx.store->CountOutbox(kOutboxPending);
+    if (pending.ok()) gauge("faceatt_webhook_pending", "gauge", static_cast<double>(*pending));
+  }
+  if (ctx.camera) {
+    const auto c = ctx.camera->counters();
+    gauge("faceatt_camera_frames_total", "counter", static_cast<double>(c.frames));
+    gauge("faceatt_camera_reconnects_total", "counter", static_cast<double>(c.reconnects));
+    gauge("faceatt_camera_connected", "gauge", ctx.camera->connected() ? 1 : 0);
+  }
+  if (ctx.streamer) gauge("faceatt_mjpeg_viewers", "gauge", ctx.streamer->viewers());
+  gauge("faceatt_pipeline_queue_waiting", "gauge", ctx.pool->waiting());
+  gauge("faceatt_gallery_people", "gauge", static_cast<double>(ctx.service->people()));
+  res.set_content(ctx.metrics.Render(extra), "text/plain; version=0.0.4");
+}
+
+void HandleDeliveries(Context& ctx, const Request& req, Response& res) {
+  const std::string status = req.get_param_value("status");
+  if (!status.empty() && status != kOutboxPending && status != kOutboxDelivered &&
+      status != kOutboxFailed)
+    return SendError(req, res,
+                     Status::InvalidArgument("status must be pending, delivered or failed"));
+  auto limit = IntParam(req, "limit", 100, 1, 1000);
+  if (!limit.ok()) return SendError(req, res, limit.status());
+  auto rows = ctx.store->ListOutbox(status, *limit);
+  if (!rows.ok()) return SendError(req, res, rows.status());
+  json list = json::array();
+  for (const auto& o : *rows) list.push_back(DeliveryJson(o));
+  json counts;
+  for (const char* s : {kOutboxPending, kOutboxDelivered, kOutboxFailed}) {
+    auto n = ctx.store->CountOutbox(s);
+    counts[s] = n.ok() ? json(*n) : json();
+  }
+  SendJson(res, 200,
+           {{"deliveries", list},
+            {"counts", counts},
+            {"enabled", ctx.webhooks && ctx.webhooks->enabled()}});
+}
+
+void HandleOpenApi(Context& ctx, const Request&, Response& res) {
+  SendJson(res, 200, OpenApiDocument(ctx.options.version));
+}
+
+}  // namespace faceatt::http

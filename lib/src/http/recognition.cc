@@ -1,0 +1,213 @@
+// POST /identify (recognise one person and record attendance) and
+// POST /recognize (every face, nothing recorded).
+#include <spdlog/spdlog.h>
+
+#include <opencv2/core.hpp>
+#include <optional>
+
+#include "faceatt/image.h"
+#include "faceatt/json.h"
+#include "http/errors.h"
+#include "http/json.h"
+#include "http/request_body.h"
+#include "http/routes.h"
+
+namespace faceatt::http {
+namespace {
+
+using json = nlohmann::json;
+
+// The image of an identify/recognize request: multipart `image` or JSON `image`.
+Result<cv::Mat> RequestImage(Context& ctx, const Request& req, const json* body) {
+  std::string bytes;
+  if (body) {
+    FACEATT_ASSIGN_OR_RETURN(std::string b64, JsonString(*body, "image"));
+    if (b64.empty()) return Status::InvalidArgument("image is required");
+    FACEATT_ASSIGN_OR_RETURN(bytes, DecodeBase64(b64));
+  } else {
+    if (!req.has_file("image"))
+      return Status::InvalidArgument("a multipart field 'image' is required");
+    bytes = req.get_file_value("image").content;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& limits = ctx.config.image;
+  auto image = DecodeImage(bytes, {limits.max_bytes, limits.max_pixels}, "image");
+  ctx.Stage("decode", t0);
+  return image;
+}
+
+// One POST /identify on its way through the steps below.
+struct IdentifyCall {
+  Context& ctx;
+  const Request& req;
+  Response& res;
+  Attempt attempt;
+  std::optional<json> body;  // a JSON request's body
+  bool camera_mode = false;  // no image given: the camera's latest frame
+  cv::Mat image;
+  json frame_info;  // for webhooks: where the image came from and its size
+  int queued = 0;   // webhook deliveries stored with the row
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// Step 1: type, device_id and ts_client from a form, a JSON body, or nothing
+// (camera mode).
+Status ParseAttempt(IdentifyCall& c) {
+  Attempt& a = c.attempt;
+  if (c.req.is_multipart_form_data()) {
+    a.type = FormValue(c.req, "type");
+    a.device_id = FormValue(c.req, "device_id");
+    a.ts_client = FormValue(c.req, "ts_client");
+  } else if (IsJson(c.req) || !c.req.body.empty()) {
+    FACEATT_ASSIGN_OR_RETURN(c.body, ParseJsonObject(c.req.body));
+    for (auto [key, out] : {std::pair{"type", &a.type}, std::pair{"device_id", &a.device_id},
+                            std::pair{"ts_client", &a.ts_client}}) {
+      FACEATT_ASSIGN_OR_RETURN(*out, JsonString(*c.body, key));
+    }
+    c.camera_mode = !c.body->contains("image");
+  } else {
+    c.camera_mode = true;
+  }
+  FACEATT_ASSIGN_OR_RETURN(a.type, ParseAttendanceType(a.type.empty() ? "auto" : a.type));
+  if (c.camera_mode && a.device_id.empty()) a.device_id = c.ctx.config.camera.device_id;
+  return Status::Ok();
+}
+
+// Step 2: the image, the camera's latest frame or the upload.
+Status TakeImage(IdentifyCall& c) {
+  if (c.camera_mode) {
+    auto frame = c.ctx.camera ? c.ctx.camera->Latest() : std::nullopt;
+    if (!frame) return c.ctx.NoFrame();
+    c.image = frame->image;
+    c.frame_info = {{"source", "camera"},
+                    {"seq", frame->seq},
+                    {"width", c.image.cols},
+                    {"height", c.image.rows}};
+    return Status::Ok();
+  }
+  FACEATT_ASSIGN_OR_RETURN(c.image, RequestImage(c.ctx, c.req, c.body ? &*c.body : nullptr));
+  c.frame_info = {{"source", "upload"}, {"width", c.image.cols}, {"height", c.image.rows}};
+  return Status::Ok();
+}
+
+// An attempt that recorded nothing: counted, published to /events, answered.
+void Refuse(IdentifyCall& c, const json& out) {
+  c.ctx.metrics.Count("faceatt_recognitions_total",
+                      "outcome=\"" + out["reason"].get<std::string>() + "\"");
+  json event = out;
+  event["device_id"] = c.attempt.device_id;
+  c.ctx.events.Publish("recognition", event);
+}
+
+// An attempt that never reached the attendance rules (no frame, a failure of
+// ours): an audit row when the database takes one, then Refuse and the error.
+void Fail(IdentifyCall& c, const Status& st) {
+  const std::string reason = st.reason().empty() ? CodeName(st.code()) : st.reason();
+  auto rec = c.ctx.recorder->RecordFailure(reason, std::nullopt, c.attempt);
+  if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
+  Refuse(c, {{"success", false},
+             {"reason", reason},
+             {"message", st.message()},
+             {"min_distance", nullptr}});
+  SendError(c.req, c.res, st, {{"min_distance", nullptr}});
+}
+
+// Step 3 (webhooks on): the events announcing the attendance row, stored in
+// its transaction, so a crash never keeps one without the other.
+void PrepareWebhooks(IdentifyCall& c, const FaceIdentity& only) {
+  c.attempt.events = [&c, &only](const AttendanceRecord& row) {
+    const bool known = row.status == kStatusSuccess;
+    const char* event = known ? kEventRecognized : kEventUnknown;
+    json payload = {{"event", event},
+                    {"employee_id", known ? json(*row.employee_id) : json()},
+                    {"name", known ? json(only.name) : json()},
+                    {"distance", row.distance ? json(Round4(*row.distance)) : json()},
+                    {"type", known ? row.type : c.attempt.type},
+                    {"device_id", c.attempt.device_id},
+                    {"ts", FormatUtc(row.ts_server_ms)},
+                    {"box", BoxJson(only.box)},
+                    {"frame_info", c.frame_info}};
+    auto rows = c.ctx.webhooks->Prepare(
+        event, payload.dump(), known ? *row.employee_id : "unknown:" + c.attempt.device_id);
+    c.queued = static_cast<int>(rows.size());
+    return rows;
+  };
+}
+
+// Step 4: identify, apply the attendance rules, write the row; answer.
+void IdentifyAndRecord(IdentifyCall& c, FacePipeline& pipeline) {
+  Context& ctx = c.ctx;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto id = ctx.service->Identify(pipeline, c.image);
+  ctx.Stage("analyze", t0);
+  ctx.ObserveStages(pipeline);
+  if (!id.ok()) return Fail(c, Status::Internal(id.status().message()));
+  std::function<bool(const Box&)> in_area;
+  if (c.camera_mode && ctx.config.camera.gate_identify)
+    in_area = [size = c.image.size()](const Box& box) { return InsideGuide(size, box); };
+  if (ctx.webhooks && ctx.webhooks->enabled() && id->faces.size() == 1)
+    PrepareWebhooks(c, id->faces.front());
+  const auto t1 = std::chrono::steady_clock::now();
+  auto outcome = ctx.recorder->RecordIdentification(*id, c.attempt, in_area);
+  ctx.Stage("record", t1);
+  if (!outcome.ok()) return Fail(c, Status::Internal(outcome.status().message()));
+  if (ctx.webhooks) ctx.webhooks->Queued(c.queued);
+  json out = AttemptJson(*outcome, FormatUtc(ctx.clock->NowMillis()));
+  if (!outcome->success) {  // the audit row is written; say why
+    Refuse(c, out);
+    return SendJson(c.res, 200, out);
+  }
+  ctx.metrics.Count("faceatt_recognitions_total", "outcome=\"recognized\"");
+  json event = out;
+  event["device_id"] = c.attempt.device_id;
+  ctx.events.Publish("attendance", event);
+  ctx.Stage("identify_total", c.started);
+  SendJson(c.res, 200, out);
+}
+
+}  // namespace
+
+void HandleIdentify(Context& ctx, const Request& req, Response& res) {
+  IdentifyCall c{ctx, req, res};
+  if (Status st = ParseAttempt(c); !st.ok()) return SendError(req, res, st);
+  if (Status st = TakeImage(c); !st.ok()) {
+    if (c.camera_mode) return Fail(c, st);
+    if (st.code() != Code::kInvalidArgument) {  // not an image: audited, not published
+      ctx.metrics.Count("faceatt_recognitions_total", "outcome=\"bad_input\"");
+      auto rec = ctx.recorder->RecordFailure(kBadInput, std::nullopt, c.attempt);
+      if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
+    }
+    return SendError(req, res, st);
+  }
+  auto lease = ctx.pool->Acquire();
+  if (!lease.ok()) {
+    ctx.metrics.Count("faceatt_queue_rejections_total", "");
+    return SendError(req, res, lease.status());
+  }
+  IdentifyAndRecord(c, **lease);
+}
+
+void HandleRecognize(Context& ctx, const Request& req, Response& res) {
+  std::optional<json> body;
+  if (!req.is_multipart_form_data()) {
+    auto parsed = ParseJsonObject(req.body);
+    if (!parsed.ok()) return SendError(req, res, parsed.status());
+    body = std::move(*parsed);
+  }
+  auto image = RequestImage(ctx, req, body ? &*body : nullptr);
+  if (!image.ok()) return SendError(req, res, image.status());
+  auto lease = ctx.pool->Acquire();
+  if (!lease.ok()) return SendError(req, res, lease.status());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto id = ctx.service->Identify(**lease, *image);
+  ctx.Stage("analyze", t0);
+  ctx.ObserveStages(**lease);
+  if (!id.ok()) return SendError(req, res, id.status());
+  json faces = json::array();
+  for (const auto& f : id->faces) faces.push_back(RecognizedFaceJson(f));
+  SendJson(
+      res, 200,
+      {{"faces", faces}, {"count", faces.size()}, {"width", image->cols}, {"height", image->rows}});
+}
+
+}  // namespace faceatt::http

@@ -1,0 +1,38 @@
+// Reading request bodies and parameters: base64 and data URLs, JSON objects,
+// form and query values. Plain functions (no server state), so tests and fuzz
+// targets call them directly. Every malformed input is kInvalidArgument (400)
+// with a message naming what is wrong; nothing throws.
+//
+// Thread safety: stateless functions.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "faceatt/status.h"
+
+namespace faceatt::http {
+
+// Strict base64 (standard or URL alphabet, padding optional, whitespace ignored),
+// also accepting a data URL ("data:image/jpeg;base64,..."). Empty output is an error.
+Result<std::string> DecodeBase64(std::string_view text);
+
+// The body as a JSON object; malformed JSON or another JSON type is an error.
+Result<nlohmann::json> ParseJsonObject(const std::string& body);
+
+// A string member ("" when absent or null); an error when it is not a string.
+Result<std::string> JsonString(const nlohmann::json& object, const char* key);
+
+// A multipart form field's content ("" when absent).
+std::string FormValue(const httplib::Request& req, const char* key);
+
+// The request says its body is JSON (Content-Type application/json).
+bool IsJson(const httplib::Request& req);
+
+// Query parameter `key` as an integer in [lo, hi]; `def` when absent.
+Result<int> IntParam(const httplib::Request& req, const char* key, int def, int lo, int hi);
+
+}  // namespace faceatt::http

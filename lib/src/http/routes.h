@@ -1,0 +1,50 @@
+// The HTTP API's handlers, by the file that holds them, and InstallRoutes,
+// which binds the one route table (routes.cc) to the server. A new route is a
+// handler here and in its resource's file, plus one row in the table.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "http/context.h"
+
+namespace faceatt::http {
+
+using Handler = void (*)(Context&, const Request&, Response&);
+
+// recognition.cc
+void HandleIdentify(Context&, const Request&, Response&);
+void HandleRecognize(Context&, const Request&, Response&);
+// enrollment.cc
+void HandleEnrollForm(Context&, const Request&, Response&);
+void HandleEnrollJson(Context&, const Request&, Response&);
+// attendance.cc
+void HandleAttendanceList(Context&, const Request&, Response&);
+void HandleAttendanceAdd(Context&, const Request&, Response&);
+// users.cc
+void HandleUserList(Context&, const Request&, Response&);
+void HandleUserGet(Context&, const Request&, Response&);
+void HandleUserPatch(Context&, const Request&, Response&);
+void HandleUserDelete(Context&, const Request&, Response&);
+void HandleThumbnail(Context&, const Request&, Response&);
+// streams.cc
+void HandleEvents(Context&, const Request&, Response&);
+void HandleStream(Context&, const Request&, Response&);
+void HandleCapture(Context&, const Request&, Response&);
+// operations.cc
+void HandleHealth(Context&, const Request&, Response&);
+void HandleConfig(Context&, const Request&, Response&);
+void HandleMetrics(Context&, const Request&, Response&);
+void HandleDeliveries(Context&, const Request&, Response&);
+void HandleOpenApi(Context&, const Request&, Response&);
+
+// openapi.cc: the OpenAPI 3 document of every route.
+nlohmann::json OpenApiDocument(const std::string& version);
+
+// Binds every row of the route table to `svr`, each behind its role check,
+// an exception guard and the request metrics.
+void InstallRoutes(Context& ctx, httplib::Server& svr);
+
+}  // namespace faceatt::http

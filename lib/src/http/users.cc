@@ -1,0 +1,109 @@
+// GET /users, GET|PATCH|DELETE /users/{id}, GET /users/{id}/thumbnail.
+#include <filesystem>
+
+#include "faceatt/image.h"
+#include "faceatt/json.h"
+#include "http/errors.h"
+#include "http/request_body.h"
+#include "http/routes.h"
+
+namespace faceatt::http {
+namespace {
+
+using json = nlohmann::json;
+
+// The changes of a PATCH: name, department, active; any other field is refused.
+struct UserChanges {
+  std::optional<std::string> name, department;
+  std::optional<bool> active;
+};
+
+Result<UserChanges> ParseUserChanges(const Request& req) {
+  FACEATT_ASSIGN_OR_RETURN(json body, ParseJsonObject(req.body));
+  UserChanges c;
+  for (const auto& [k, v] : body.items()) {
+    if (k == "name" || k == "department") {
+      if (!v.is_string()) return Status::InvalidArgument(k + " must be a string");
+      (k == "name" ? c.name : c.department) = v.get<std::string>();
+    } else if (k == "active") {
+      if (!v.is_boolean()) return Status::InvalidArgument("active must be true or false");
+      c.active = v.get<bool>();
+    } else {
+      return Status::InvalidArgument("unknown field " + k + " (name, department, active)");
+    }
+  }
+  if (c.name) FACEATT_RETURN_IF_ERROR(ValidateName(*c.name));
+  if (c.department && !c.department->empty())
+    FACEATT_RETURN_IF_ERROR(ValidateName(*c.department, "department"));
+  return c;
+}
+
+Status PatchUser(Context& ctx, const std::string& id, const UserChanges& c) {
+  FACEATT_RETURN_IF_ERROR(ctx.store->UpdateUser(id, c.name, c.department, c.active));
+  return ctx.service->Reload();  // names and active people
+}
+
+}  // namespace
+
+void HandleUserList(Context& ctx, const Request& req, Response& res) {
+  auto users = ctx.store->ListUsers();
+  if (!users.ok()) return SendError(req, res, users.status());
+  json list = json::array();
+  for (const auto& u : *users) list.push_back(UserJson(u));
+  SendJson(res, 200, {{"users", list}, {"count", users->size()}});
+}
+
+void HandleUserGet(Context& ctx, const Request& req, Response& res) {
+  auto user = ctx.store->GetUser(req.matches[1]);
+  if (!user.ok()) return SendError(req, res, user.status());
+  SendJson(res, 200, UserJson(*user));
+}
+
+void HandleUserPatch(Context& ctx, const Request& req, Response& res) {
+  const std::string id = req.matches[1];
+  auto changes = ParseUserChanges(req);
+  if (!changes.ok()) return SendError(req, res, changes.status());
+  if (Status st = PatchUser(ctx, id, *changes); !st.ok()) return SendError(req, res, st);
+  HandleUserGet(ctx, req, res);
+}
+
+void HandleUserDelete(Context& ctx, const Request& req, Response& res) {
+  const std::string id = req.matches[1];
+  const std::string purge_param = req.get_param_value("purge_attendance");
+  const bool purge = purge_param == "1" || purge_param == "true";
+  auto removed = ctx.store->DeleteUser(id, purge);
+  if (!removed.ok()) return SendError(req, res, removed.status());
+  ctx.service->ForgetPerson(id);
+  const DataDir& dir = ctx.service->data_dir();
+  for (const auto& e : *removed)
+    for (const auto* p : {&e.thumbnail_path, &e.crop_path})
+      if (!p->empty()) {
+        std::error_code ec;
+        std::filesystem::remove(dir.Absolute(*p), ec);
+      }
+  SendJson(res, 200,
+           {{"deleted", id}, {"embeddings", removed->size()}, {"attendance_purged", purge}});
+}
+
+void HandleThumbnail(Context& ctx, const Request& req, Response& res) {
+  const std::string id = req.matches[1];
+  auto user = ctx.store->GetUser(id);
+  if (!user.ok()) return SendError(req, res, user.status());
+  auto refs = ctx.store->ListFileRefs();
+  if (!refs.ok()) return SendError(req, res, refs.status());
+  auto all = ctx.store->LoadEmbeddings("");
+  if (!all.ok()) return SendError(req, res, all.status());
+  const StoredEmbedding* best = nullptr;
+  for (const auto& e : *all)
+    if (e.employee_id == id && !e.thumbnail_path.empty() && (!best || e.quality > best->quality))
+      best = &e;
+  if (!best) return SendError(req, res, Status::NotFound(id + " has no thumbnail"));
+  auto bytes = ReadFileBytes(ctx.service->data_dir().Absolute(best->thumbnail_path),
+                             ctx.config.image.max_bytes);
+  if (!bytes.ok()) return SendError(req, res, bytes.status());
+  auto probe = ProbeImage(*bytes);
+  res.set_content(std::move(*bytes),
+                  probe.ok() && probe->format == "png" ? "image/png" : "image/jpeg");
+}
+
+}  // namespace faceatt::http
