@@ -2,17 +2,17 @@
 // outbox, as four small interfaces that Store combines; a backend implements
 // Store, and a caller takes the narrowest interface it uses.
 //
-//   PeopleStore       people and embeddings        enrollment, identify, users
+//   PeopleStore       people and embeddings        enrollment, identify, users, /health
 //   AttendanceStore   the attendance log           the recorder, export
 //   OutboxStore       webhook events to deliver    the webhook dispatcher
-//   MaintenanceStore  whole-database operations    reset-users, fix-paths, /health
+//   MaintenanceStore  whole-database operations    reset-users, fix-paths, backups
 //
 // The contract every backend keeps (SqliteStore is the reference, and
 // sqlite_store_test.cc checks it):
 // - Atomic: every method that changes data is one transaction, so a crash or
 //   kill at any moment leaves either all of a change or none of it. A read
 //   never sees half of another caller's change.
-// - Outcomes: kNotFound (no such employee id, or row), kAlreadyExists (employee
+// - Outcomes: kNotFound (no such employee id), kAlreadyExists (employee
 //   id taken), kInvalidArgument (malformed id, name or record; nothing is
 //   changed), kIoError / kCorruption (the database failed; nothing is changed).
 //   Reads of missing people return kNotFound; lists that match nothing are empty.
@@ -220,7 +220,7 @@ class OutboxStore {
   virtual Result<int64_t> CountOutbox(const std::string& status) = 0;
 };
 
-// Whole-database operations behind reset-users, fix-paths and /health.
+// Whole-database operations behind reset-users, fix-paths and backups.
 class MaintenanceStore {
  public:
   virtual ~MaintenanceStore() = default;
