@@ -142,6 +142,15 @@ Result<std::vector<Embedding>> FakeEmbedder::Embed(const std::vector<cv::Mat>& c
   }
   return out;
 }
+std::unique_ptr<SqliteStore> OpenTestStore(const std::string& path, const Clock* clock) {
+  StoreOptions o;
+  o.path = path;
+  o.clock = clock;
+  auto s = OpenSqliteStore(o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
 AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type,
                                const std::string& status, int64_t ts_ms) {
   AttendanceRecord r;

@@ -54,6 +54,11 @@ struct CliResult {
 CliResult RunCli(const std::vector<std::string>& args, const std::string& cwd,
                  const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+// Opens (creating) a SQLite store at `path` (":memory:" by default); fails
+// the test and returns nullptr when it cannot.
+std::unique_ptr<SqliteStore> OpenTestStore(const std::string& path = ":memory:",
+                                           const Clock* clock = nullptr);
+
 // An attendance row to store: a success has no reason, any other status the
 // reason "unknown"; ts_ms 0 lets the store's clock stamp it.
 AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type = "IN",

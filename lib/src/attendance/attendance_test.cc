@@ -14,10 +14,8 @@ class AttendanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(SetTimeZone("Asia/Seoul").ok());
-    StoreOptions o;
-    o.path = ":memory:";
-    o.clock = &clock_;
-    store_ = std::move(OpenSqliteStore(o)).value();
+    store_ = testing::OpenTestStore(":memory:", &clock_);
+    ASSERT_TRUE(store_);
     config_.cooldown_seconds = 60;
   }
   AttendanceRecorder Recorder() { return AttendanceRecorder(store_.get(), config_, &clock_); }

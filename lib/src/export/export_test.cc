@@ -49,11 +49,8 @@ class ExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(SetTimeZone("Asia/Seoul").ok());
-    StoreOptions o;
-    o.path = ":memory:";
-    auto s = OpenSqliteStore(o);
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(s).value();
+    store_ = testing::OpenTestStore();
+    ASSERT_TRUE(store_);
     ASSERT_TRUE(store_->CreateUser({"EMP001", "Kim, \"Jr\"", ""}, {}).ok());
   }
   void Add(const char* type, const char* status, const char* ts, const char* id = "EMP001") {

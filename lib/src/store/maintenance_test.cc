@@ -18,11 +18,8 @@ const std::string kPhoto = "people/face_recognition/obama/obama.jpg";
 class DeletePersonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions o;
-    o.path = data_.database();
-    auto s = OpenSqliteStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    store_ = testing::OpenTestStore(data_.database());
+    ASSERT_TRUE(store_);
   }
   // An embedding whose thumbnail and crop are real files in the data folder
   // (copies of a real photo); the source photo stays where it is.

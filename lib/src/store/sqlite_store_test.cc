@@ -25,12 +25,7 @@ StoredEmbedding Emb(float x, const std::string& sha = "") {
 }
 
 std::unique_ptr<SqliteStore> Open(const std::string& path, const Clock* clock = nullptr) {
-  StoreOptions o;
-  o.path = path;
-  o.clock = clock;
-  auto s = OpenSqliteStore(o);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(s).value() : nullptr;
+  return testing::OpenTestStore(path, clock);
 }
 
 TEST(SqliteStoreTest, GeneratesIdsAndNeverReusesThem) {
