@@ -72,7 +72,7 @@ Runner SetupUsers(CLI::App& app) {
     FACEATT_RETURN_IF_ERROR(ValidateEmployeeId(o->id).WithPrefix("bad employee id"));
     if (o->mode == "show") {
       FACEATT_ASSIGN_OR_RETURN(User u, store->GetUser(o->id));
-      FACEATT_ASSIGN_OR_RETURN(auto all, store->LoadEmbeddings(""));
+      FACEATT_ASSIGN_OR_RETURN(auto mine, store->ListEmbeddings(u.employee_id));
       AttendanceQuery q;
       q.employee_id = o->id;
       q.limit = o->recent;
@@ -80,15 +80,14 @@ Runner SetupUsers(CLI::App& app) {
                                                           : Result<std::vector<AttendanceRecord>>(
                                                                 std::vector<AttendanceRecord>{}));
       nlohmann::json embeddings = nlohmann::json::array(), rows = nlohmann::json::array();
-      for (const auto& e : all)
-        if (e.employee_id == u.employee_id)
-          embeddings.push_back(
-              {{"id", e.id},
-               {"model_id", e.model_id},
-               {"source", e.source_path},
-               {"thumbnail", e.thumbnail_path.empty() ? "" : data.Absolute(e.thumbnail_path)},
-               {"crop", e.crop_path.empty() ? "" : data.Absolute(e.crop_path)},
-               {"created_at", e.created_at}});
+      for (const auto& e : mine)
+        embeddings.push_back(
+            {{"id", e.id},
+             {"model_id", e.model_id},
+             {"source", e.source_path},
+             {"thumbnail", e.thumbnail_path.empty() ? "" : data.Absolute(e.thumbnail_path)},
+             {"crop", e.crop_path.empty() ? "" : data.Absolute(e.crop_path)},
+             {"created_at", e.created_at}});
       for (const auto& r : recent)
         rows.push_back({{"id", r.id},
                         {"time", FormatLocal(r.ts_server_ms)},
@@ -133,10 +132,9 @@ Runner SetupUsers(CLI::App& app) {
     AttendanceQuery q;
     q.employee_id = o->id;
     FACEATT_ASSIGN_OR_RETURN(int64_t rows, store->CountAttendance(q));
-    FACEATT_ASSIGN_OR_RETURN(auto removed, store->DeleteUser(o->id, o->purge));
-    const int files = RemoveEmbeddingFiles(data, removed);
-    std::cout << "deleted " << u.employee_id << " (" << u.name << "): " << removed.size()
-              << " embeddings, " << files << " files; " << rows << " attendance rows "
+    FACEATT_ASSIGN_OR_RETURN(DeletedPerson gone, DeletePerson(*store, data, o->id, o->purge));
+    std::cout << "deleted " << u.employee_id << " (" << u.name << "): " << gone.embeddings
+              << " embeddings, " << gone.files_removed << " files; " << rows << " attendance rows "
               << (o->purge ? "deleted" : "kept") << "\n";
     return kExitOk;
   };

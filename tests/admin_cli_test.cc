@@ -297,11 +297,7 @@ TEST(UsersCli, ListShowRenameDelete) {
 
   {
     auto store = Open(t / "data/faceatt.db");
-    AttendanceRecord r;
-    r.employee_id = "EMP002";
-    r.type = "IN";
-    r.status = kStatusSuccess;
-    ASSERT_TRUE(store->AddAttendance(r).ok());
+    ASSERT_TRUE(store->AddAttendance(testing::AttendanceRow("EMP002")).ok());
   }
   auto del = RunCli({"--data-dir", "data", "users", "delete", "EMP002"}, t.path(), Env());
   ASSERT_EQ(del.exit_code, 0) << del.err;
@@ -333,11 +329,7 @@ TEST(ResetUsersCli, KeepsAttendanceAndLeavesABackupThatOpens) {
   EnrollThree(t);
   {
     auto store = Open(t / "data/faceatt.db");
-    AttendanceRecord r;
-    r.employee_id = "EMP001";
-    r.type = "IN";
-    r.status = kStatusSuccess;
-    ASSERT_TRUE(store->AddAttendance(r).ok());
+    ASSERT_TRUE(store->AddAttendance(testing::AttendanceRow("EMP001")).ok());
   }
   auto refused = RunCli({"--data-dir", "data", "reset-users"}, t.path(), Env());
   EXPECT_EQ(refused.exit_code, 4) << refused.err;
@@ -477,13 +469,8 @@ void SeedAttendance(const std::string& data) {
   ASSERT_TRUE(store->CreateUser({"EMP001", "Kim, \"Jr\"", "R&D, Seoul"}, {}).ok());
   ASSERT_TRUE(store->CreateUser({"EMP002", "홍길동", ""}, {}).ok());
   auto add = [&](const char* id, const char* type, const char* status, const char* ts) {
-    AttendanceRecord r;
-    if (id) r.employee_id = id;
-    r.type = type;
-    r.status = status;
-    r.reason = std::string(status) == kStatusSuccess ? "" : "unknown";
-    r.ts_server_ms = *ParseTimestamp(ts);
-    ASSERT_TRUE(store->AddAttendance(r).ok());
+    ASSERT_TRUE(
+        store->AddAttendance(testing::AttendanceRow(id, type, status, *ParseTimestamp(ts))).ok());
   };
   add("EMP001", "IN", kStatusSuccess, "2026-11-20T14:59:59Z");  // 23:59:59 on the 20th in Seoul
   add("EMP001", "IN", kStatusSuccess, "2026-11-21T00:00:00Z");  // 09:00 on the 21st

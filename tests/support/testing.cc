@@ -142,36 +142,28 @@ Result<std::vector<Embedding>> FakeEmbedder::Embed(const std::vector<cv::Mat>& c
   }
   return out;
 }
+std::unique_ptr<SqliteStore> OpenTestStore(const std::string& path, const Clock* clock) {
+  StoreOptions o;
+  o.path = path;
+  o.clock = clock;
+  auto s = OpenSqliteStore(o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type,
+                               const std::string& status, int64_t ts_ms) {
+  AttendanceRecord r;
+  if (employee_id) r.employee_id = employee_id;
+  r.type = type;
+  r.status = status;
+  if (status != kStatusSuccess) r.reason = "unknown";
+  r.ts_server_ms = ts_ms;
+  return r;
+}
+
 std::unique_ptr<FaceEmbedder> FakeEmbedder::Clone() const {
   return std::make_unique<FakeEmbedder>(*this);
-}
-
-Result<User> FailingStore::CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) {
-  if (!Spend()) return Status::IoError("injected write failure");
-  return inner_->CreateUser(u, e);
-}
-Status FailingStore::AddEmbeddings(const std::string& id, const std::vector<StoredEmbedding>& e) {
-  if (!Spend()) return Status::IoError("injected write failure");
-  return inner_->AddEmbeddings(id, e);
-}
-Status FailingStore::UpdateUser(const std::string& id, const std::optional<std::string>& n,
-                                const std::optional<std::string>& d, const std::optional<bool>& a) {
-  if (!Spend()) return Status::IoError("injected write failure");
-  return inner_->UpdateUser(id, n, d, a);
-}
-Result<std::vector<StoredEmbedding>> FailingStore::DeleteUser(const std::string& id, bool purge) {
-  if (!Spend()) return Status::IoError("injected write failure");
-  return inner_->DeleteUser(id, purge);
-}
-Result<int64_t> FailingStore::AddAttendance(const AttendanceRecord& r) {
-  if (!Spend()) return Status::IoError("injected write failure");
-  return inner_->AddAttendance(r);
-}
-
-Result<int64_t> FailingStore::AddAttendanceAfter(const std::optional<AttendanceQuery>& q,
-                                                 const AttendanceDecider& d) {
-  if (!Spend()) return Status::IoError("injected write failure");
-  return inner_->AddAttendanceAfter(q, d);
 }
 
 }  // namespace faceatt::testing

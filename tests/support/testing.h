@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,6 +54,16 @@ struct CliResult {
 CliResult RunCli(const std::vector<std::string>& args, const std::string& cwd,
                  const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+// Opens (creating) a SQLite store at `path` (":memory:" by default); fails
+// the test and returns nullptr when it cannot.
+std::unique_ptr<SqliteStore> OpenTestStore(const std::string& path = ":memory:",
+                                           const Clock* clock = nullptr);
+
+// An attendance row to store: a success has no reason, any other status the
+// reason "unknown"; ts_ms 0 lets the store's clock stamp it.
+AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type = "IN",
+                               const std::string& status = kStatusSuccess, int64_t ts_ms = 0);
+
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
 
@@ -97,14 +108,25 @@ class FakeEmbedder : public FaceEmbedder {
 class FailingStore : public Store {
  public:
   explicit FailingStore(Store* inner) : inner_(inner) {}
-  int writes_left = 1 << 30;
-  Result<User> CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) override;
-  Status AddEmbeddings(const std::string& id, const std::vector<StoredEmbedding>& e) override;
+  std::atomic<int> writes_left{1 << 30};  // atomic: a server calls from its threads
+  Result<User> CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) override {
+    return Write([&] { return inner_->CreateUser(u, e); });
+  }
+  Status AddEmbeddings(const std::string& id, const std::vector<StoredEmbedding>& e) override {
+    return Write([&] { return inner_->AddEmbeddings(id, e); });
+  }
   Result<User> GetUser(const std::string& id) override { return inner_->GetUser(id); }
   Result<std::vector<User>> ListUsers() override { return inner_->ListUsers(); }
   Status UpdateUser(const std::string& id, const std::optional<std::string>& n,
-                    const std::optional<std::string>& d, const std::optional<bool>& a) override;
-  Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& id, bool purge) override;
+                    const std::optional<std::string>& d, const std::optional<bool>& a) override {
+    return Write([&] { return inner_->UpdateUser(id, n, d, a); });
+  }
+  Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& id, bool purge) override {
+    return Write([&] { return inner_->DeleteUser(id, purge); });
+  }
+  Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& id) override {
+    return inner_->ListEmbeddings(id);
+  }
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& m) override {
     return inner_->LoadEmbeddings(m);
   }
@@ -115,9 +137,13 @@ class FailingStore : public Store {
                                                const std::string& m) override {
     return inner_->FindImage(s, m);
   }
-  Result<int64_t> AddAttendance(const AttendanceRecord& r) override;
+  Result<int64_t> AddAttendance(const AttendanceRecord& r) override {
+    return Write([&] { return inner_->AddAttendance(r); });
+  }
   Result<int64_t> AddAttendanceAfter(const std::optional<AttendanceQuery>& q,
-                                     const AttendanceDecider& d) override;
+                                     const AttendanceDecider& d) override {
+    return Write([&] { return inner_->AddAttendanceAfter(q, d); });
+  }
   Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& q) override {
     return inner_->QueryAttendance(q);
   }
@@ -155,11 +181,10 @@ class FailingStore : public Store {
   int schema_version() const override { return inner_->schema_version(); }
 
  private:
-  bool Spend() { return writes_left-- > 0; }
   // Runs the write `f` unless the injected failure is due.
   template <typename F>
   auto Write(F f) -> decltype(f()) {
-    if (!Spend()) return Status::IoError("injected write failure");
+    if (writes_left-- <= 0) return Status::IoError("injected write failure");
     return f();
   }
   Store* inner_;

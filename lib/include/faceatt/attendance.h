@@ -68,7 +68,7 @@ Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto
 
 class AttendanceRecorder {
  public:
-  AttendanceRecorder(Store* store, AttendanceConfig config, const Clock* clock);
+  AttendanceRecorder(AttendanceStore* store, AttendanceConfig config, const Clock* clock);
 
   Result<RecordDecision> RecordSuccess(const std::string& employee_id, double distance,
                                        const Attempt& attempt);
@@ -87,7 +87,7 @@ class AttendanceRecorder {
                                 const Attempt& attempt);
 
  private:
-  Store* store_;
+  AttendanceStore* store_;
   AttendanceConfig config_;
   const Clock* clock_;
   std::mutex mu_;

@@ -105,7 +105,7 @@ struct BulkSummary {
 // doing anything when the folder or people.csv is unusable; a folder with a bad
 // label is reported (bad_label) and skipped. A store failure stops the run.
 Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceService& service,
-                               Store& store, const BulkOptions& options);
+                               PeopleStore& store, const BulkOptions& options);
 
 // Writes every image's outcome as CSV (".csv") or JSON (anything else), atomically.
 Status WriteBulkReport(const BulkSummary& summary, const std::string& path);

@@ -8,6 +8,12 @@
 // faces) and one message for the person; DrawOverlay() draws it (boxes green
 // when ready, yellow when too small or off-centre, orange with several faces).
 //
+// Images are cv::Mat (8-bit BGR), the library's image type everywhere
+// (image.h decodes into it, pipeline.h detects in it): a captured frame goes
+// to the pipeline and the MJPEG stream shared, without a copy, and a wrapper
+// type would only rename it. The guide's geometry uses cv::Size and
+// cv::RotatedRect for the same reason: DrawOverlay hands them to OpenCV.
+//
 // Thread safety: Camera methods may be called from any thread; CheckGuide and
 // DrawOverlay are pure functions.
 #pragma once

@@ -3,7 +3,7 @@
 // winning. Every key is listed, with its default and meaning, in config.toml.
 //
 // Errors name the key and where the value came from:
-//   "recognition.tolerance = -1 (from FACEATT_RECOGNITION_TOLERANCE): must be in (0, 2]"
+//   "recognition.tolerance = -1 (from FACEATT_RECOGNITION_TOLERANCE): must be between 0 and 2"
 //
 // Thread safety: a Config is a plain value; load it once, then share it read-only.
 #pragma once

@@ -8,6 +8,11 @@
 //               bad_input (unreadable or too large), already_enrolled (skipped)
 //   per face:   unknown, bad_quality
 //
+// Images are cv::Mat (8-bit BGR), the library's image type everywhere (image.h
+// decodes into it, pipeline.h detects in it): callers pass what they decoded
+// or captured straight through, and a prepared thumbnail stays one until it
+// is written (EncodeJpeg in image.h).
+//
 // Thread safety: Enroll/Identify/Reload may be called from several threads,
 // each with its own FacePipeline; the gallery is guarded by a reader/writer lock.
 #pragma once

@@ -65,7 +65,7 @@ class Gallery {
   Match Search(const Embedding& probe, const MatchPolicy& policy) const;
 
   // Distances from the probe to each person (mean or min), unsorted, for
-  // evaluation. excluded: a person to leave out (or "").
+  // evaluation.
   std::vector<Candidate> DistancesToPeople(const Embedding& probe, MatchMode mode) const;
 
   // A person's mean embedding (nullopt when unknown).

@@ -1,6 +1,6 @@
 // Data-folder maintenance behind `faceatt users delete`, `reset-users` and
-// `fix-paths`: removing a person's files, backing up the database, and
-// repairing the file paths the database holds.
+// `fix-paths`: deleting a person with their files, backing up the database,
+// and repairing the file paths the database holds.
 //
 // Thread safety: call from one thread; the store serialises its own access.
 #pragma once
@@ -19,9 +19,23 @@ namespace faceatt {
 // photos); returns how many files were removed. Missing files are not an error.
 int RemoveEmbeddingFiles(const DataDir& data, const std::vector<StoredEmbedding>& removed);
 
+struct DeletedPerson {
+  int embeddings = 0;     // embeddings deleted
+  int files_removed = 0;  // their thumbnails and crops
+};
+// Deletes a person and their embeddings (their attendance rows too when
+// purge_attendance), then their thumbnails and crops (RemoveEmbeddingFiles).
+// kNotFound when there is no such person; when the store fails nothing is
+// deleted, files included. The files go after the database change is
+// committed, so a crash between the two leaves only unreferenced files
+// (reset-users clears those).
+Result<DeletedPerson> DeletePerson(PeopleStore& store, const DataDir& data,
+                                   const std::string& employee_id, bool purge_attendance);
+
 // A consistent copy of the database in data/backups/faceatt-<UTC time>.db
 // (a new name when that exists). Returns the backup's path.
-Result<std::string> BackupDatabase(Store& store, const DataDir& data, const Clock& clock);
+Result<std::string> BackupDatabase(MaintenanceStore& store, const DataDir& data,
+                                   const Clock& clock);
 
 struct ResetResult {
   std::string backup;  // "" with no backup
@@ -31,8 +45,7 @@ struct ResetResult {
 };
 // Backs up (unless !backup), deletes every person and embedding (attendance is
 // kept), then removes thumbnails/ and faces/ from the data folder.
-Result<ResetResult> ResetUsers(Store& store, const DataDir& data, bool backup,
-                               const Clock& clock);
+Result<ResetResult> ResetUsers(Store& store, const DataDir& data, bool backup, const Clock& clock);
 
 struct PathFix {
   FileRef ref;
@@ -50,6 +63,6 @@ struct FixPathsResult {
 // name, confirmed by sha256 when the database knows it (relocate); otherwise the
 // reference is reported (missing).
 // With dry_run nothing is changed. Running it twice changes nothing the second time.
-Result<FixPathsResult> FixPaths(Store& store, const DataDir& data, bool dry_run);
+Result<FixPathsResult> FixPaths(MaintenanceStore& store, const DataDir& data, bool dry_run);
 
 }  // namespace faceatt

@@ -1,16 +1,28 @@
-// Store: people, their face embeddings, and the attendance log.
+// Store: people, their face embeddings, the attendance log and the webhook
+// outbox, as four small interfaces that Store combines; a backend implements
+// Store, and a caller takes the narrowest interface it uses.
 //
-// The default implementation is one SQLite file (OpenSqliteStore) in WAL mode
-// with foreign keys, a busy timeout and FULL sync: every method that changes
-// data is one transaction, so a crash or kill at any moment leaves either all
-// of a change or none of it. File paths are stored relative to the data folder.
+//   PeopleStore       people and embeddings        enrollment, identify, users, /health
+//   AttendanceStore   the attendance log           the recorder, export
+//   OutboxStore       webhook events to deliver    the webhook dispatcher
+//   MaintenanceStore  whole-database operations    reset-users, fix-paths, backups
 //
-// Employee ids are generated as <prefix><n> zero-padded (EMP001, EMP002, ...)
-// when not given and are never generated again after the person is deleted.
-//
-// Errors: kNotFound (no such employee id), kAlreadyExists (employee id taken),
-// kInvalidArgument (malformed id or name), kIoError / kCorruption (database).
-// Thread safety: all methods may be called from any thread (serialised inside).
+// The contract every backend keeps (SqliteStore is the reference, and
+// sqlite_store_test.cc checks it):
+// - Atomic: every method that changes data is one transaction, so a crash or
+//   kill at any moment leaves either all of a change or none of it. A read
+//   never sees half of another caller's change.
+// - Outcomes: kNotFound (no such employee id), kAlreadyExists (employee
+//   id taken), kInvalidArgument (malformed id, name or record; nothing is
+//   changed), kIoError / kCorruption (the database failed; nothing is changed).
+//   Reads of missing people return kNotFound; lists that match nothing are empty.
+// - Ids: employee ids are generated as <prefix><n> zero-padded (EMP001, EMP002,
+//   ...) when not given, and are never generated again after the person is
+//   deleted. File paths are stored as given (the callers make them relative to
+//   the data folder, DataDir::Relative).
+// - Thread safety: every method may be called from any thread at once, and
+//   several processes may share one database (SqliteStore: WAL, a busy timeout,
+//   and one mutex per connection).
 #pragma once
 
 #include <cstdint>
@@ -117,9 +129,10 @@ struct FileRef {
   std::string sha256;  // known hash of the file ("" when none is stored)
 };
 
-class Store {
+// People and their face embeddings.
+class PeopleStore {
  public:
-  virtual ~Store() = default;
+  virtual ~PeopleStore() = default;
 
   // Creates a person and their embeddings in one transaction. An empty
   // employee_id is generated. Returns the stored user.
@@ -129,25 +142,48 @@ class Store {
   virtual Status AddEmbeddings(const std::string& employee_id,
                                const std::vector<StoredEmbedding>& embeddings) = 0;
   virtual Result<User> GetUser(const std::string& employee_id) = 0;
+  // Everyone, active or not, by employee id.
   virtual Result<std::vector<User>> ListUsers() = 0;
   // Changes the given fields; kNotFound when absent.
   virtual Status UpdateUser(const std::string& employee_id, const std::optional<std::string>& name,
                             const std::optional<std::string>& department,
                             const std::optional<bool>& active) = 0;
   // Deletes a person and their embeddings (returned, so their files can be
-  // removed); attendance rows stay unless purge_attendance.
+  // removed: DeletePerson in maintenance.h does both); attendance rows stay
+  // unless purge_attendance. The employee id is never generated again.
   virtual Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& employee_id,
                                                           bool purge_attendance) = 0;
 
-  // Embeddings of active people made by `model_id` (all models when empty).
+  // One person's embeddings of every model, active or not, oldest first;
+  // kNotFound when there is no such person.
+  virtual Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& employee_id) = 0;
+  // Embeddings of active people made by `model_id` (all models when empty),
+  // oldest first: what the gallery loads.
   virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) = 0;
   // Employee ids of people with embeddings but none made by `model_id`.
   virtual Result<std::vector<std::string>> UsersNeedingReenrollment(
       const std::string& model_id) = 0;
-  // The employee id whose embedding of `model_id` came from an image with this sha256.
+  // The employee id whose embedding of `model_id` came from an image with this
+  // sha256 (nullopt when none).
   virtual Result<std::optional<std::string>> FindImage(const std::string& sha256,
                                                        const std::string& model_id) = 0;
+  // Replaces one embedding's model, vector, quality, source sha256, thumbnail
+  // and crop (bulk-enroll --update); its source path stays. No such embedding:
+  // nothing changes (Ok).
+  virtual Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) = 0;
 
+  // Counts for /health and `users`.
+  virtual Result<int64_t> CountUsers() = 0;
+  virtual Result<int64_t> CountEmbeddings() = 0;
+};
+
+// The attendance log: successes, unknown faces and failures (audit rows).
+class AttendanceStore {
+ public:
+  virtual ~AttendanceStore() = default;
+
+  // Adds one row; kInvalidArgument when type is not IN/OUT/"" or status is not
+  // success/unknown/failed.
   virtual Result<int64_t> AddAttendance(const AttendanceRecord& record) = 0;
   // Reads the rows `recent` selects (none when nullopt) and adds the record
   // `decide` makes of them, with the webhook rows that announce it, in one write
@@ -163,36 +199,52 @@ class Store {
       std::function<Result<AttendanceWrite>(const std::vector<AttendanceRecord>& recent)>;
   virtual Result<int64_t> AddAttendanceAfter(const std::optional<AttendanceQuery>& recent,
                                              const AttendanceDecider& decide) = 0;
+  // The rows the query selects (its limit and offset apply), and how many
+  // there are in all (limit and offset ignored).
   virtual Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) = 0;
   virtual Result<int64_t> CountAttendance(const AttendanceQuery& query) = 0;
+};
 
-  // Counts for /health and `users`.
-  virtual Result<int64_t> CountUsers() = 0;
-  virtual Result<int64_t> CountEmbeddings() = 0;
+// The webhook outbox (schema 2). Rows are added with the attendance they
+// announce (AttendanceStore::AddAttendanceAfter).
+class OutboxStore {
+ public:
+  virtual ~OutboxStore() = default;
 
-  // Deletes every person and embedding (returned, for their files) in one
-  // transaction; attendance is kept.
-  virtual Result<std::vector<StoredEmbedding>> DeleteAllUsers() = 0;
-  // A consistent copy of the live database at `destination` (a file path).
-  virtual Status Backup(const std::string& destination) = 0;
-  // Every file path the database holds, and rewriting one.
-  virtual Result<std::vector<FileRef>> ListFileRefs() = 0;
-  virtual Status UpdateFileRef(const FileRef& ref, const std::string& new_path) = 0;
-  // Replaces one embedding's vector (bulk-enroll --update).
-  virtual Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) = 0;
-  // Webhook outbox (schema 2); rows are added with the attendance they announce
-  // (AddAttendanceAfter). Due lists pending rows whose next attempt is at or
-  // before now_ms, oldest first; Update writes status, attempts, next attempt,
-  // last error/status and delivery time.
+  // Pending rows whose next attempt is at or before now_ms, oldest first.
   virtual Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) = 0;
+  // Writes status, attempts, next attempt, last error/status and delivery time.
   virtual Status UpdateOutbox(const OutboxItem& item) = 0;
   // Newest first; status "" = any.
   virtual Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) = 0;
   virtual Result<int64_t> CountOutbox(const std::string& status) = 0;
-  // Runs a read-only consistency check of the database.
+};
+
+// Whole-database operations behind reset-users, fix-paths and backups.
+class MaintenanceStore {
+ public:
+  virtual ~MaintenanceStore() = default;
+
+  // Deletes every person and embedding (returned, for their files) in one
+  // transaction; attendance is kept, and no deleted id is generated again.
+  virtual Result<std::vector<StoredEmbedding>> DeleteAllUsers() = 0;
+  // A consistent copy of the live database at `destination` (a file path;
+  // kIoError when it cannot be written).
+  virtual Status Backup(const std::string& destination) = 0;
+  // Every file path the database holds, and rewriting one (kInvalidArgument
+  // for a table/column that holds no path; a row that is gone: nothing changes).
+  virtual Result<std::vector<FileRef>> ListFileRefs() = 0;
+  virtual Status UpdateFileRef(const FileRef& ref, const std::string& new_path) = 0;
+  // A read-only consistency check; kCorruption when it finds damage.
   virtual Status Check() = 0;
   virtual int schema_version() const = 0;
 };
+
+// Everything a backend implements.
+class Store : public PeopleStore,
+              public AttendanceStore,
+              public OutboxStore,
+              public MaintenanceStore {};
 
 struct StoreOptions {
   std::string path;  // database file; ":memory:" for tests
@@ -201,6 +253,9 @@ struct StoreOptions {
   const Clock* clock = nullptr;  // nullptr = system clock
 };
 
+// The SQLite backend: one database file in WAL mode with foreign keys, a busy
+// timeout and FULL sync; schema migrations run at open (kMigrations in
+// sqlite_store.cc).
 class SqliteStore : public Store {
  public:
   ~SqliteStore() override;
@@ -216,6 +271,7 @@ class SqliteStore : public Store {
                     const std::optional<bool>& active) override;
   Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& employee_id,
                                                   bool purge_attendance) override;
+  Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& employee_id) override;
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) override;
   Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) override;
   Result<std::optional<std::string>> FindImage(const std::string& sha256,

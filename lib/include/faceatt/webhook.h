@@ -1,6 +1,6 @@
 // Webhooks: attendance events are written to the SQLite outbox first, one row
 // per URL, in the same transaction as the attendance row they announce
-// (Prepare() -> Attempt::events -> Store::AddAttendanceAfter), and delivered by
+// (Prepare() -> Attempt::events -> AttendanceStore::AddAttendanceAfter), and delivered by
 // a background thread, so nothing is lost when a receiver is down, the server
 // restarts or the process dies between the two writes.
 //
@@ -56,7 +56,7 @@ struct WebhookCounters {
 
 class WebhookDispatcher {
  public:
-  WebhookDispatcher(WebhookConfig config, Store* store, const Clock* clock,
+  WebhookDispatcher(WebhookConfig config, OutboxStore* store, const Clock* clock,
                     WebhookOptions options = {});
   ~WebhookDispatcher();  // Stop()
 
@@ -85,7 +85,7 @@ class WebhookDispatcher {
   void DeliverOne(OutboxItem item);
 
   WebhookConfig config_;
-  Store* store_;
+  OutboxStore* store_;
   const Clock* clock_;
   WebhookOptions options_;
   mutable std::mutex mu_;

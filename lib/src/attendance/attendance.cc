@@ -14,7 +14,8 @@ Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto
       ", not '" + type + "'");
 }
 
-AttendanceRecorder::AttendanceRecorder(Store* store, AttendanceConfig config, const Clock* clock)
+AttendanceRecorder::AttendanceRecorder(AttendanceStore* store, AttendanceConfig config,
+                                       const Clock* clock)
     : store_(store), config_(std::move(config)), clock_(clock) {}
 
 Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& employee_id,
@@ -35,7 +36,8 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
   recent.limit = 0;
 
   RecordDecision d;
-  auto decide = [&](const std::vector<AttendanceRecord>& rows) -> Result<Store::AttendanceWrite> {
+  auto decide =
+      [&](const std::vector<AttendanceRecord>& rows) -> Result<AttendanceStore::AttendanceWrite> {
     d = RecordDecision{};
     const AttendanceRecord* earlier = nullptr;
     bool any_today = false;
@@ -80,7 +82,7 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
       d.message =
           std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
     }
-    Store::AttendanceWrite w{row, {}};
+    AttendanceStore::AttendanceWrite w{row, {}};
     if (d.recorded && attempt.events) w.outbox = attempt.events(row);
     return w;
   };
@@ -142,7 +144,7 @@ Result<int64_t> AttendanceRecorder::RecordFailure(const std::string& reason,
   if (attempt.type != "auto" && !attempt.type.empty()) {
     FACEATT_ASSIGN_OR_RETURN(type, ParseAttendanceType(attempt.type, false));
   }
-  Store::AttendanceWrite w;
+  AttendanceStore::AttendanceWrite w;
   AttendanceRecord& row = w.record;
   row.type = type;
   row.status = reason == kStatusUnknown ? kStatusUnknown : kStatusFailed;
@@ -154,7 +156,7 @@ Result<int64_t> AttendanceRecorder::RecordFailure(const std::string& reason,
   row.image_ref = attempt.image_ref;
   if (row.status == kStatusUnknown && attempt.events) w.outbox = attempt.events(row);
   return store_->AddAttendanceAfter(
-      std::nullopt, [&](const auto&) -> Result<Store::AttendanceWrite> { return w; });
+      std::nullopt, [&](const auto&) -> Result<AttendanceStore::AttendanceWrite> { return w; });
 }
 
 }  // namespace faceatt

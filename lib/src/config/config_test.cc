@@ -49,6 +49,12 @@ TEST(ConfigTest, InvalidValuesNameKeyAndSource) {
   EXPECT_NE(e.status().message().find("server.port"), std::string::npos);
   EXPECT_NE(e.status().message().find("FACEATT_SERVER_PORT"), std::string::npos);
 
+  // The example config.h's top comment quotes, word for word.
+  auto t = Config::Load("", false, {{"FACEATT_RECOGNITION_TOLERANCE", "-1"}});
+  EXPECT_EQ(t.status().message(),
+            "recognition.tolerance = -1 (from FACEATT_RECOGNITION_TOLERANCE): must be between 0 "
+            "and 2");
+
   WriteFile(dir / "d.toml", "[models]\ndetector = \"yolo\"\n");
   auto d = Config::Load(dir / "d.toml", true, {});
   ASSERT_EQ(d.status().code(), Code::kInvalidArgument);

@@ -142,7 +142,7 @@ Result<std::map<std::string, BulkLabel>> ReadPeopleCsv(const std::string& path) 
 }
 
 Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceService& service,
-                               Store& store, const BulkOptions& options) {
+                               PeopleStore& store, const BulkOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

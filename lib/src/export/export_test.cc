@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "faceatt/clock.h"
+#include "support/testing.h"
 
 namespace faceatt {
 namespace {
@@ -48,21 +49,13 @@ class ExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(SetTimeZone("Asia/Seoul").ok());
-    StoreOptions o;
-    o.path = ":memory:";
-    auto s = OpenSqliteStore(o);
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(s).value();
+    store_ = testing::OpenTestStore();
+    ASSERT_TRUE(store_);
     ASSERT_TRUE(store_->CreateUser({"EMP001", "Kim, \"Jr\"", ""}, {}).ok());
   }
   void Add(const char* type, const char* status, const char* ts, const char* id = "EMP001") {
-    AttendanceRecord r;
-    if (id) r.employee_id = id;
-    r.type = type;
-    r.status = status;
-    if (std::string(status) != kStatusSuccess) r.reason = "unknown";
-    r.ts_server_ms = *ParseTimestamp(ts);
-    ASSERT_TRUE(store_->AddAttendance(r).ok());
+    ASSERT_TRUE(
+        store_->AddAttendance(testing::AttendanceRow(id, type, status, *ParseTimestamp(ts))).ok());
   }
   std::vector<std::vector<std::string>> Csv(const ExportOptions& o) {
     auto text = ExportAttendance(*store_, o);

@@ -17,7 +17,14 @@ int RemoveEmbeddingFiles(const DataDir& data, const std::vector<StoredEmbedding>
   return n;
 }
 
-Result<std::string> BackupDatabase(Store& store, const DataDir& data, const Clock& clock) {
+Result<DeletedPerson> DeletePerson(PeopleStore& store, const DataDir& data,
+                                   const std::string& employee_id, bool purge_attendance) {
+  FACEATT_ASSIGN_OR_RETURN(auto removed, store.DeleteUser(employee_id, purge_attendance));
+  return DeletedPerson{static_cast<int>(removed.size()), RemoveEmbeddingFiles(data, removed)};
+}
+
+Result<std::string> BackupDatabase(MaintenanceStore& store, const DataDir& data,
+                                   const Clock& clock) {
   std::error_code ec;
   fs::create_directories(data.backups(), ec);
   if (ec) return Status::IoError("cannot create " + data.backups() + ": " + ec.message());
@@ -32,8 +39,7 @@ Result<std::string> BackupDatabase(Store& store, const DataDir& data, const Cloc
   return path;
 }
 
-Result<ResetResult> ResetUsers(Store& store, const DataDir& data, bool backup,
-                               const Clock& clock) {
+Result<ResetResult> ResetUsers(Store& store, const DataDir& data, bool backup, const Clock& clock) {
   ResetResult r;
   if (backup) {
     FACEATT_ASSIGN_OR_RETURN(r.backup, BackupDatabase(store, data, clock));
@@ -64,7 +70,7 @@ bool HashMatches(const std::string& path, const std::string& sha) {
 }
 }  // namespace
 
-Result<FixPathsResult> FixPaths(Store& store, const DataDir& data, bool dry_run) {
+Result<FixPathsResult> FixPaths(MaintenanceStore& store, const DataDir& data, bool dry_run) {
   FACEATT_ASSIGN_OR_RETURN(auto refs, store.ListFileRefs());
   FixPathsResult result;
   std::error_code ec;

@@ -494,6 +494,12 @@ Result<std::vector<StoredEmbedding>> SqliteStore::DeleteAllUsers() {
   return removed;
 }
 
+Result<std::vector<StoredEmbedding>> SqliteStore::ListEmbeddings(const std::string& employee_id) {
+  std::lock_guard lock(impl_->mu);
+  FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
+  return impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row));
+}
+
 Result<std::vector<StoredEmbedding>> SqliteStore::LoadEmbeddings(const std::string& model_id) {
   std::lock_guard lock(impl_->mu);
   if (model_id.empty()) return impl_->SelectEmbeddings("WHERE u.active = 1", "");

@@ -25,12 +25,7 @@ StoredEmbedding Emb(float x, const std::string& sha = "") {
 }
 
 std::unique_ptr<SqliteStore> Open(const std::string& path, const Clock* clock = nullptr) {
-  StoreOptions o;
-  o.path = path;
-  o.clock = clock;
-  auto s = OpenSqliteStore(o);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(s).value() : nullptr;
+  return testing::OpenTestStore(path, clock);
 }
 
 TEST(SqliteStoreTest, GeneratesIdsAndNeverReusesThem) {
@@ -103,6 +98,34 @@ TEST(SqliteStoreTest, EmbeddingsRoundTripByModel) {
   EXPECT_TRUE(s->LoadEmbeddings("m:1")->empty());
 }
 
+TEST(SqliteStoreTest, ListsOnePersonsEmbeddingsOfEveryModel) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  StoredEmbedding newer = Emb(0.75f, "a3");
+  newer.model_id = "m:2";
+  newer.thumbnail_path = "thumbnails/A/3.jpg";
+  ASSERT_TRUE(s->CreateUser({"A", "Ann", ""}, {Emb(0.25f, "a1"), Emb(0.5f, "a2")}).ok());
+  ASSERT_TRUE(s->CreateUser({"B", "Bob", ""}, {Emb(0.1f, "b")}).ok());
+  ASSERT_TRUE(s->AddEmbeddings("A", {newer}).ok());
+  ASSERT_TRUE(s->CreateUser({"C", "Cy", ""}, {}).ok());
+  auto a = s->ListEmbeddings("A");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->size(), 3u);  // both models, oldest first, nobody else's
+  for (const auto& e : *a) EXPECT_EQ(e.employee_id, "A");
+  EXPECT_EQ((*a)[0].source_sha256, "a1");
+  EXPECT_EQ((*a)[2].model_id, "m:2");
+  EXPECT_EQ((*a)[2].thumbnail_path, "thumbnails/A/3.jpg");
+  EXPECT_FLOAT_EQ((*a)[1].vector[0], 0.5f);
+  EXPECT_EQ(s->ListEmbeddings("B")->size(), 1u);
+  EXPECT_TRUE(s->ListEmbeddings("C")->empty());
+  EXPECT_EQ(s->ListEmbeddings("nobody").status().code(), Code::kNotFound);
+  // Unlike the gallery's LoadEmbeddings, an inactive person's are still listed.
+  ASSERT_TRUE(s->UpdateUser("A", std::nullopt, std::nullopt, false).ok());
+  EXPECT_EQ(s->ListEmbeddings("A")->size(), 3u);
+  ASSERT_TRUE(s->DeleteUser("A", false).ok());
+  EXPECT_EQ(s->ListEmbeddings("A").status().code(), Code::kNotFound);
+}
+
 TEST(SqliteStoreTest, UpdateAndDeleteKeepAttendanceUnlessPurged) {
   TempDir dir;
   auto s = Open(dir / "db");
@@ -113,13 +136,8 @@ TEST(SqliteStoreTest, UpdateAndDeleteKeepAttendanceUnlessPurged) {
   EXPECT_EQ(s->GetUser("A")->department, "R&D");
   EXPECT_EQ(s->UpdateUser("Z", std::string("x"), std::nullopt, std::nullopt).code(),
             Code::kNotFound);
-  for (const char* who : {"A", "B"}) {
-    AttendanceRecord r;
-    r.employee_id = who;
-    r.type = "IN";
-    r.status = kStatusSuccess;
-    ASSERT_TRUE(s->AddAttendance(r).ok());
-  }
+  for (const char* who : {"A", "B"})
+    ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow(who)).ok());
   auto gone = s->DeleteUser("A", false);
   ASSERT_TRUE(gone.ok());
   EXPECT_EQ(gone->size(), 1u);

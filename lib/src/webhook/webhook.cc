@@ -24,7 +24,7 @@ std::string WebhookSignature(std::string_view secret, std::string_view body) {
   return out;
 }
 
-WebhookDispatcher::WebhookDispatcher(WebhookConfig config, Store* store, const Clock* clock,
+WebhookDispatcher::WebhookDispatcher(WebhookConfig config, OutboxStore* store, const Clock* clock,
                                      WebhookOptions options)
     : config_(std::move(config)), store_(store), clock_(clock), options_(options) {}
 
