@@ -1,8 +1,7 @@
 // GET /users, GET|PATCH|DELETE /users/{id}, GET /users/{id}/thumbnail.
-#include <filesystem>
-
 #include "faceatt/image.h"
 #include "faceatt/json.h"
+#include "faceatt/maintenance.h"
 #include "http/errors.h"
 #include "http/request_body.h"
 #include "http/routes.h"
@@ -71,32 +70,20 @@ void HandleUserDelete(Context& ctx, const Request& req, Response& res) {
   const std::string id = req.matches[1];
   const std::string purge_param = req.get_param_value("purge_attendance");
   const bool purge = purge_param == "1" || purge_param == "true";
-  auto removed = ctx.store->DeleteUser(id, purge);
+  auto removed = DeletePerson(*ctx.store, ctx.service->data_dir(), id, purge);
   if (!removed.ok()) return SendError(req, res, removed.status());
   ctx.service->ForgetPerson(id);
-  const DataDir& dir = ctx.service->data_dir();
-  for (const auto& e : *removed)
-    for (const auto* p : {&e.thumbnail_path, &e.crop_path})
-      if (!p->empty()) {
-        std::error_code ec;
-        std::filesystem::remove(dir.Absolute(*p), ec);
-      }
   SendJson(res, 200,
-           {{"deleted", id}, {"embeddings", removed->size()}, {"attendance_purged", purge}});
+           {{"deleted", id}, {"embeddings", removed->embeddings}, {"attendance_purged", purge}});
 }
 
 void HandleThumbnail(Context& ctx, const Request& req, Response& res) {
   const std::string id = req.matches[1];
-  auto user = ctx.store->GetUser(id);
-  if (!user.ok()) return SendError(req, res, user.status());
-  auto refs = ctx.store->ListFileRefs();
-  if (!refs.ok()) return SendError(req, res, refs.status());
-  auto all = ctx.store->LoadEmbeddings("");
+  auto all = ctx.store->ListEmbeddings(id);
   if (!all.ok()) return SendError(req, res, all.status());
   const StoredEmbedding* best = nullptr;
   for (const auto& e : *all)
-    if (e.employee_id == id && !e.thumbnail_path.empty() && (!best || e.quality > best->quality))
-      best = &e;
+    if (!e.thumbnail_path.empty() && (!best || e.quality > best->quality)) best = &e;
   if (!best) return SendError(req, res, Status::NotFound(id + " has no thumbnail"));
   auto bytes = ReadFileBytes(ctx.service->data_dir().Absolute(best->thumbnail_path),
                              ctx.config.image.max_bytes);
