@@ -366,14 +366,18 @@ cv::dnn::Net BuildResnet(const Weights& w) {
 
 }  // namespace cvnet
 
-// Thresholds per network: dlib trained the ResNet for 0.6. The DenseNet's were
-// measured with `faceatt eval ../shared/faces/lfw` (192 people enrolled with 3
-// photos, 575 genuine and 319 impostor probes; docs/benchmarks.md): in 1:N a
-// stranger's nearest person is typically 0.40-0.50 away, so 0.42 with a 0.08
-// margin keeps impostor accepts near 1.6% and wrong-person accepts at 0.2%, for
-// 72% correct accepts (0.5/0.04 accepted 21% of impostors). `faceatt calibrate`
-// adjusts them to a gallery's size.
-constexpr MatchDefaults kResnetDefaults{0.6, 0.0};
+// Thresholds per network, measured with `faceatt eval ../shared/faces/lfw
+// --enroll 3` (192 people enrolled, 575 genuine and 319 impostor probes, flip
+// averaging on; docs/measure.md). `faceatt calibrate` adjusts them to a
+// gallery's size.
+// - ResNet (either form): dlib trained it for 0.6 in 1:1, but in 1:N a
+//   stranger's nearest person is often 0.45-0.55 away (0.6 accepted 90% of
+//   impostors). 0.45 with a 0.04 margin: 95.1% correct accepts, no wrong
+//   person, 0.3% impostors; 0.46 already let 0.6-0.9% through.
+// - DenseNet: a stranger's nearest person is typically 0.40-0.50 away, so 0.42
+//   with a 0.08 margin keeps impostor accepts near 1.6% and wrong-person accepts
+//   at 0.2%, for 72% correct accepts (0.5/0.04 accepted 21% of impostors).
+constexpr MatchDefaults kResnetDefaults{0.45, 0.04};
 constexpr MatchDefaults kDensenetDefaults{0.42, 0.08};
 
 Box ToBox(const dlib::rectangle& r) {
