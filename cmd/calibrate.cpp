@@ -5,11 +5,19 @@
 #include "faceatt/eval.h"
 
 namespace faceatt::cli {
+namespace {
+// A suggestion that names fewer than this share of the enrolled photos'
+// own people would make most check-ins fail: too few or mislabelled
+// enrollments, or a target rate too strict for the gallery. --apply refuses it
+// (exit 4) unless --force.
+constexpr double kMinGenuineAcceptToApply = 0.5;
+}  // namespace
 
 Runner SetupCalibrate(CLI::App& app) {
   struct Options {
     double target_far = 0.01;
     bool apply = false;
+    bool force = false;
   };
   auto o = std::make_shared<Options>();
   app.add_option(
@@ -18,6 +26,9 @@ Runner SetupCalibrate(CLI::App& app) {
       ->check(CLI::Range(1e-6, 0.5));
   app.add_flag("--apply", o->apply,
                "Write the suggested tolerance and margin into the config file");
+  app.add_flag("--force", o->force,
+               "With --apply: write them even when they accept fewer than half of the enrolled "
+               "photos as their person");
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
     (void)config;
@@ -54,6 +65,11 @@ Runner SetupCalibrate(CLI::App& app) {
     if (ctx.config_file().empty())
       return Status::InvalidArgument(
           "--apply needs a config file: pass --config FILE (or create config.toml)");
+    if (c.genuine_accept < kMinGenuineAcceptToApply && !o->force)
+      return Status::Conflict("not written: the suggestion accepts only " +
+                              Fixed(100 * c.genuine_accept, 1) +
+                              "% of the enrolled photos as their own person (fewer than half); "
+                              "check the enrollments or the target rate, or pass --force");
     FACEATT_RETURN_IF_ERROR(
         UpdateConfigFile(ctx.config_file(), {{"recognition.tolerance", Fixed(c.tolerance)},
                                              {"recognition.margin", Fixed(c.margin, 2)}}));

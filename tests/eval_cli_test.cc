@@ -127,6 +127,37 @@ TEST(CalibrateCliTest, ApplyWritesThresholdsAndKeepsComments) {
   EXPECT_DOUBLE_EQ(config->recognition.tolerance, suggested);
 }
 
+// Mislabelled enrollments: each "person" is three different LFW people, so a
+// photo is far from its person's other photos. The suggestion would name
+// fewer than half of them: --apply refuses it (exit 4) and leaves the file
+// alone, unless --force.
+TEST(CalibrateCliTest, ApplyRefusesASuggestionThatRejectsMostPeople) {
+  TempDir dir;
+  WriteConfig(dir);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(Face("lfw"))) names.push_back(e.path().string());
+  std::sort(names.begin(), names.end());
+  ASSERT_GE(names.size(), 24u);
+  for (int p = 0; p < 8; ++p) {
+    std::vector<std::string> args = {"enroll", "--name", "Mixed " + std::to_string(p), "--largest",
+                                     "--force"};
+    for (int k = 0; k < 3; ++k) args.push_back(FilesIn(names[p * 3 + k]).front());
+    CliResult r = RunCli(args, dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string before = ReadFile(dir / "config.toml");
+  CliResult r = RunCli({"calibrate", "--apply"}, dir.path());
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_NE(r.err.find("fewer than half"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(dir / "config.toml"), before);
+  const size_t at = r.out.find("with them         ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_LT(std::stod(r.out.substr(at + 18, 5)), 50.0) << r.out;
+  CliResult forced = RunCli({"calibrate", "--apply", "--force"}, dir.path());
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(ReadFile(dir / "config.toml"), before);
+}
+
 TEST(CalibrateCliTest, NeedsEnrolledPeople) {
   TempDir dir;
   WriteConfig(dir);

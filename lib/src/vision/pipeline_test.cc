@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 
@@ -367,6 +368,106 @@ TEST(ModelLoadingTest, ErrorsNameTheFile) {
   auto right = LoadModels(c);
   ASSERT_TRUE(right.ok()) << right.status().ToString();
   EXPECT_EQ((*right)->model_id().rfind("densenet:", 0), 0u);
+}
+
+// models.recognizer = "auto": the ResNet in either form, else the DenseNet.
+TEST(ModelLoadingTest, AutoPicksTheResnet) {
+  auto files = ResolveModelFiles(testing::TestConfig());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  const std::string name = std::filesystem::path(files->recognizer).filename().string();
+  EXPECT_TRUE(name == "dlib_face_recognition_resnet_model_v1.dat" ||
+              name == "face_recognition_model-weights_manifest.json")
+      << files->recognizer;
+  auto models = testing::RealModels();  // what every other test runs on
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->model_id().rfind("resnet", 0), 0u) << models->model_id();
+
+  // A models folder holding only the DenseNet and face-api's pair, then only the DenseNet.
+  testing::TempDir dir;
+  for (const char* f :
+       {"face_recognition_densenet_model_v1.dat", "face_recognition_model-weights_manifest.json",
+        "face_recognition_model.bin"})
+    std::filesystem::create_symlink(testing::ModelsDir() + "/" + f, dir / f);
+  Config c = testing::TestConfig();
+  c.paths.models_dir = dir.path();
+  auto faceapi = ResolveModelFiles(c);
+  ASSERT_TRUE(faceapi.ok()) << faceapi.status().ToString();
+  EXPECT_EQ(faceapi->recognizer, dir / "face_recognition_model-weights_manifest.json");
+  std::filesystem::remove(dir / "face_recognition_model-weights_manifest.json");
+  auto densenet = ResolveModelFiles(c);
+  ASSERT_TRUE(densenet.ok()) << densenet.status().ToString();
+  EXPECT_EQ(densenet->recognizer, dir / "face_recognition_densenet_model_v1.dat");
+}
+
+TEST(ModelLoadingTest, FaceApiWeightsAreNoDensenet) {
+  Config c = testing::TestConfig();
+  c.models.recognizer = testing::ModelsDir() + "/face_recognition_model-weights_manifest.json";
+  c.models.architecture = "densenet";
+  auto wrong = LoadModels(c);
+  EXPECT_EQ(wrong.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("models.architecture"), std::string::npos);
+}
+
+// The default tolerance is for a probe against a person's mean embedding (3
+// photos enrolled, as `eval --enroll 3` measured it). LFW people with 4+
+// photos: each one's 4th photo against their own mean of the first three is a
+// same-person pair, against the next three people's means a different-person
+// pair. Nearly all land on the right side.
+TEST(ModelLoadingTest, DefaultToleranceSeparatesLfwPairs) {
+  // eval measured 95.1% correct accepts (with the margin) and no different-person
+  // distance within 0.45; the bounds leave room for a few hard photos.
+  constexpr double kMinSameAccepted = 0.88, kMaxDifferentAccepted = 0.01;
+  constexpr size_t kPeople = 50, kEnrolled = 3;
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  const double tolerance = models->defaults().tolerance;
+  auto pipeline = models->NewPipeline();
+  std::vector<std::string> folders;
+  for (const auto& entry : std::filesystem::directory_iterator(Face("lfw")))
+    if (entry.is_directory()) folders.push_back(entry.path().string());
+  std::sort(folders.begin(), folders.end());
+  struct Person {
+    Embedding mean{}, probe{};
+  };
+  std::vector<Person> people;
+  for (const auto& folder : folders) {
+    auto photos = testing::FilesIn(folder);
+    if (photos.size() < kEnrolled + 1) continue;
+    Person person;
+    size_t found = 0;
+    for (size_t i = 0; i <= kEnrolled; ++i) {
+      auto img = ReadImageFile(photos[i], {});
+      ASSERT_TRUE(img.ok()) << photos[i];
+      auto faces = pipeline->Analyze(*img);
+      ASSERT_TRUE(faces.ok()) << photos[i];
+      // The labelled person is the central, largest face: listed first.
+      if (faces->empty() || !(*faces)[0].has_embedding) break;
+      const Embedding& e = (*faces)[0].embedding;
+      ++found;
+      if (i == kEnrolled) {
+        person.probe = e;
+      } else {
+        for (int k = 0; k < kEmbeddingDim; ++k) person.mean[k] += e[k] / kEnrolled;
+      }
+    }
+    if (found == kEnrolled + 1) people.push_back(person);
+    if (people.size() == kPeople) break;
+  }
+  ASSERT_GE(people.size(), kPeople - 5);
+  int same = 0, same_accepted = 0, different = 0, different_accepted = 0;
+  for (size_t p = 0; p < people.size(); ++p) {
+    ++same;
+    same_accepted += Distance(people[p].probe, people[p].mean) <= tolerance;
+    for (size_t q = p + 1; q <= p + 3 && q < people.size(); ++q) {
+      ++different;
+      different_accepted += Distance(people[p].probe, people[q].mean) <= tolerance;
+    }
+  }
+  EXPECT_GE(double(same_accepted) / same, kMinSameAccepted)
+      << same_accepted << " of " << same << " same-person pairs within " << tolerance;
+  EXPECT_LE(double(different_accepted) / different, kMaxDifferentAccepted)
+      << different_accepted << " of " << different << " different-person pairs within "
+      << tolerance;
 }
 
 TEST(ModelLoadingTest, MmodDetectorFindsFaces) {
