@@ -35,6 +35,10 @@ inline constexpr const char* kBadInput = "bad_input";
 inline constexpr const char* kUnknown = "unknown";
 inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
 
+// Where enroll and HTTP /enroll keep each photo's aligned chip (data-folder-relative),
+// which `faceatt reembed` embeds again after a model change.
+inline constexpr const char* kDefaultCropDir = "faces";
+
 struct EnrollImage {
   std::string name;     // path or upload name, for messages and source_path
   std::string bytes;    // encoded image; when empty, `name` is read as a file
@@ -47,7 +51,7 @@ struct EnrollRequest {
   std::string department;
   bool largest = false;  // several faces: take the largest instead of refusing
   bool force = false;    // enroll even when the face matches someone else
-  std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = none)
+  std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = kDefaultCropDir)
   std::vector<EnrollImage> images;
 };
 
@@ -123,7 +127,8 @@ class FaceService {
                        std::optional<PreparedFace>* out);
 
   // Stores prepared faces as a new person (employee_id "" = generated) or adds
-  // them to an existing one; writes thumbnails and crops; updates the gallery.
+  // them to an existing one; writes thumbnails and the aligned chips (PNG, in
+  // `crop_dir`, "" = kDefaultCropDir); updates the gallery.
   Result<User> Commit(const NewUser& user, bool add_to_existing,
                       const std::vector<PreparedFace>& faces, const std::string& crop_dir);
 
