@@ -14,9 +14,12 @@ packages=(
   libdlib-dev libdlib-data libopenblas0-pthread libopenblas-pthread-dev
   libopencv-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libcpp-httplib-dev
   libsqlite3-dev libssl-dev libpng-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  npm
 )
 missing=()
 for p in "${packages[@]}"; do
+  # fetch-models.sh needs an npm command (for the ResNet's weights), from Debian or elsewhere.
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

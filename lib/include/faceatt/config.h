@@ -25,7 +25,7 @@ struct PathsConfig {
 };
 
 struct ModelsConfig {
-  std::string recognizer = "auto";    // model file; auto = ResNet if present, else DenseNet
+  std::string recognizer = "auto";    // .dat or face-api manifest; auto = ResNet (either form), else DenseNet
   std::string architecture = "auto";  // auto | resnet | densenet
   std::string engine = "opencv";      // runs the recognizer: opencv (faster) | dlib
   std::string landmarks = "auto";     // auto = 5-point in models_dir, else Debian's 68-point

@@ -1,33 +1,29 @@
-// dlib models: the network definitions (all of them live in this file), the
-// detector, aligner and embedder built on them, and model loading.
-#include <dlfcn.h>
-
+// The detector, aligner and embedders built on dlib's networks (defined in
+// networks.h), the recognizers rebuilt on OpenCV's dnn module, and the loaders
+// of each model file (model_loaders.h). LoadModels (models.cc) puts them together.
 #include <dlib/dnn.h>
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv.h>
-#include <spdlog/spdlog.h>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include <chrono>
-#include <filesystem>
 #include <future>
 #include <mutex>
 #include <type_traits>
 
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
+#include "vision/faceapi_weights.h"
 #include "vision/hog_scan.h"
 #include "vision/landmarks.h"
 #include "vision/model_cache.h"
+#include "vision/model_loaders.h"
 #include "vision/networks.h"
 
 namespace faceatt {
 namespace {
-namespace fs = std::filesystem;
-
 // ---- The recognizers on OpenCV's dnn module: the same layers and weights as
 // the dlib networks (networks.h), rebuilt as OpenCV graphs. OpenCV's
 // convolutions run the DenseNet 1.6-1.9x faster than dlib's im2col + GEMM on a CPU
@@ -35,19 +31,9 @@ namespace fs = std::filesystem;
 // (networks_test.cc).
 namespace cvnet {
 
-struct Conv {
-  std::vector<int> shape;  // filters, input channels, rows, columns (dlib's and OpenCV's order)
-  std::vector<float> weights, biases;
-};
-struct Affine {
-  std::vector<float> gamma, beta;  // per channel: y = gamma * x + beta
-};
-struct Weights {
-  std::vector<Conv> convs;      // in input-to-output order
-  std::vector<Affine> affines;  // in input-to-output order
-  std::vector<float> fc;        // 128 x inputs (dlib stores inputs x 128)
-  float avg_red = 0, avg_green = 0, avg_blue = 0;
-};
+using Conv = vision::ConvWeights;
+using Affine = vision::AffineWeights;
+using Weights = vision::NetWeights;
 
 template <typename T>
 struct IsCon : std::false_type {};
@@ -93,6 +79,54 @@ Weights Extract(Net& net) {
   w.avg_green = input.get_avg_green();
   w.avg_blue = input.get_avg_blue();
   return w;
+}
+
+// The reverse of Extract: writes `w` into dlib's ResNet (face-api's weights on
+// the dlib engine). The layers are set up by one pass over a grey chip first
+// (dlib sizes its parameters then), with the affine layers per channel as in
+// the trained model.
+void Fill(const Weights& w, resnet::net_type& net) {
+  dlib::visit_computational_layers(net, [](auto& layer) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(layer)>, dlib::affine_>)
+      layer = dlib::affine_(dlib::CONV_MODE);
+  });
+  dlib::input_layer(net) =
+      dlib::input_rgb_image_sized<kChipSize>(w.avg_red, w.avg_green, w.avg_blue);
+  dlib::matrix<dlib::rgb_pixel> grey(kChipSize, kChipSize);
+  dlib::assign_all_pixels(grey, dlib::rgb_pixel(128, 128, 128));
+  net(grey);
+  // dlib visits from the output back to the input.
+  size_t conv = w.convs.size(), affine = w.affines.size();
+  auto copy = [](const std::vector<float>& from, float* to, size_t size, const char* what) {
+    if (from.size() != size) throw std::runtime_error(std::string(what) + " does not fit");
+    std::copy(from.begin(), from.end(), to);
+  };
+  dlib::visit_computational_layers(net, [&](auto& layer) {
+    using L = std::decay_t<decltype(layer)>;
+    if constexpr (IsCon<L>::value) {
+      if (conv == 0) throw std::runtime_error("too few convolutions");
+      const Conv& c = w.convs[--conv];
+      dlib::tensor& p = layer.get_layer_params();
+      copy(c.weights, p.host(), p.size() - c.biases.size(), "a convolution");
+      copy(c.biases, p.host() + c.weights.size(), c.biases.size(), "a convolution's bias");
+    } else if constexpr (std::is_same_v<L, dlib::affine_>) {
+      if (affine == 0) throw std::runtime_error("too few affine layers");
+      const Affine& a = w.affines[--affine];
+      auto gamma = layer.get_gamma();
+      auto beta = layer.get_beta();
+      copy(a.gamma, gamma.host(), gamma.size(), "an affine layer");
+      copy(a.beta, beta.host(), beta.size(), "an affine layer");
+    } else if constexpr (std::is_same_v<L, dlib::fc_<kEmbeddingDim, dlib::FC_NO_BIAS>>) {
+      dlib::tensor& p = layer.get_layer_params();
+      const int inputs = static_cast<int>(p.size()) / kEmbeddingDim;
+      if (w.fc.size() != p.size())
+        throw std::runtime_error("the fully connected layer does not fit");
+      cv::Mat out_by_in(kEmbeddingDim, inputs, CV_32F, const_cast<float*>(w.fc.data()));
+      cv::Mat in_by_out(inputs, kEmbeddingDim, CV_32F, p.host());
+      cv::transpose(out_by_in, in_by_out);
+    }
+  });
+  if (conv != 0 || affine != 0) throw std::runtime_error("the model has layers the network lacks");
 }
 
 // Batch norm (as dlib's per-channel affine layer) followed by ReLU, in one pass
@@ -572,21 +606,50 @@ Result<std::unique_ptr<FaceEmbedder>> MakeEmbedder(Net& net, CvEmbedder::Build b
   }
 }
 
+}  // namespace
+
+namespace vision {
+
 Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
                                                    const std::string& architecture,
-                                                   const std::string& engine) {
+                                                   const std::string& engine, std::string* files) {
+  if (files) *files = path;
+  if (IsWeightsManifest(path)) {
+    if (architecture == "densenet")
+      return Status::InvalidArgument(path +
+                                     " holds ResNet weights (face-api's form), not a "
+                                     "DenseNet: set models.architecture to auto or resnet");
+    FACEATT_ASSIGN_OR_RETURN(FaceApiResnet faceapi, ReadFaceApiResnet(path));
+    if (files) *files = path + " + " + faceapi.bin_path;
+    // Not the .dat's id: the weights were quantised, so the two forms' embeddings
+    // differ slightly and are never compared.
+    const std::string id = "resnet-faceapi:" + faceapi.sha256.substr(0, 12);
+    try {
+      if (engine == "dlib") {
+        resnet::net_type net;
+        cvnet::Fill(faceapi.weights, net);
+        return std::unique_ptr<FaceEmbedder>(
+            std::make_unique<DlibEmbedder<resnet::net_type>>(std::move(net), id, kResnetDefaults));
+      }
+      auto weights = std::make_shared<const cvnet::Weights>(std::move(faceapi.weights));
+      return std::unique_ptr<FaceEmbedder>(std::make_unique<CvEmbedder>(
+          std::move(weights), cvnet::BuildResnet, id, kResnetDefaults));
+    } catch (const std::exception& e) {
+      return Status::Internal(path + ": building the ResNet failed: " + e.what());
+    }
+  }
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path, int64_t{1} << 31));
   const std::string id_suffix = ":" + Sha256Hex(bytes).substr(0, 12);
   if (architecture == "resnet" || architecture == "auto") {
     resnet::net_type net;
-    Status error = vision::DeserializeBytes(bytes, net, path, "ResNet face recognition");
+    Status error = DeserializeBytes(bytes, net, path, "ResNet face recognition");
     if (error.ok())
       return MakeEmbedder(net, cvnet::BuildResnet, engine, "resnet" + id_suffix, kResnetDefaults,
                           path);
     if (architecture == "resnet") return error;
   }
   densenet::net_type net;
-  Status error = vision::DeserializeBytes(bytes, net, path, "DenseNet face recognition");
+  Status error = DeserializeBytes(bytes, net, path, "DenseNet face recognition");
   if (error.ok())
     return MakeEmbedder(net, cvnet::BuildDensenet, engine, "densenet" + id_suffix,
                         kDensenetDefaults, path);
@@ -598,13 +661,12 @@ Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files,
                                                    const std::string& cache_dir) {
   if (files.detector == "hog") {
     dlib::frontal_face_detector hog;
-    FACEATT_RETURN_IF_ERROR(vision::LoadFrontalFaceDetector(cache_dir, hog));
+    FACEATT_RETURN_IF_ERROR(LoadFrontalFaceDetector(cache_dir, hog));
     return std::unique_ptr<FaceDetector>(std::make_unique<HogDetector>(std::move(hog)));
   }
   FACEATT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(files.mmod_model, int64_t{1} << 30));
   mmod::net_type net;
-  FACEATT_RETURN_IF_ERROR(
-      vision::DeserializeBytes(bytes, net, files.mmod_model, "MMOD face detector"));
+  FACEATT_RETURN_IF_ERROR(DeserializeBytes(bytes, net, files.mmod_model, "MMOD face detector"));
   return std::unique_ptr<FaceDetector>(std::make_unique<MmodDetector>(std::move(net)));
 }
 
@@ -612,7 +674,7 @@ Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files,
 // most of a cold start otherwise.
 Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path,
                                                  const std::string& cache_dir) {
-  FACEATT_ASSIGN_OR_RETURN(auto model, vision::LandmarkModel::Load(path, cache_dir));
+  FACEATT_ASSIGN_OR_RETURN(auto model, LandmarkModel::Load(path, cache_dir));
   if (model->num_parts() != 5 && model->num_parts() != 68)
     return Status::BadInput(path + ": landmark model has " + std::to_string(model->num_parts()) +
                             " points; 5 or 68 are supported");
@@ -620,117 +682,5 @@ Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path,
   return std::unique_ptr<FaceAligner>(std::make_unique<DlibAligner>(std::move(model), name));
 }
 
-class LoadedModels : public Models {
- public:
-  LoadedModels(std::unique_ptr<FacePipeline> prototype, std::string description)
-      : prototype_(std::move(prototype)), description_(std::move(description)) {}
-  std::unique_ptr<FacePipeline> NewPipeline() const override { return prototype_->Clone(); }
-  std::string model_id() const override { return prototype_->embedder().model_id(); }
-  MatchDefaults defaults() const override { return prototype_->embedder().defaults(); }
-  std::string description() const override { return description_; }
-
- private:
-  std::unique_ptr<FacePipeline> prototype_;
-  std::string description_;
-};
-
-std::string FirstExisting(const std::vector<std::string>& candidates) {
-  std::error_code ec;
-  for (const auto& c : candidates)
-    if (fs::is_regular_file(c, ec)) return c;
-  return "";
-}
-
-}  // namespace
-
-Result<ModelFiles> ResolveModelFiles(const Config& config) {
-  const std::string dir = config.paths.models_dir;
-  const std::string fetch = " (run scripts/fetch-models.sh, or set ";
-  ModelFiles files;
-  files.architecture = config.models.architecture;
-  files.detector = config.models.detector;
-  files.recognizer = config.models.recognizer;
-  if (files.recognizer == "auto") {
-    files.recognizer = FirstExisting({dir + "/dlib_face_recognition_resnet_model_v1.dat",
-                                      dir + "/face_recognition_densenet_model_v1.dat"});
-    if (files.recognizer.empty())
-      return Status::Unavailable("no face recognition model in " + dir + fetch +
-                                 "models.recognizer)");
-  }
-  files.landmarks = config.models.landmarks;
-  if (files.landmarks == "auto") {
-    files.landmarks = FirstExisting({dir + "/shape_predictor_5_face_landmarks.dat",
-                                     dir + "/shape_predictor_68_face_landmarks.dat",
-                                     "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"});
-    if (files.landmarks.empty())
-      return Status::Unavailable("no landmark model in " + dir +
-                                 " or /usr/share/dlib (install libdlib-data" + fetch.substr(1) +
-                                 "models.landmarks)");
-  }
-  files.mmod_model = config.models.mmod_model;
-  if (files.mmod_model == "auto") files.mmod_model = dir + "/mmod_human_face_detector.dat";
-  std::error_code ec;
-  for (const auto* p : {&files.recognizer, &files.landmarks}) {
-    if (!fs::is_regular_file(*p, ec)) return Status::Unavailable("model file " + *p + " not found");
-  }
-  if (files.detector == "mmod" && !fs::is_regular_file(files.mmod_model, ec))
-    return Status::Unavailable("model file " + files.mmod_model + " not found" + fetch +
-                               "models.mmod_model)");
-  return files;
-}
-
-Result<std::shared_ptr<const Models>> LoadModels(const Config& config) {
-  FACEATT_ASSIGN_OR_RETURN(ModelFiles files, ResolveModelFiles(config));
-  // The three files load in parallel: the 68-point landmark model alone takes
-  // most of a cold start.
-  std::error_code ec;
-  const std::string cache_dir =
-      fs::is_directory(config.paths.models_dir, ec) ? config.paths.models_dir : std::string();
-  const auto t0 = std::chrono::steady_clock::now();
-  auto timed = [t0](const char* what) {
-    spdlog::debug(
-        "loaded {} in {:.0f} ms", what,
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  };
-  auto detector = std::async(std::launch::async, [&] {
-    auto d = LoadDetector(files, cache_dir);
-    timed("detector");
-    return d;
-  });
-  auto aligner = std::async(std::launch::async, [&] {
-    auto a = LoadAligner(files.landmarks, cache_dir);
-    timed("landmarks");
-    return a;
-  });
-  auto embedder = LoadEmbedder(files.recognizer, files.architecture, config.models.engine);
-  timed("recognizer");
-  auto det = detector.get();
-  auto ali = aligner.get();
-  FACEATT_RETURN_IF_ERROR(embedder);
-  FACEATT_RETURN_IF_ERROR(det);
-  FACEATT_RETURN_IF_ERROR(ali);
-  std::string description = (*embedder)->model_id() + " on " + (*embedder)->engine() + " (" +
-                            files.recognizer + "), " + (*det)->name() + " detector, " +
-                            (*ali)->name();
-  auto prototype = std::make_unique<FacePipeline>(
-      std::move(*det), std::move(*ali), std::move(*embedder), PipelineOptions::FromConfig(config));
-  return std::shared_ptr<const Models>(
-      std::make_shared<LoadedModels>(std::move(prototype), std::move(description)));
-}
-
-void SetComputeThreads(int threads) {
-  using SetFn = void (*)(int);
-  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    fn(threads);
-  cv::setNumThreads(threads);
-}
-
-std::string BlasDescription() {
-  using GetFn = char* (*)();
-  if (auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
-    return fn();  // "OpenBLAS 0.3.21 ... Cooperlake ..."
-  return "reference or unknown BLAS (install libopenblas0-pthread: about 7x faster embeddings on "
-         "dlib)";
-}
-
+}  // namespace vision
 }  // namespace faceatt

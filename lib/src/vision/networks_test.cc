@@ -1,5 +1,6 @@
-// The recognizer's two engines: the DenseNet rebuilt on OpenCV's dnn module
-// must compute what dlib computes from the same model file.
+// The recognizer's two engines: each network rebuilt on OpenCV's dnn module
+// must compute what dlib computes from the same model file (DenseNet, ResNet,
+// and face-api's form of the ResNet).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -53,9 +54,33 @@ float MaxDifference(const Embedding& a, const Embedding& b) {
   return m;
 }
 
+// `model` loaded on both engines (the same id) and real chips embedded on each.
+struct BothEngines {
+  std::shared_ptr<const Models> cv, dlib;
+  std::vector<Embedding> on_cv, on_dlib;  // empty when anything failed
+};
+BothEngines EmbedOnBoth(const std::string& model) {
+  BothEngines b{LoadWithEngine("opencv", model), LoadWithEngine("dlib", model), {}, {}};
+  if (!b.cv || !b.dlib) return b;
+  EXPECT_EQ(b.cv->model_id(), b.dlib->model_id());
+  std::vector<cv::Mat> chips = RealChips(*b.dlib);
+  EXPECT_GE(chips.size(), 6u);
+  auto on_cv = b.cv->NewPipeline()->mutable_embedder().Embed(chips);
+  auto on_dlib = b.dlib->NewPipeline()->mutable_embedder().Embed(chips);
+  EXPECT_TRUE(on_cv.ok()) << on_cv.status().ToString();
+  EXPECT_TRUE(on_dlib.ok()) << on_dlib.status().ToString();
+  if (chips.size() >= 6 && on_cv.ok() && on_dlib.ok()) {
+    b.on_cv = std::move(*on_cv);
+    b.on_dlib = std::move(*on_dlib);
+  }
+  return b;
+}
+
+// The DenseNet (the default before the ResNet; still what "auto" takes without it).
 TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputes) {
-  auto cv_models = LoadWithEngine("opencv");
-  auto dlib_models = LoadWithEngine("dlib");
+  const std::string densenet = testing::ModelsDir() + "/face_recognition_densenet_model_v1.dat";
+  auto cv_models = LoadWithEngine("opencv", densenet);
+  auto dlib_models = LoadWithEngine("dlib", densenet);
   ASSERT_TRUE(cv_models && dlib_models);
   // The same model file: the same id, so stored embeddings stay comparable.
   EXPECT_EQ(cv_models->model_id(), dlib_models->model_id());
@@ -118,24 +143,43 @@ TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputesForTheResnet) {
   testing::TempDir dir;
   const std::string model = dir.path() + "/dlib_face_recognition_resnet_model_v1.dat";
   WriteRandomResnet(model);
-  auto cv_models = LoadWithEngine("opencv", model);
-  auto dlib_models = LoadWithEngine("dlib", model);
-  ASSERT_TRUE(cv_models && dlib_models);
-  EXPECT_EQ(cv_models->model_id().rfind("resnet:", 0), 0u) << cv_models->model_id();
-  EXPECT_EQ(cv_models->model_id(), dlib_models->model_id());
-  std::vector<cv::Mat> chips = RealChips(*dlib_models);
-  ASSERT_GE(chips.size(), 6u);
-  auto batch = cv_models->NewPipeline()->mutable_embedder().Embed(chips);
-  auto reference = dlib_models->NewPipeline()->mutable_embedder().Embed(chips);
-  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
-  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
-  for (size_t i = 0; i < chips.size(); ++i) {
+  BothEngines b = EmbedOnBoth(model);
+  ASSERT_TRUE(b.cv && b.dlib);
+  EXPECT_EQ(b.cv->model_id().rfind("resnet:", 0), 0u) << b.cv->model_id();
+  ASSERT_FALSE(b.on_dlib.empty());
+  for (size_t i = 0; i < b.on_dlib.size(); ++i) {
     float scale = 0;
-    for (float v : (*reference)[i]) scale = std::max(scale, std::abs(v));
+    for (float v : b.on_dlib[i]) scale = std::max(scale, std::abs(v));
     ASSERT_GT(scale, 1e-3f) << "chip " << i << ": the random network gives nothing to compare";
-    EXPECT_LT(MaxDifference((*batch)[i], (*reference)[i]), 1e-4f * scale) << "chip " << i;
+    EXPECT_LT(MaxDifference(b.on_cv[i], b.on_dlib[i]), 1e-4f * scale) << "chip " << i;
   }
-  EXPECT_GT(MaxDifference((*reference)[0], (*reference)[1]), 1e-3f);  // inputs matter
+  EXPECT_GT(MaxDifference(b.on_dlib[0], b.on_dlib[1]), 1e-3f);  // inputs matter
+}
+
+// face-api's weights of the ResNet (models/, from its npm package): OpenCV's
+// graph and dlib's own network, each filled from the same file by its own
+// code path (networks.cc's Fill and GraphBuilder), compute the same embeddings.
+TEST(NetworksTest, FaceApiResnetOnOpenCvComputesWhatDlibComputes) {
+  const std::string manifest =
+      testing::ModelsDir() + "/face_recognition_model-weights_manifest.json";
+  BothEngines b = EmbedOnBoth(manifest);
+  ASSERT_TRUE(b.cv && b.dlib);
+  EXPECT_EQ(b.cv->model_id().rfind("resnet-faceapi:", 0), 0u) << b.cv->model_id();
+  // -v and /health name both files.
+  EXPECT_NE(b.cv->description().find("face_recognition_model.bin"), std::string::npos)
+      << b.cv->description();
+  EXPECT_NE(b.cv->description().find(manifest), std::string::npos);
+  ASSERT_FALSE(b.on_dlib.empty());
+  for (size_t i = 0; i < b.on_dlib.size(); ++i) {
+    EXPECT_LT(MaxDifference(b.on_cv[i], b.on_dlib[i]), 1e-4f) << "chip " << i;
+    float norm = 0;
+    for (float v : b.on_dlib[i]) norm += v * v;
+    EXPECT_GT(norm, 0.1f) << "chip " << i;  // a real descriptor, not zeros
+  }
+  // The trained network tells the four LFW people apart.
+  for (size_t i = 0; i < 4; ++i)
+    for (size_t j = i + 1; j < 4; ++j)
+      EXPECT_GT(Distance(b.on_dlib[i], b.on_dlib[j]), 0.6f) << i << " vs " << j;
 }
 
 TEST(NetworksTest, OpenCvClonesAreIndependent) {
