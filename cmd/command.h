@@ -81,6 +81,7 @@ Runner SetupExport(CLI::App& app);
 Runner SetupEval(CLI::App& app);
 Runner SetupCalibrate(CLI::App& app);
 Runner SetupServe(CLI::App& app);
+Runner SetupReembed(CLI::App& app);
 
 // Formats a distance as "0.412".
 std::string Fixed(double value, int digits = 3);

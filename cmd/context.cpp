@@ -16,7 +16,8 @@ const char* const kExitCodeHelp =
     "  0  success\n"
     "  1  nothing recognised (identify: no face matched)\n"
     "  2  usage error: bad flags or configuration\n"
-    "  3  bad input: unreadable or unusable image, unknown employee id\n"
+    "  3  bad input: unreadable or unusable image, unknown employee id; reembed: someone\n"
+    "     could not be re-embedded (listed)\n"
     "  4  refused by a rule: face already enrolled as someone else, id taken, not confirmed\n"
     "  5  unavailable: model files, database or camera unusable\n"
     "  10 internal error\n";
@@ -143,8 +144,8 @@ Result<FaceService*> Context::service() {
   auto stale = s->UsersNeedingReenrollment(m->model_id());
   if (stale.ok() && !stale->empty())
     spdlog::warn(
-        "{} people were enrolled with another model and need re-enrollment for {} "
-        "(faceatt bulk-enroll --update, or faceatt enroll --id ID PHOTO)",
+        "{} people were enrolled with another model and are not recognised with {} until "
+        "`faceatt reembed` recomputes their embeddings",
         stale->size(), m->model_id());
   return service_.get();
 }

@@ -24,6 +24,8 @@ const CommandRow kCommands[] = {
     {"identify", "Name every face in one or more photos", faceatt::cli::SetupIdentify},
     {"bulk-enroll", "Enroll every person of a known_faces folder (parallel, resumable)",
      faceatt::cli::SetupBulkEnroll},
+    {"reembed", "Recompute every stored embedding with the current model (after a switch)",
+     faceatt::cli::SetupReembed},
     {"users", "List, show, rename or delete enrolled people", faceatt::cli::SetupUsers},
     {"reset-users", "Delete every person (attendance kept), after a backup",
      faceatt::cli::SetupResetUsers},

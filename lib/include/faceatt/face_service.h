@@ -42,6 +42,10 @@ inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
 // Status reason of an enrollment refused because the face is someone else's.
 inline constexpr const char* kEnrolledAsSomeoneElse = "face_enrolled_as_someone_else";
 
+// Where enroll and HTTP /enroll keep each photo's aligned chip (data-folder-relative),
+// which `faceatt reembed` embeds again after a model change.
+inline constexpr const char* kDefaultCropDir = "faces";
+
 struct EnrollImage {
   std::string name;     // path or upload name, for messages and source_path
   std::string bytes;    // encoded image; when empty, `name` is read as a file
@@ -54,7 +58,7 @@ struct EnrollRequest {
   std::string department;
   bool largest = false;  // several faces: take the largest instead of refusing
   bool force = false;    // enroll even when the face matches someone else
-  std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = none)
+  std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = kDefaultCropDir)
   std::vector<EnrollImage> images;
 };
 
@@ -132,7 +136,8 @@ class FaceService {
                        std::optional<PreparedFace>* out);
 
   // Stores prepared faces as a new person (employee_id "" = generated) or adds
-  // them to an existing one; writes thumbnails and crops; updates the gallery.
+  // them to an existing one; writes thumbnails and the aligned chips (PNG, in
+  // `crop_dir`, "" = kDefaultCropDir); updates the gallery.
   Result<User> Commit(const NewUser& user, bool add_to_existing,
                       const std::vector<PreparedFace>& faces, const std::string& crop_dir);
 

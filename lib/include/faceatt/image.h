@@ -52,5 +52,7 @@ std::string Sha256Hex(std::string_view bytes);
 
 // JPEG-encodes an image (quality 1..100).
 Result<std::string> EncodeJpeg(const cv::Mat& image, int quality);
+// PNG-encodes an image (lossless: the aligned chips kept for reembed).
+Result<std::string> EncodePng(const cv::Mat& image);
 
 }  // namespace faceatt

@@ -403,12 +403,11 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
         const std::string crop = data.Absolute("faces/" + p.label) + "/" + stem + ".png";
         Status st;
         auto jpeg = EncodeJpeg(t->face->thumbnail, 90);
-        std::vector<uchar> png;
+        auto png = EncodePng(t->face->face.chip);
         if (!jpeg.ok()) st = jpeg.status();
         if (st.ok()) st = WriteFileAtomic(thumb, *jpeg);
-        if (st.ok() && !cv::imencode(".png", t->face->face.chip, png))
-          st = Status::Internal("PNG encoding failed");
-        if (st.ok()) st = WriteFileAtomic(crop, std::string(png.begin(), png.end()));
+        if (st.ok() && !png.ok()) st = png.status();
+        if (st.ok()) st = WriteFileAtomic(crop, *png);
         e.thumbnail_path = data.Relative(thumb);
         e.crop_path = data.Relative(crop);
         if (st.ok()) st = store.ReplaceEmbedding(t->replace_id, e);

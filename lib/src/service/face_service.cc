@@ -152,17 +152,14 @@ Result<User> FaceService::Commit(const NewUser& user, bool add_to_existing,
     FACEATT_ASSIGN_OR_RETURN(std::string jpeg, EncodeJpeg(f.thumbnail, 90));
     FACEATT_RETURN_IF_ERROR(WriteFileAtomic(thumb, jpeg));
     e.thumbnail_path = data_dir_.Relative(thumb);
-    if (!crop_dir.empty()) {
-      const std::string crop = data_dir_.Absolute(crop_dir) + "/" + f.sha256.substr(0, 16) + ".png";
-      std::vector<uchar> png;
-      bool encoded = false;
-      try {
-        encoded = cv::imencode(".png", f.face.chip, png);
-      } catch (const cv::Exception&) {
-      }
-      if (!encoded)
-        return Status::Internal("cannot encode the face crop of " + f.image + " as PNG");
-      FACEATT_RETURN_IF_ERROR(WriteFileAtomic(crop, std::string(png.begin(), png.end())));
+    {
+      // Always kept: `faceatt reembed` embeds this chip with a new model exactly
+      // as the photo would be (PNG, lossless).
+      const std::string crop = data_dir_.Absolute(crop_dir.empty() ? kDefaultCropDir : crop_dir) +
+                               "/" + f.sha256.substr(0, 16) + ".png";
+      auto png = EncodePng(f.face.chip);
+      if (!png.ok()) return png.status().WithPrefix("the face crop of " + f.image);
+      FACEATT_RETURN_IF_ERROR(WriteFileAtomic(crop, *png));
       e.crop_path = data_dir_.Relative(crop);
     }
     rows.push_back(std::move(e));

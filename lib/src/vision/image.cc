@@ -273,15 +273,26 @@ std::string Sha256Hex(std::string_view bytes) {
   return out;
 }
 
-Result<std::string> EncodeJpeg(const cv::Mat& image, int quality) {
+namespace {
+
+Result<std::string> Encode(const cv::Mat& image, const char* ext, const std::vector<int>& params,
+                           const char* what) {
   std::vector<uchar> buf;
   try {
-    if (!cv::imencode(".jpg", image, buf, {cv::IMWRITE_JPEG_QUALITY, quality}))
-      return Status::Internal("JPEG encoding failed");
+    if (!cv::imencode(ext, image, buf, params))
+      return Status::Internal(std::string(what) + " encoding failed");
   } catch (const cv::Exception& e) {
-    return Status::Internal(std::string("JPEG encoding failed: ") + e.msg);
+    return Status::Internal(std::string(what) + " encoding failed: " + e.msg);
   }
   return std::string(buf.begin(), buf.end());
 }
+
+}  // namespace
+
+Result<std::string> EncodeJpeg(const cv::Mat& image, int quality) {
+  return Encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality}, "JPEG");
+}
+
+Result<std::string> EncodePng(const cv::Mat& image) { return Encode(image, ".png", {}, "PNG"); }
 
 }  // namespace faceatt

@@ -8,18 +8,32 @@
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
 #include "support/testing.h"
+#include "vision/model_cache.h"
 
 namespace faceatt::vision {
 namespace {
 
-// PredictShape finds dlib's 68 points exactly, on every face HOG finds in real
-// portraits and group photos, and on boxes that stick out of the image.
-TEST(LandmarksTest, SameLandmarksAsDlibOnRealFaces) {
+std::string ModelPath() {
   auto files = ResolveModelFiles(testing::TestConfig());
-  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_TRUE(files.ok()) << files.status().ToString();
+  return files.ok() ? files->landmarks : "";
+}
+
+// The flat model finds dlib's 68 points exactly, on every face HOG finds in
+// real portraits and group photos, and on boxes that stick out of the image;
+// both from the bytes in memory and mapped from the cache file.
+TEST(LandmarksTest, SameLandmarksAsDlibOnRealFaces) {
+  const std::string path = ModelPath();
+  ASSERT_FALSE(path.empty());
   dlib::shape_predictor sp;
-  ASSERT_TRUE(LoadShapePredictor(files->landmarks, "", sp).ok());
-  const ShapePredictorParts parts = PartsOf(sp);
+  ASSERT_TRUE(LoadShapePredictor(path, sp).ok());
+  testing::TempDir cache;
+  auto in_memory = LandmarkModel::Load(path, "");
+  ASSERT_TRUE(in_memory.ok()) << in_memory.status().ToString();
+  ASSERT_TRUE(LandmarkModel::Load(path, cache.path()).ok());  // writes the cache
+  auto mapped = LandmarkModel::Load(path, cache.path());      // maps it
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  ASSERT_EQ((*mapped)->num_parts(), 68u);
   dlib::frontal_face_detector detector = dlib::get_frontal_face_detector();
 
   std::vector<std::string> photos = testing::FilesIn(testing::Face("group"));
@@ -46,14 +60,55 @@ TEST(LandmarksTest, SameLandmarksAsDlibOnRealFaces) {
     boxes.push_back(dlib::rectangle(-bgr.cols / 4, -bgr.rows / 4, bgr.cols / 3, bgr.rows / 3));
     for (const auto& box : boxes) {
       const dlib::full_object_detection expected = sp(img, box);
-      const dlib::full_object_detection found = PredictShape(parts, img, box);
-      ASSERT_EQ(found.num_parts(), 68u);
-      EXPECT_EQ(found.get_rect(), expected.get_rect());
-      for (unsigned long k = 0; k < 68; ++k) EXPECT_EQ(found.part(k), expected.part(k)) << photo;
+      for (const auto* model : {&*in_memory, &*mapped}) {
+        const dlib::full_object_detection found = (*model)->Predict(img, box);
+        ASSERT_EQ(found.num_parts(), 68u);
+        EXPECT_EQ(found.get_rect(), expected.get_rect());
+        for (unsigned long k = 0; k < 68; ++k) EXPECT_EQ(found.part(k), expected.part(k)) << photo;
+      }
       ++faces;
     }
   }
   EXPECT_GE(faces, 30u);
+}
+
+// Another source file's key, a cut file, a flipped count, nothing: never a model.
+TEST(LandmarksTest, DamagedOrForeignFlatBytesAreRefused) {
+  dlib::shape_predictor sp;
+  ASSERT_TRUE(LoadShapePredictor(ModelPath(), sp).ok());
+  const std::string flat = LandmarkModel::Flatten(sp, "key-1");
+  ASSERT_FALSE(flat.empty());
+  ASSERT_TRUE(LandmarkModel::FromBytes(flat, "key-1").ok());
+  EXPECT_EQ(LandmarkModel::FromBytes(flat, "key-2").status().code(), Code::kNotFound);
+  EXPECT_EQ(LandmarkModel::FromBytes(flat.substr(0, flat.size() / 2), "key-1").status().code(),
+            Code::kCorruption);
+  EXPECT_EQ(LandmarkModel::FromBytes(flat.substr(0, flat.size() - 1), "key-1").status().code(),
+            Code::kCorruption);
+  std::string flipped = flat;
+  flipped[8 + 8 + 8 + 7] ^= 0x40;  // the number of cascades
+  EXPECT_EQ(LandmarkModel::FromBytes(flipped, "key-1").status().code(), Code::kCorruption);
+  EXPECT_EQ(LandmarkModel::FromBytes("", "key-1").status().code(), Code::kCorruption);
+}
+
+TEST(LandmarksTest, CacheWrittenOnFirstLoadUsedAfterAndRebuiltWhenDamaged) {
+  const std::string path = ModelPath();
+  ASSERT_FALSE(path.empty());
+  testing::TempDir dir;
+  const std::string cache = LandmarkCachePath(path, dir.path());
+  ASSERT_TRUE(LandmarkModel::Load(path, dir.path()).ok());
+  const std::string written = testing::ReadFile(cache);
+  ASSERT_FALSE(written.empty());
+  ASSERT_TRUE(LandmarkModel::Load(path, dir.path()).ok());
+  // A damaged cache falls back to the model file and is written again.
+  testing::WriteFile(cache, written.substr(0, 1000));
+  ASSERT_TRUE(LandmarkModel::Load(path, dir.path()).ok());
+  EXPECT_EQ(testing::ReadFile(cache), written);
+  // A file that is not a predictor is named in the error; a missing one is not found.
+  testing::WriteFile(dir / "bogus.dat", "not a model");
+  auto bad = LandmarkModel::Load(dir / "bogus.dat", dir.path());
+  EXPECT_EQ(bad.status().code(), Code::kBadInput);
+  EXPECT_NE(bad.status().message().find("bogus.dat"), std::string::npos);
+  EXPECT_EQ(LandmarkModel::Load(dir / "missing.dat", dir.path()).status().code(), Code::kNotFound);
 }
 
 }  // namespace

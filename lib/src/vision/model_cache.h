@@ -1,8 +1,5 @@
-// Caches that make a cold start fast (`faceatt identify` went from 1.06 s to
-// 0.3 s with them):
-//   - dlib's 68-point landmark model stores 16 million floats one
-//     variable-length number at a time, and reading them back took 0.8 s; the
-//     same numbers as raw little-endian floats load in tens of milliseconds.
+// Model loading helpers and the detector's cache (the landmark model's flat
+// cache is in landmarks.h):
 //   - dlib's HOG face detector is built from a compressed string compiled into
 //     libdlib, 0.5 s of decompression; its plain serialisation loads in 3 ms.
 //
@@ -39,20 +36,16 @@ Status DeserializeBytes(const std::string& bytes, T& out, const std::string& pat
   }
 }
 
-// Loads the shape predictor at `path`, from the cache in `cache_dir` when it is
-// current, else from `path` (then refreshing the cache; `cache_dir` "" = no
-// cache). kBadInput names `path` when it is not a shape predictor.
-Status LoadShapePredictor(const std::string& path, const std::string& cache_dir,
-                          dlib::shape_predictor& out);
+// Loads dlib's shape predictor file at `path` (dlib's own, slow format: the
+// flat cache in landmarks.h is what faceatt runs). kBadInput names `path` when
+// it is not a shape predictor.
+Status LoadShapePredictor(const std::string& path, dlib::shape_predictor& out);
 
 // dlib's HOG frontal face detector, through the cache in `cache_dir` ("" = none).
 Status LoadFrontalFaceDetector(const std::string& cache_dir, dlib::frontal_face_detector& out);
 
-// The cache file used for `path` in `cache_dir`.
-std::string LandmarkCachePath(const std::string& path, const std::string& cache_dir);
-
 // A shape predictor's private parts, read-only (dlib offers no accessors);
-// valid while `sp` lives. landmarks.h runs the predictor from them.
+// valid while `sp` lives. landmarks.h flattens the predictor from them.
 struct ShapePredictorParts {
   const dlib::matrix<float, 0, 1>* initial_shape;
   const std::vector<std::vector<dlib::impl::regression_tree>>* forests;
@@ -60,11 +53,5 @@ struct ShapePredictorParts {
   const std::vector<std::vector<dlib::vector<float, 2>>>* deltas;
 };
 ShapePredictorParts PartsOf(const dlib::shape_predictor& sp);
-
-// Raw form of a predictor, and back (exposed for the round-trip test).
-std::string EncodeShapePredictor(const dlib::shape_predictor& sp, const std::string& key);
-// kCorruption on any inconsistency, kNotFound when the key differs.
-Status DecodeShapePredictor(const std::string& bytes, const std::string& key,
-                            dlib::shape_predictor& out);
 
 }  // namespace faceatt::vision

@@ -475,13 +475,13 @@ class MmodDetector : public FaceDetector {
 
 class DlibAligner : public FaceAligner {
  public:
-  DlibAligner(std::shared_ptr<const dlib::shape_predictor> sp, std::string name)
-      : sp_(std::move(sp)), parts_(vision::PartsOf(*sp_)), name_(std::move(name)) {}
+  DlibAligner(std::shared_ptr<const vision::LandmarkModel> model, std::string name)
+      : model_(std::move(model)), name_(std::move(name)) {}
   Result<cv::Mat> Align(const cv::Mat& bgr, const Box& box) override {
     try {
       dlib::cv_image<dlib::bgr_pixel> img(bgr);
       dlib::rectangle rect(box.left, box.top, box.right - 1, box.bottom - 1);
-      dlib::full_object_detection shape = vision::PredictShape(parts_, img, rect);
+      dlib::full_object_detection shape = model_->Predict(img, rect);
       dlib::matrix<dlib::bgr_pixel> chip;
       dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, kChipSize, kChipPadding),
                                chip);
@@ -496,8 +496,7 @@ class DlibAligner : public FaceAligner {
   std::string name() const override { return name_; }
 
  private:
-  std::shared_ptr<const dlib::shape_predictor> sp_;  // const use is thread-safe
-  vision::ShapePredictorParts parts_;                // sp_'s
+  std::shared_ptr<const vision::LandmarkModel> model_;  // immutable, shared by clones
   std::string name_;
 };
 
@@ -675,17 +674,16 @@ Result<std::unique_ptr<FaceDetector>> LoadDetector(const ModelFiles& files,
   return std::unique_ptr<FaceDetector>(std::make_unique<MmodDetector>(std::move(net)));
 }
 
-// Through the raw cache in `cache_dir` (model_cache.h): the 68-point model is
+// Mapped from the flat cache in `cache_dir` (landmarks.h): the 68-point model is
 // most of a cold start otherwise.
 Result<std::unique_ptr<FaceAligner>> LoadAligner(const std::string& path,
                                                  const std::string& cache_dir) {
-  auto sp = std::make_shared<dlib::shape_predictor>();
-  FACEATT_RETURN_IF_ERROR(LoadShapePredictor(path, cache_dir, *sp));
-  if (sp->num_parts() != 5 && sp->num_parts() != 68)
-    return Status::BadInput(path + ": landmark model has " + std::to_string(sp->num_parts()) +
+  FACEATT_ASSIGN_OR_RETURN(auto model, LandmarkModel::Load(path, cache_dir));
+  if (model->num_parts() != 5 && model->num_parts() != 68)
+    return Status::BadInput(path + ": landmark model has " + std::to_string(model->num_parts()) +
                             " points; 5 or 68 are supported");
-  return std::unique_ptr<FaceAligner>(
-      std::make_unique<DlibAligner>(sp, std::to_string(sp->num_parts()) + "-point landmarks"));
+  const std::string name = std::to_string(model->num_parts()) + "-point landmarks";
+  return std::unique_ptr<FaceAligner>(std::make_unique<DlibAligner>(std::move(model), name));
 }
 
 }  // namespace vision
