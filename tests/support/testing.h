@@ -130,9 +130,6 @@ class FailingStore : public Store {
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& m) override {
     return inner_->LoadEmbeddings(m);
   }
-  Result<std::vector<StoredEmbedding>> EmbeddingsOf(const std::string& id) override {
-    return inner_->EmbeddingsOf(id);
-  }
   Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& m) override {
     return inner_->UsersNeedingReenrollment(m);
   }

@@ -160,9 +160,6 @@ class PeopleStore {
   // Embeddings of active people made by `model_id` (all models when empty),
   // oldest first: what the gallery loads.
   virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) = 0;
-  // Every embedding of one person, every model, active or not, oldest first
-  // (reembed); kNotFound when there is no such person.
-  virtual Result<std::vector<StoredEmbedding>> EmbeddingsOf(const std::string& employee_id) = 0;
   // Employee ids of people with embeddings but none made by `model_id`.
   virtual Result<std::vector<std::string>> UsersNeedingReenrollment(
       const std::string& model_id) = 0;
@@ -276,7 +273,6 @@ class SqliteStore : public Store {
                                                   bool purge_attendance) override;
   Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& employee_id) override;
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) override;
-  Result<std::vector<StoredEmbedding>> EmbeddingsOf(const std::string& employee_id) override;
   Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) override;
   Result<std::optional<std::string>> FindImage(const std::string& sha256,
                                                const std::string& model_id) override;

@@ -127,7 +127,7 @@ Result<ReembedSummary> Reembed(const Config& config, FaceService& service, FaceP
   s.people_total = static_cast<int>(users.size());
   for (size_t i = 0; i < users.size(); ++i) {
     const User& user = users[i];
-    auto rows = store.EmbeddingsOf(user.employee_id);
+    auto rows = store.ListEmbeddings(user.employee_id);
     if (!rows.ok() && rows.status().code() != Code::kNotFound) return rows.status();
     // Photos with no embedding of `model` yet, each with its rows of other models
     // (a person deleted meanwhile has none).

@@ -29,6 +29,17 @@ void HandleHealth(Context& ctx, const Request&, Response& res) {
                {"users", users.ok() ? json(*users) : json()},
                {"embeddings", embeddings.ok() ? json(*embeddings) : json()},
                {"gallery_people", ctx.service ? ctx.service->people() : 0}};
+  // People enrolled only with another model are not in the gallery until
+  // `faceatt reembed` (docs/admin.md) recomputes their embeddings.
+  if (models_ok) {
+    auto stale = ctx.store->UsersNeedingReenrollment(ctx.models->model_id());
+    if (stale.ok()) {
+      body["people_needing_reembed"] = stale->size();
+      if (!stale->empty())
+        body["hint"] = std::to_string(stale->size()) +
+                       " people have embeddings of another model only: run `faceatt reembed`";
+    }
+  }
   SendJson(res, db_ok && models_ok ? 200 : 503, body);
 }
 

@@ -506,16 +506,6 @@ Result<std::vector<StoredEmbedding>> SqliteStore::LoadEmbeddings(const std::stri
   return impl_->SelectEmbeddings("WHERE u.active = 1 AND e.model_id = ?", model_id);
 }
 
-Result<std::vector<StoredEmbedding>> SqliteStore::EmbeddingsOf(const std::string& employee_id) {
-  std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db, "SELECT 1 FROM users WHERE employee_id = ?");
-  s.Bind(1, employee_id);
-  const bool exists = s.Step();
-  FACEATT_RETURN_IF_ERROR(s.status("reading person"));
-  if (!exists) return Status::NotFound("no person with employee id " + employee_id);
-  return impl_->SelectEmbeddings("WHERE u.employee_id = ?", employee_id);
-}
-
 Result<std::vector<std::string>> SqliteStore::UsersNeedingReenrollment(
     const std::string& model_id) {
   std::lock_guard lock(impl_->mu);

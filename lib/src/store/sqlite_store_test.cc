@@ -96,13 +96,6 @@ TEST(SqliteStoreTest, EmbeddingsRoundTripByModel) {
   // Inactive people are left out of the gallery.
   ASSERT_TRUE(s->UpdateUser("A", std::nullopt, std::nullopt, false).ok());
   EXPECT_TRUE(s->LoadEmbeddings("m:1")->empty());
-  // EmbeddingsOf sees every model of one person, active or not.
-  auto of_a = s->EmbeddingsOf("A");
-  ASSERT_TRUE(of_a.ok());
-  ASSERT_EQ(of_a->size(), 2u);
-  EXPECT_EQ((*of_a)[1].source_sha256, "a2");
-  EXPECT_EQ(s->EmbeddingsOf("B")->front().model_id, "m:2");
-  EXPECT_EQ(s->EmbeddingsOf("nobody").status().code(), Code::kNotFound);
 }
 
 TEST(SqliteStoreTest, ListsOnePersonsEmbeddingsOfEveryModel) {
