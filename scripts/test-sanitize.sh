@@ -9,7 +9,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 build="${FACEATT_ASAN_BUILD_DIR:-build-asan}"
-subset='^(ImageTest|ConfigTest|DataDir|SqliteStoreTest|ParseLabel|PeopleCsv|BulkEnroll|BulkEnrollCli)\.'
+subset='^(ImageTest|ConfigTest|DataDir|Dates|SqliteStoreTest|ParseLabel|PeopleCsv|BulkEnroll|BulkEnrollCli)\.'
 subset+='|^CliTest\.(EnrollPeopleAndIdentifyTheirOtherPhotos|BadFilesGiveClearErrorsAndExitCode3|HostileFilesAreOneLineBadInputNeverACrash)$'
 subset="${FACEATT_SANITIZE_TESTS:-$subset}"
 scripts/asan-build.sh faceatt_tests faceatt
