@@ -75,6 +75,7 @@ Result<Config*> Context::config() {
     required = true;
   }
   if (path.empty()) path = "config.toml";
+  for (const std::string& w : EnvironmentWarnings(env)) spdlog::warn("{}", w);
   auto loaded = Config::Load(path, required, env);
   if (loaded.status().code() == Code::kNotFound)  // a config named by flag or env is a usage error
     return Status::InvalidArgument(loaded.status().message());

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/hostile_images.h"
 #include "support/testing.h"
 
 namespace faceatt {
@@ -202,6 +203,42 @@ TEST_F(CliTest, BadFilesGiveClearErrorsAndExitCode3) {
   auto typo = Run({"enroll", "--id", "EMP999", Face("lfw/Al_Gore/Al_Gore_0002.jpg")});
   EXPECT_EQ(typo.exit_code, 3) << typo.err;
   EXPECT_NE(typo.err.find("no person with employee id EMP999"), std::string::npos) << typo.err;
+}
+
+// Issue 12: the 132- and 243-byte WebP/DICOM files aborted `faceatt identify`
+// (exit 134) or made it allocate 3.5 GB; the TIFF naming its width twice decoded
+// 20000x20000 pixels past image.max_pixels; libjpeg printed "Corrupt JPEG data"
+// lines; a misspelled FACEATT_ variable was ignored silently.
+TEST_F(CliTest, HostileFilesAreOneLineBadInputNeverACrash) {
+  testing::WriteFile(work_ / "x.webp", testing::WebpWithDicomMagic());
+  testing::WriteFile(work_ / "y.webp", testing::WebpWithDicomImage());
+  testing::WriteFile(work_ / "w.tiff", testing::TiffWithWidthTwice(20000, 20000));
+  std::string jpeg = testing::ReadFile(Face("lfw/Al_Gore/Al_Gore_0001.jpg"));
+  for (size_t i = jpeg.size() / 2; i < jpeg.size() / 2 + 300; ++i) jpeg[i] = '\x33';
+  testing::WriteFile(work_ / "damaged.jpg", jpeg);
+  struct Case {
+    std::string file;
+    int exit_code;
+  } cases[] = {{"x.webp", 3}, {"y.webp", 3}, {"w.tiff", 3}};
+  for (const auto& c : cases) {
+    auto r = Run({"-q", "identify", c.file});  // -q: only the error line, no warnings
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.file << ": " << r.err;
+    EXPECT_NE(r.err.find(c.file), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.file << ": " << r.err;
+  }
+  auto w = Run({"-q", "identify", "w.tiff"});
+  EXPECT_NE(w.err.find("20000x20000"), std::string::npos) << w.err;
+  // Damaged entropy data decodes (libjpeg fills in) without a word on stderr.
+  auto damaged = Run({"-q", "identify", "--json", "damaged.jpg"});
+  EXPECT_EQ(damaged.err.find("Corrupt"), std::string::npos) << damaged.err;
+  EXPECT_EQ(damaged.err, "") << damaged.err;
+  // A misspelled setting is named, with the key it probably meant.
+  auto typo = RunCli(
+      {"identify", "x.webp"}, work_.path(),
+      {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()}, {"FACEATT_IMAGE_MAX_PIXEL", "1000"}});
+  EXPECT_NE(typo.err.find("FACEATT_IMAGE_MAX_PIXEL is not a faceatt setting"), std::string::npos)
+      << typo.err;
+  EXPECT_NE(typo.err.find("did you mean FACEATT_IMAGE_MAX_PIXELS?"), std::string::npos);
 }
 
 TEST_F(CliTest, EnrollRulesDuplicatesGroupsAndAddingPhotos) {

@@ -43,6 +43,9 @@ Result<BulkLabel> ParseLabel(const std::string& label);
 // Reads people.csv (RFC 4180, header row with label,employee_id,name[,department]).
 // kBadInput names the line of a malformed row or unsafe label.
 Result<std::map<std::string, BulkLabel>> ReadPeopleCsv(const std::string& path);
+// The same for text already read; `path` is named in errors.
+Result<std::map<std::string, BulkLabel>> ParsePeopleCsv(const std::string& text,
+                                                        const std::string& path);
 
 // Image outcomes in BulkImage::outcome.
 inline constexpr const char* kBulkEnrolled = "enrolled";

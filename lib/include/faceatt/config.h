@@ -141,6 +141,14 @@ struct Config {
 // The environment as a map (for Config::Load).
 std::map<std::string, std::string> ProcessEnvironment();
 
+// One warning per FACEATT_* variable in `env` that is neither a config key's
+// variable (FACEATT_SECTION_KEY) nor one of the tools' own (FACEATT_CONFIG,
+// FACEATT_MODEL_MIRROR, FACEATT_MODEL_URL, FACEATT_MODELS_DIR, FACEATT_BUILD_DIR,
+// FACEATT_NATIVE, FACEATT_SHARED_DIR, FACEATT_TEST_*, FACEATT_BENCH_*): a
+// misspelled key would otherwise be ignored silently. Each warning names the
+// variable and, when one is close, the key variable it probably meant.
+std::vector<std::string> EnvironmentWarnings(const std::map<std::string, std::string>& env);
+
 // Rewrites `key = value` lines of a TOML file in place, keeping comments and
 // layout; adds missing keys under their section. Atomic (temp file + rename).
 Status UpdateConfigFile(const std::string& path,

@@ -4,6 +4,7 @@
 // Thread safety: immutable value.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace faceatt {
@@ -22,6 +23,14 @@ class DataDir {
   std::string Relative(const std::string& path) const;
   // A stored path made absolute (relative ones are taken from the root).
   std::string Absolute(const std::string& stored) const;
+
+  // Removes the temporaries a killed WriteFileAtomic left under thumbnails/
+  // and faces/ (`NAME.tmp.XXXXXX`) that were last written longer than `min_age` ago
+  // (younger ones may belong to a write in progress in another process).
+  // Best effort: returns how many were removed; unreadable folders are passed over.
+  int RemoveStaleTemporaries(std::chrono::seconds min_age = kStaleTemporaryAge) const;
+  // A write takes milliseconds; ten minutes leaves any live writer alone.
+  static constexpr std::chrono::seconds kStaleTemporaryAge{600};
 
  private:
   std::string root_;

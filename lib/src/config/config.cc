@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <unistd.h>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -278,6 +279,51 @@ Result<Config> Config::Load(const std::string& path, bool required,
   }
   FACEATT_RETURN_IF_ERROR(config.Validate());
   return config;
+}
+
+namespace {
+// Edit distance, to suggest the key variable a misspelled one meant.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+// Typos a suggestion covers: a letter or two, a missing underscore.
+constexpr size_t kMaxSuggestionDistance = 3;
+}  // namespace
+
+std::vector<std::string> EnvironmentWarnings(const std::map<std::string, std::string>& env) {
+  static const char* kToolVariables[] = {
+      "FACEATT_CONFIG",    "FACEATT_MODEL_MIRROR", "FACEATT_MODEL_URL", "FACEATT_MODELS_DIR",
+      "FACEATT_BUILD_DIR", "FACEATT_NATIVE",       "FACEATT_SHARED_DIR"};
+  static const char* kToolPrefixes[] = {"FACEATT_TEST_", "FACEATT_BENCH_"};
+  std::vector<std::string> warnings;
+  for (const auto& [name, value] : env) {
+    if (name.rfind("FACEATT_", 0) != 0) continue;
+    bool known = false;
+    for (const Field& f : Fields()) known = known || EnvName(f.key) == name;
+    for (const char* v : kToolVariables) known = known || name == v;
+    for (const char* p : kToolPrefixes) known = known || name.rfind(p, 0) == 0;
+    if (known) continue;
+    std::string best;
+    size_t best_distance = kMaxSuggestionDistance + 1;
+    for (const Field& f : Fields()) {
+      const size_t d = EditDistance(name, EnvName(f.key));
+      if (d < best_distance) best_distance = d, best = EnvName(f.key);
+    }
+    warnings.push_back("environment variable " + name + " is not a faceatt setting; ignored" +
+                       (best.empty() ? std::string() : " (did you mean " + best + "?)"));
+  }
+  return warnings;
 }
 
 Status Config::Set(const std::string& key, const std::string& value, const std::string& source) {

@@ -77,6 +77,24 @@ TEST(ConfigTest, UnknownKeyAndSyntaxErrorsAreRefused) {
   EXPECT_NE(bad.status().message().find("bad.toml:1"), std::string::npos);
 }
 
+// Issue 12: a misspelled key variable was ignored silently.
+TEST(ConfigTest, UnknownFaceattEnvironmentVariablesAreWarnedAbout) {
+  const std::map<std::string, std::string> env = {
+      {"FACEATT_SERVER_DEVICE_KEY", "k"},   // misspelled: one letter short
+      {"FACEATT_SERVER_DEVICE_KEYS", "k"},  // a key's variable
+      {"FACEATT_CONFIG", "c.toml"},         // the CLI's own
+      {"FACEATT_TEST_MODELS_DIR", "/m"},    // the tests' own
+      {"FACEATT_WHATEVER_THIS_IS", "1"},    // nothing close
+      {"HOME", "/root"}};
+  const auto warnings = EnvironmentWarnings(env);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("FACEATT_SERVER_DEVICE_KEY "), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("did you mean FACEATT_SERVER_DEVICE_KEYS?"), std::string::npos);
+  EXPECT_NE(warnings[1].find("FACEATT_WHATEVER_THIS_IS"), std::string::npos);
+  EXPECT_EQ(warnings[1].find("did you mean"), std::string::npos) << warnings[1];
+  EXPECT_TRUE(EnvironmentWarnings({{"FACEATT_RECOGNITION_TOLERANCE", "0.4"}}).empty());
+}
+
 TEST(ConfigTest, CrossKeyRules) {
   auto c = Config::Load(
       "", false,

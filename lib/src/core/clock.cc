@@ -75,6 +75,13 @@ Result<int64_t> ParseTimestamp(const std::string& s) {
   tm.tm_min = mi;
   tm.tm_sec = sec;
   const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  // An offset can carry a time past the four-digit years FormatUtc writes
+  // ("9999-12-31T23:59:59-23:59"): refused, so every accepted time formats and
+  // parses back (found by fuzz/datetime_fuzz.cc).
+  constexpr int64_t kFirstSecond = -62167219200;  // 0000-01-01T00:00:00Z
+  constexpr int64_t kLastSecond = 253402300799;   // 9999-12-31T23:59:59Z
+  if (secs < kFirstSecond || secs > kLastSecond)
+    return Status::InvalidArgument("timestamp '" + s + "' is outside the years 0000-9999 in UTC");
   return secs * 1000 + ms;
 }
 

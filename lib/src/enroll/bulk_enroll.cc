@@ -103,6 +103,11 @@ Result<BulkLabel> ParseLabel(const std::string& label) {
 
 Result<std::map<std::string, BulkLabel>> ReadPeopleCsv(const std::string& path) {
   FACEATT_ASSIGN_OR_RETURN(std::string text, ReadFileBytes(path, 50'000'000));
+  return ParsePeopleCsv(text, path);
+}
+
+Result<std::map<std::string, BulkLabel>> ParsePeopleCsv(const std::string& text,
+                                                        const std::string& path) {
   auto parsed = ParseCsv(text);
   if (!parsed.ok()) return parsed.status().WithPrefix(path);
   const auto& rows = *parsed;
@@ -161,9 +166,12 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
 
   // Scan: folders in name order, images in name order.
   std::vector<std::string> labels;
-  for (const auto& e : fs::directory_iterator(root, ec))
-    if (e.is_directory() && e.path().filename().string()[0] != '.')
-      labels.push_back(e.path().filename().string());
+  // Folders starting with '.' are listed too: ParseLabel reports them as bad_label
+  // (docs/admin.md). The error_code overloads keep a symlink loop from throwing.
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    std::error_code entry_ec;
+    if (e.is_directory(entry_ec)) labels.push_back(e.path().filename().string());
+  }
   if (ec) return Status::IoError("cannot read " + root.string() + ": " + ec.message());
   std::sort(labels.begin(), labels.end());
   std::vector<Person> people;
@@ -183,8 +191,13 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
         p.error = parsed.status().message();
     }
     std::vector<std::string> files;
-    for (const auto& f : fs::directory_iterator(root / label, ec))
-      if (f.is_regular_file() && IsImageFile(f.path())) files.push_back(f.path().string());
+    // An image name whose status cannot be read (a symlink loop, a dangling link)
+    // is kept: reading it fails, and that one photo is reported bad_input.
+    for (const auto& f : fs::directory_iterator(root / label, ec)) {
+      std::error_code entry_ec;
+      const bool regular = f.is_regular_file(entry_ec);
+      if ((regular || entry_ec) && IsImageFile(f.path())) files.push_back(f.path().string());
+    }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       Task t;

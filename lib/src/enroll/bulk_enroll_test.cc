@@ -149,6 +149,43 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   EXPECT_NE(testing::ReadFile(t / "r.json").find("\"images_enrolled\""), std::string::npos);
 }
 
+// Issue 12: a symlink loop among a person's photos threw out of the folder scan
+// and ended the whole run (exit 10); a folder starting with '.' was skipped
+// silently where docs/admin.md promises a bad_label report.
+TEST(BulkEnroll, SymlinkLoopIsOnePhotosBadInputAndDotFolderIsBadLabel) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  testing::TempDir t;
+  fs::create_directories(t / "kf");
+  fs::copy(testing::Face("lfw/Tony_Blair"), t / "kf/Tony_Blair", fs::copy_options::recursive);
+  const int photos = static_cast<int>(testing::FilesIn(t / "kf/Tony_Blair").size());
+  fs::create_symlink("loop.jpg", t / "kf/Tony_Blair/loop.jpg");
+  fs::create_directories(t / "kf/.hidden");
+  fs::copy(testing::FilesIn(testing::Face("lfw/Serena_Williams")).front(), t / "kf/.hidden/a.jpg");
+  Config config = testing::TestConfig();
+  Enrolling e(config, models, t);
+  auto run = BulkEnroll(config, *models, *e.service, *e.store, e.Options());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->people_created, 1);
+  EXPECT_EQ(run->images_total, photos + 2);
+  int loops = 0, hidden = 0;
+  for (const auto& i : run->images) {
+    if (i.path.find("loop.jpg") != std::string::npos) {
+      ++loops;
+      EXPECT_EQ(i.outcome, kBulkRejected);
+      EXPECT_EQ(i.reason, kBadInput);
+    }
+    if (i.label == ".hidden") {
+      ++hidden;
+      EXPECT_EQ(i.outcome, kBulkRejected);
+      EXPECT_EQ(i.reason, kBadLabel);
+    }
+  }
+  EXPECT_EQ(loops, 1);
+  EXPECT_EQ(hidden, 1);
+  EXPECT_GT(run->images_enrolled, 0);
+}
+
 // The warnings an admin needs: two folders of one person, a folder holding
 // someone else's photo; and --largest for photos with people in the background.
 TEST(BulkEnroll, WarnsOfSamePersonAndOutliersAndTakesTheLargestFaceOnRequest) {

@@ -130,7 +130,7 @@ Result<std::vector<std::vector<std::string>>> ParseCsv(const std::string& text) 
 }
 
 Result<std::string> NextDate(const std::string& date) {
-  FACEATT_RETURN_IF_ERROR(LocalDayStart(date).status());
+  FACEATT_RETURN_IF_ERROR(LocalDayStart(date));  // the Result, not its .status(): that would dangle
   using namespace std::chrono;
   const int y = std::stoi(date.substr(0, 4));
   const unsigned m = std::stoul(date.substr(5, 2)), d = std::stoul(date.substr(8, 2));

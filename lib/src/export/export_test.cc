@@ -43,6 +43,19 @@ TEST(Dates, NextDateCrossesMonthsYearsAndLeapDays) {
   EXPECT_EQ(*NextDate("2027-02-28"), "2027-03-01");
   EXPECT_EQ(NextDate("2027-02-29").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(NextDate("21/11/2026").status().code(), Code::kInvalidArgument);
+  // Found by fuzz/datetime_fuzz.cc: every refusal read a destroyed Status
+  // (ASan: stack-use-after-scope; scripts/test-sanitize.sh runs this test).
+  EXPECT_EQ(NextDate("").status().code(), Code::kInvalidArgument);
+}
+
+// Found by fuzz/datetime_fuzz.cc: an offset carried the time into the year 10000,
+// which FormatUtc could not write back in the form ParseTimestamp reads.
+TEST(Dates, TimestampsOutsideFourDigitYearsInUtcAreRefused) {
+  EXPECT_EQ(ParseTimestamp("9999-12-31T23:59:59-23:59").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseTimestamp("0000-01-01T00:00:00+01:00").status().code(), Code::kInvalidArgument);
+  auto last = ParseTimestamp("9999-12-31T23:59:59Z");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*ParseTimestamp(FormatUtc(*last)), *last);
 }
 
 class ExportTest : public ::testing::Test {

@@ -37,6 +37,9 @@ FaceService::FaceService(const Config& config, std::string model_id, MatchDefaul
 Result<std::unique_ptr<FaceService>> FaceService::Open(const Config& config,
                                                        std::shared_ptr<const Models> models,
                                                        Store* store, DataDir data_dir) {
+  // Every writer of the data folder starts here: a write killed midway left its
+  // temporary behind (issue 12).
+  data_dir.RemoveStaleTemporaries();
   auto service = std::make_unique<FaceService>(config, models->model_id(), models->defaults(),
                                                store, std::move(data_dir));
   FACEATT_RETURN_IF_ERROR(service->Reload());

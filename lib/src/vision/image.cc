@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <png.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,10 +9,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "vision/codecs.h"
 
 namespace faceatt {
 namespace {
@@ -85,8 +84,9 @@ Result<ImageHeader> ProbeTiff(std::string_view b) {
     if (e + 12 > b.size()) return Truncated("TIFF");
     uint32_t tag = u16(e), type = u16(e + 2);
     uint32_t value = type == 3 ? u16(e + 8) : u32(e + 8);
-    if (tag == 256) h.width = static_cast<int>(value);
-    if (tag == 257) h.height = static_cast<int>(value);
+    // A tag given twice: libtiff keeps the first, and so does the probe.
+    if (tag == 256 && h.width == 0) h.width = static_cast<int>(value);
+    if (tag == 257 && h.height == 0) h.height = static_cast<int>(value);
   }
   if (h.width <= 0 || h.height <= 0) return Truncated("TIFF");
   return h;
@@ -112,25 +112,6 @@ Result<ImageHeader> ProbeWebp(std::string_view b) {
   }
   if (Le32(b, 4) + 8 > b.size()) return Truncated("WebP");
   return h;
-}
-
-// PNG through libpng's simplified API: unlike OpenCV's decoder, it collects
-// warnings (bad colour profiles are common in web PNGs) instead of printing them.
-Result<cv::Mat> DecodePng(std::string_view bytes, const std::string& name) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
-    return Status::BadInput(name + ": cannot decode png (" + image.message + ")");
-  image.format = PNG_FORMAT_BGR;
-  cv::Mat out(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3);
-  const png_color white{255, 255, 255};  // transparent areas become white
-  if (!png_image_finish_read(&image, &white, out.data, static_cast<png_int_32>(out.step),
-                             nullptr)) {
-    std::string why = image.message;
-    png_image_free(&image);
-    return Status::BadInput(name + ": cannot decode png (" + why + ")");
-  }
-  return out;
 }
 
 }  // namespace
@@ -169,14 +150,12 @@ Result<ImageHeader> ProbeImage(std::string_view b) {
 
 Result<cv::Mat> DecodeImage(std::string_view bytes, const ImageLimits& limits,
                             const std::string& name) {
-  static std::once_flag quiet;
-  // OpenCV logs decoder warnings to stderr; the library must not print.
-  std::call_once(quiet,
-                 [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
   if (static_cast<int64_t>(bytes.size()) > limits.max_bytes)
     return Status::ResourceExhausted(name + ": " + std::to_string(bytes.size()) +
                                      " bytes, more than the limit of " +
                                      std::to_string(limits.max_bytes));
+  // The probe refuses unknown formats, cut-off files and oversized headers cheaply;
+  // each decoder then checks the size its library reports before allocating.
   auto header = ProbeImage(bytes);
   if (!header.ok()) return header.status().WithPrefix(name);
   if (header->width <= 0 || header->height <= 0)
@@ -186,17 +165,14 @@ Result<cv::Mat> DecodeImage(std::string_view bytes, const ImageLimits& limits,
     return Status::ResourceExhausted(
         name + ": " + std::to_string(header->width) + "x" + std::to_string(header->height) +
         " pixels, more than the limit of " + std::to_string(limits.max_pixels));
-  if (header->format == "png") return DecodePng(bytes, name);
-  cv::Mat image;
-  try {
-    cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-    image = cv::imdecode(buf, cv::IMREAD_COLOR);  // IMREAD_COLOR applies EXIF orientation
-  } catch (const cv::Exception& e) {
-    return Status::BadInput(name + ": cannot decode " + header->format + " (" + e.msg + ")");
-  }
-  if (image.empty())
-    return Status::BadInput(name + ": cannot decode " + header->format + " (damaged data)");
-  return image;
+  using Decoder = Result<cv::Mat> (*)(std::string_view, int64_t, const std::string&);
+  static const std::pair<std::string_view, Decoder> kDecoders[] = {
+      {"jpeg", codecs::DecodeJpeg}, {"png", codecs::DecodePng},   {"bmp", codecs::DecodeBmp},
+      {"webp", codecs::DecodeWebp}, {"tiff", codecs::DecodeTiff},
+  };
+  for (const auto& [format, decode] : kDecoders)
+    if (header->format == format) return decode(bytes, limits.max_pixels, name);
+  return Status::Internal(name + ": no decoder for " + header->format);
 }
 
 Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes) {

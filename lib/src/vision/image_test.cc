@@ -5,7 +5,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "support/hostile_images.h"
 #include "support/testing.h"
+#include "vision/codecs.h"
 
 namespace faceatt {
 namespace {
@@ -104,7 +106,10 @@ TEST(ImageTest, RefusesEmptyNonImageAndTruncated) {
   // bad_input or an image of the header's size, never a crash or another code.
   std::string garbled = jpeg;
   for (size_t i = 700; i < garbled.size() - 2; ++i) garbled[i] = static_cast<char>(i * 31);
+  ::testing::internal::CaptureStderr();
   auto g = DecodeImage(garbled, {}, "garbled.jpg");
+  // libjpeg's "Corrupt JPEG data" warnings must not reach stderr (issue 12).
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
   if (g.ok()) {
     EXPECT_EQ(g->cols, 250);
     EXPECT_EQ(g->rows, 250);
@@ -133,6 +138,89 @@ TEST(ImageTest, RefusesOversizedBeforeDecoding) {
   auto bomb = DecodeImage(png, {});
   EXPECT_EQ(bomb.status().code(), Code::kResourceExhausted);
   EXPECT_NE(bomb.status().message().find("100000x100000"), std::string::npos);
+}
+
+// Issue 12: a WebP header with "DICM" at offset 128 reached OpenCV's DICOM decoder
+// (GDCM), which aborted the process; a longer one made it allocate 3.5 GB.
+TEST(ImageTest, WebpWithDicomMagicIsBadInputNotAnAbort) {
+  for (const std::string& bytes : {testing::WebpWithDicomMagic(), testing::WebpWithDicomImage()}) {
+    ::testing::internal::CaptureStderr();
+    auto r = DecodeImage(bytes, {}, "x.webp");
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+    EXPECT_EQ(r.status().code(), Code::kBadInput) << bytes.size() << " bytes";
+    EXPECT_NE(r.status().message().find("x.webp"), std::string::npos);
+  }
+}
+
+// Issue 12: with ImageWidth given twice the probe read the last (1) and libtiff
+// decoded the first (20000 x 20000 pixels, 1.4 GB). The limit now holds on the
+// size the decoder reports.
+TEST(ImageTest, TiffWithWidthTwiceIsRefusedOnTheDecodersSize) {
+  const std::string bomb = testing::TiffWithWidthTwice(20000, 20000);
+  auto r = DecodeImage(bomb, {}, "w.tiff");
+  EXPECT_EQ(r.status().code(), Code::kResourceExhausted) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("20000x20000"), std::string::npos);
+  // The decoder checks on its own too, whatever the probe said.
+  auto direct = codecs::DecodeTiff(bomb, 40'000'000, "w.tiff");
+  EXPECT_EQ(direct.status().code(), Code::kResourceExhausted);
+  // Within the limit the same layout decodes, at the first width.
+  auto small = DecodeImage(testing::TiffWithWidthTwice(16, 1), {}, "s.tiff");
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_EQ(small->cols, 16);
+  EXPECT_EQ(small->rows, 1);
+}
+
+// Each format goes to its own decoder only: another format's bytes are refused.
+TEST(ImageTest, EachDecoderRefusesOtherFormats) {
+  using Decoder = Result<cv::Mat> (*)(std::string_view, int64_t, const std::string&);
+  const std::pair<std::string, Decoder> decoders[] = {
+      {".jpg", codecs::DecodeJpeg},  {".png", codecs::DecodePng},   {".bmp", codecs::DecodeBmp},
+      {".webp", codecs::DecodeWebp}, {".tiff", codecs::DecodeTiff},
+  };
+  for (const auto& [own, decode] : decoders) {
+    for (const auto& [other, unused] : decoders) {
+      auto r = decode(Encode(Marker(), other), 40'000'000, "m" + other);
+      if (own == other) {
+        ASSERT_TRUE(r.ok()) << own << ": " << r.status().ToString();
+        EXPECT_EQ(r->size(), cv::Size(40, 20));
+        const cv::Vec3b left = r->at<cv::Vec3b>(10, 5), right = r->at<cv::Vec3b>(10, 35);
+        EXPECT_GT(left[2], 200) << own;  // red stays red: BGR order is right
+        EXPECT_GT(right[0], 200) << own;
+      } else {
+        EXPECT_EQ(r.status().code(), Code::kBadInput) << own << " given " << other;
+      }
+    }
+    // The pixel limit is checked on the size the decoder reports.
+    EXPECT_EQ(decode(Encode(Marker(), own), 40 * 20 - 1, "m").status().code(),
+              Code::kResourceExhausted)
+        << own;
+  }
+}
+
+TEST(ImageTest, GreyJpegComesOutBgr) {
+  auto r = DecodeImage(Encode(cv::Mat(8, 8, CV_8UC1, cv::Scalar(90)), ".jpg"), {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->type(), CV_8UC3);
+}
+
+TEST(ImageTest, EveryExifOrientationIsApplied) {
+  const std::string plain = Encode(Marker(), ".jpg");
+  // Where the red (stored left) half ends up, and whether width and height swap.
+  struct Case {
+    int orientation;
+    bool swapped;
+    cv::Point red, blue;
+  };
+  for (const Case c : {Case{2, false, {35, 10}, {5, 10}}, Case{3, false, {35, 10}, {5, 10}},
+                       Case{4, false, {5, 10}, {35, 10}}, Case{5, true, {10, 5}, {10, 35}},
+                       Case{6, true, {10, 5}, {10, 35}}, Case{7, true, {10, 35}, {10, 5}},
+                       Case{8, true, {10, 35}, {10, 5}}}) {
+    auto r = DecodeImage(WithExifOrientation(plain, c.orientation), {});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->cols, c.swapped ? 20 : 40) << c.orientation;
+    EXPECT_GT(r->at<cv::Vec3b>(c.red)[2], 200) << c.orientation;
+    EXPECT_GT(r->at<cv::Vec3b>(c.blue)[0], 200) << c.orientation;
+  }
 }
 
 TEST(ImageTest, FileErrors) {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures and builds the sanitizer build (clang, AddressSanitizer +
+# UndefinedBehaviorSanitizer, libFuzzer instrumentation) in build-asan/, for
+# scripts/test-sanitize.sh and scripts/fuzz.sh. Arguments: the targets to build.
+#   FACEATT_ASAN_BUILD_DIR=<folder>   build folder (default build-asan/)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+build="${FACEATT_ASAN_BUILD_DIR:-build-asan}"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DFACEATT_FUZZ=ON -DFACEATT_BUILD_BENCH=OFF "${launcher[@]}"
+fi
+cmake --build "$build" -j"$(nproc)" --target "$@"
