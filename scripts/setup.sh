@@ -15,7 +15,7 @@ packages=(
   libopencv-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libcpp-httplib-dev
   libsqlite3-dev libssl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libwebp-dev libstb-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev ccache
   npm
 )
 missing=()
@@ -43,6 +43,9 @@ scripts/fetch-models.sh
 
 # The build is for this machine: dlib's detector and landmarks compiled for its
 # CPU (AVX2/AVX-512) are about 1.3x faster (docs/benchmarks.md).
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFACEATT_NATIVE="${FACEATT_NATIVE:-ON}"
+# ccache makes a rebuild of unchanged sources (another clone, CI after a session) cheap.
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFACEATT_NATIVE="${FACEATT_NATIVE:-ON}" "${launcher[@]}"
 cmake --build "$build" -j"$(nproc)"
 echo "setup: done. Try: $build/faceatt --help"
