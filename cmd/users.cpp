@@ -56,7 +56,7 @@ Runner SetupUsers(CLI::App& app) {
       if (o->json) {
         nlohmann::json all = nlohmann::json::array();
         for (const auto& u : users) all.push_back(UserJson(u));
-        std::cout << all.dump(2) << "\n";
+        std::cout << DumpJson(all, 2) << "\n";
         return kExitOk;
       }
       std::cout << Pad("EMPLOYEE_ID", 12) << Pad("NAME", 28) << Pad("DEPARTMENT", 16)
@@ -99,7 +99,7 @@ Runner SetupUsers(CLI::App& app) {
         nlohmann::json j = UserJson(u);
         j["thumbnails"] = embeddings;
         j["recent_attendance"] = rows;
-        std::cout << j.dump(2) << "\n";
+        std::cout << DumpJson(j, 2) << "\n";
         return kExitOk;
       }
       std::cout << "employee_id: " << u.employee_id << "\nname:        " << u.name

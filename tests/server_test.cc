@@ -469,8 +469,8 @@ TEST_F(ServerTest, NoKeysMeansLoopbackOnly) {
   EXPECT_EQ(local.rfind("HTTP/1.1 200", 0), 0u) << local.substr(0, 200);
 }
 
-// Sends raw bytes to the server and returns what it answers (the status line first).
-std::string RawRequest(int port, const std::string& request) {
+// A connected loopback socket, or -1.
+int Connect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -478,8 +478,18 @@ std::string RawRequest(int port, const std::string& request) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends raw bytes to the server and returns what it answers (the status line first).
+std::string RawRequest(int port, const std::string& request) {
+  const int fd = Connect(port);
   std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+  if (fd >= 0) {
     ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
     char buf[4096];
     for (int i = 0; i < 100; ++i) {
@@ -530,6 +540,189 @@ TEST_F(ServerTest, UploadLimitAndCors) {
   auto badpre = c.Options("/identify", {{"Origin", "https://evil.example"}});
   ASSERT_TRUE(badpre);
   EXPECT_EQ(badpre->status, 403);
+}
+
+// A chunked body's head: request line and headers, then `bytes` of JSON in
+// 64 KB chunks, unterminated unless `finish`.
+std::string ChunkedRequest(const std::string& path, const std::string& headers, size_t bytes,
+                           bool finish) {
+  std::string out = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers +
+                    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string chunk(65536, ' ');
+  for (size_t sent = 0; sent < bytes; sent += chunk.size()) out += "10000\r\n" + chunk + "\r\n";
+  if (finish) out += "0\r\n\r\n";
+  return out;
+}
+
+// Issue 12 item 3: chunked and compressed bodies count against
+// server.max_upload_bytes (after inflation), and the key is checked before a
+// body is read at all.
+TEST_F(ServerTest, ChunkedAndCompressedBodiesAreBoundedAfterTheKeyCheck) {
+  config_.server.max_upload_bytes = 200'000;
+  config_.server.device_keys = {"device-key-456"};
+  StartServer();
+  const int port = server_->port();
+  // No key: 401 after the headers, the 300 KB that follow are never read.
+  std::string anon = RawRequest(port, ChunkedRequest("/identify", "", 300'000, false));
+  EXPECT_EQ(anon.rfind("HTTP/1.1 401", 0), 0u) << anon.substr(0, 300);
+  // With the key: over the limit is 413 too_large, not 400 "malformed JSON".
+  std::string big =
+      RawRequest(port, ChunkedRequest("/identify", "X-API-Key: device-key-456\r\n", 600'000, true));
+  EXPECT_EQ(big.rfind("HTTP/1.1 413", 0), 0u) << big.substr(0, 300);
+  EXPECT_NE(big.find("\"code\":\"too_large\""), std::string::npos) << big;
+  // Under the limit, a chunked body is read and parsed as usual.
+  std::string small =
+      RawRequest(port, ChunkedRequest("/identify", "X-API-Key: device-key-456\r\n", 60'000, true));
+  EXPECT_EQ(small.rfind("HTTP/1.1 400", 0), 0u) << small.substr(0, 300);  // blanks, not JSON
+  // A gzip body of ~5 KB inflating to 5 MB: 413, whatever its Content-Length.
+  const std::string zeros = dir_.path() + "/zeros.gz";
+  ASSERT_EQ(std::system(("head -c 5000000 /dev/zero | gzip -c > " + zeros).c_str()), 0);
+  const std::string gz = ReadFile(zeros);
+  ASSERT_LT(gz.size(), 200'000u);
+  auto c = Client("device-key-456");
+  auto inflated = c.Post("/identify", {{"Content-Encoding", "gzip"}}, gz, "application/json");
+  ASSERT_TRUE(inflated);
+  EXPECT_EQ(inflated->status, 413) << inflated->body;
+  // Without the key it is refused before being inflated.
+  auto anon_gz = Client().Post("/identify", {{"Content-Encoding", "gzip"}}, gz, "application/json");
+  ASSERT_TRUE(anon_gz);
+  EXPECT_EQ(anon_gz->status, 401);
+  // A body on an unknown route or a GET is not read either.
+  std::string nowhere =
+      RawRequest(port, ChunkedRequest("/nowhere", "X-API-Key: device-key-456\r\n", 300'000, false));
+  EXPECT_EQ(nowhere.rfind("HTTP/1.1 404", 0), 0u) << nowhere.substr(0, 300);
+  // The server is still up and a normal identify works.
+  EXPECT_EQ(Client().Get("/health")->status, 200);
+}
+
+// Issue 12 item 8: a Content-Length that is not one number is refused.
+TEST_F(ServerTest, ConflictingOrNonNumericContentLengthIs400) {
+  StartServer();
+  const int port = server_->port();
+  for (const std::string length_headers :
+       {"Content-Length: abc\r\n", "Content-Length: 5\r\nContent-Length: 7\r\n",
+        "Content-Length: -1\r\n", "Content-Length: 5, 7\r\n"}) {
+    const std::string answer = RawRequest(
+        port, "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+                  length_headers + "Connection: close\r\n\r\n{\"a\":1}");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << length_headers << answer.substr(0, 300);
+  }
+  // Two equal ones are the same length, stated twice.
+  const std::string same =
+      RawRequest(port,
+                 "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 7\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}");
+  EXPECT_EQ(same.rfind("HTTP/1.1 503", 0), 0u) << same.substr(0, 300);  // camera mode, no camera
+}
+
+// Issue 12 item 5: with no keys, only loopback Host values.
+TEST_F(ServerTest, NoKeysAcceptsOnlyLoopbackHostNames) {
+  StartServer();
+  for (const std::string host : {"localhost", "localhost:8000", "127.0.0.1", "127.0.0.1:8000",
+                                 "127.1.2.3:80", "[::1]", "[::1]:8000", "LOCALHOST"}) {
+    const std::string a = RawRequest(
+        server_->port(), "GET /users HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(a.rfind("HTTP/1.1 200", 0), 0u) << host << ": " << a.substr(0, 200);
+  }
+  for (const std::string host :
+       {"127.attacker.example", "127.0.0.1.nip.io", "127.0.0.1.nip.io:8000", "128.0.0.1",
+        "127.0.0.256", "127.0.0", "localhost.attacker.example", "[::2]", "localhost:80x", ""}) {
+    const std::string a = RawRequest(
+        server_->port(), "GET /users HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(a.rfind("HTTP/1.1 403", 0), 0u) << host << ": " << a.substr(0, 200);
+  }
+}
+
+// Issue 12 item 4: text that is not UTF-8 is refused before anything is
+// written, and rows written before the fix still read back (as U+FFFD).
+TEST_F(ServerTest, TextThatIsNotUtf8IsRefusedAndOldRowsStillRead) {
+  StartServer();
+  auto c = Client();
+  const std::string bad = "\xff\xfe";
+  for (const char* field : {"device_id", "ts_client", "type"}) {
+    auto items = Form({{"type", "IN"}, {"device_id", "kiosk"}}, {kObamaProbe});
+    items.push_back({field, bad, "", ""});
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [&](const auto& i) { return i.name == field && i.content != bad; }),
+                items.end());
+    auto r = c.Post("/identify", items);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << field << ": " << r->body;
+  }
+  auto json_bad = c.Post("/identify", "{\"device_id\":\"" + bad + "\"}", "application/json");
+  ASSERT_TRUE(json_bad);
+  EXPECT_EQ(json_bad->status, 400);
+  auto attendance = Body(c.Get("/attendance"));
+  EXPECT_EQ(attendance["count"], 0) << attendance.dump();
+  // An enroll whose file name is not UTF-8 creates nobody.
+  httplib::MultipartFormDataItems enroll = {
+      {"name", "Barack Obama", "", ""},
+      {"image", ReadFile(Face(kObamaA)), "obama" + bad + ".jpg", "image/jpeg"}};
+  auto e = c.Post("/enroll", enroll);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400) << e->body;
+  auto named = c.Post("/enroll", Form({{"name", "Obama" + bad}}, {kObamaA}));
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->status, 400) << named->body;
+  EXPECT_EQ(*store_->CountUsers(), 0);
+  auto path = c.Get("/users/%ff%fe");
+  ASSERT_TRUE(path);
+  EXPECT_TRUE(path->status == 400 || path->status == 404) << path->status;
+  // A row stored before the fix: every reader still answers, with U+FFFD.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(DataDir(config_.paths.data_dir).database().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO attendance (type, status, device_id, ts_server, ts_client) "
+                         "VALUES ('IN', 'unknown', CAST(X'FFFE' AS TEXT), "
+                         "'2026-11-21T08:30:00.123Z', CAST(X'6162FF' AS TEXT))",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto rows = c.Get("/attendance");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->status, 200) << rows->body;
+  auto row = Body(rows)["records"][0];
+  EXPECT_EQ(row["device_id"], "\xEF\xBF\xBD\xEF\xBF\xBD") << row.dump();
+}
+
+// Issue 12 item 6: a client sending its headers a byte at a time is dropped at
+// server.request_timeout_seconds (each read is well inside the read timeout),
+// and one address may not hold more than max_connections_per_address.
+TEST_F(ServerTest, SlowClientsAreDroppedAndConnectionsPerAddressBounded) {
+  config_.server.request_timeout_seconds = 2;
+  config_.server.read_timeout_seconds = 10;
+  config_.server.max_connections_per_address = 3;
+  StartServer();
+  const int port = server_->port();
+  const int slow = Connect(port);
+  ASSERT_GE(slow, 0);
+  const std::string head = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaa";
+  const auto t0 = std::chrono::steady_clock::now();
+  bool dropped = false;
+  for (size_t i = 0; i < head.size() && !dropped; ++i) {
+    if (::send(slow, &head[i], 1, MSG_NOSIGNAL) != 1) dropped = true;
+    char c;  // the server closed it: recv says so at once
+    if (!dropped && ::recv(slow, &c, 1, MSG_DONTWAIT) == 0) dropped = true;
+    if (!dropped) Sleep(500);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ::close(slow);
+  EXPECT_TRUE(dropped) << "a request trickling in for " << seconds << " s was not dropped";
+  EXPECT_LT(seconds, 8.0);  // well before the read timeout could have ended it (never hit)
+  // Three connections from one address are served; the fourth is refused with 429.
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Connect(port));
+    ASSERT_GE(held.back(), 0);
+    ::send(held.back(), "GET /hea", 8, MSG_NOSIGNAL);
+  }
+  Sleep(200);
+  const std::string refused = RawRequest(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 429", 0), 0u) << refused.substr(0, 200);
+  for (int fd : held) ::close(fd);
+  Sleep(300);
+  EXPECT_EQ(Client().Get("/health")->status, 200);
 }
 
 // Requests that go wrong in the ways a kiosk's or an admin's can: each answer

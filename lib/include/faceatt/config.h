@@ -77,6 +77,8 @@ struct ServerConfig {
   int64_t max_upload_bytes = 10'000'000;
   int read_timeout_seconds = 10;
   int write_timeout_seconds = 10;
+  int request_timeout_seconds = 30;      // a whole request (headers and body) must arrive in this
+  int max_connections_per_address = 16;  // open connections from one client address
   std::vector<std::string> cors_origins;
   std::vector<std::string> admin_keys;
   std::vector<std::string> device_keys;

@@ -17,6 +17,9 @@
 
 namespace faceatt {
 
+// j.dump(indent), with bytes that are not UTF-8 written as U+FFFD instead of
+// throwing: rows stored before the API refused such text still read back.
+std::string DumpJson(const nlohmann::json& j, int indent = -1);
 // Four decimals: enough to compare distances, short to read.
 double Round4(double value);
 // null for "", else the string.

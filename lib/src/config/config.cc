@@ -77,6 +77,8 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(server, max_upload_bytes, kInt64, 1024, 2e9),
       FACEATT_FIELD(server, read_timeout_seconds, kInt, 1, 3600),
       FACEATT_FIELD(server, write_timeout_seconds, kInt, 1, 3600),
+      FACEATT_FIELD(server, request_timeout_seconds, kInt, 1, 3600),
+      FACEATT_FIELD(server, max_connections_per_address, kInt, 1, 10000),
       FACEATT_FIELD(server, cors_origins, kStringList),
       FACEATT_FIELD(server, admin_keys, kStringList),
       FACEATT_FIELD(server, device_keys, kStringList),

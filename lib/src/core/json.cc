@@ -4,6 +4,10 @@
 
 namespace faceatt {
 
+std::string DumpJson(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 using json = nlohmann::json;
 
 double Round4(double value) { return std::round(value * 1e4) / 1e4; }

@@ -47,7 +47,7 @@ std::string Render(const std::vector<std::string>& columns, const std::vector<Ro
     for (const auto& r : rows) {
       std::vector<std::string> fields;
       for (const auto& v : r)
-        fields.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
+        fields.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : DumpJson(v));
       out += CsvRow(fields);
     }
     return out;
@@ -57,11 +57,11 @@ std::string Render(const std::vector<std::string>& columns, const std::vector<Ro
     nlohmann::json obj = nlohmann::json::object();
     for (size_t i = 0; i < columns.size(); ++i) obj[columns[i]] = r[i];
     if (o.format == "jsonl")
-      out += obj.dump() + "\n";
+      out += DumpJson(obj) + "\n";
     else
       all.push_back(std::move(obj));
   }
-  if (o.format == "json") out = all.dump(2) + "\n";
+  if (o.format == "json") out = DumpJson(all, 2) + "\n";
   return out;
 }
 

@@ -5,12 +5,19 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <string_view>
 
 #include "http/errors.h"
 
 namespace faceatt::http {
 namespace {
+
+bool AllDigits(std::string_view s, size_t max_len) {
+  return !s.empty() && s.size() <= max_len &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
 
 // Constant-time comparison of a presented key with a configured one.
 // Both are hashed first, so neither the time nor an early length check says
@@ -31,29 +38,54 @@ bool OriginAllowed(const Context& ctx, const std::string& origin) {
 // A body announced larger than server.max_upload_bytes, refused before it is
 // read (httplib would otherwise read and discard it all, or wait for the read
 // timeout).
+// A Content-Length that is not one decimal number, or two that disagree, is
+// refused: httplib reads "abc" as 0 and uses the first of two, so the body
+// would be parsed as the next request (request smuggling behind a proxy).
 Status CheckLength(const Context& ctx, const Request& req) {
   if (!req.has_header("Content-Length")) return Status::Ok();
   const std::string length = req.get_header_value("Content-Length");
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
+  const size_t count = req.get_header_value_count("Content-Length");
+  for (size_t i = 0; i < count; ++i) {
+    const std::string v = req.get_header_value("Content-Length", i);
+    if (!AllDigits(v, 20) || v != length)
+      return Status::InvalidArgument("the Content-Length header is not one decimal number");
+  }
+  const unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
   const int64_t limit = ctx.config.server.max_upload_bytes;
-  if (end == length.c_str() || n <= static_cast<unsigned long long>(limit)) return Status::Ok();
+  if (n <= static_cast<unsigned long long>(limit)) return Status::Ok();
   return Status::ResourceExhausted("the request body is " + length +
                                    " bytes, more than server.max_upload_bytes (" +
                                    std::to_string(limit) + ")");
+}
+
+// A literal IPv4 address in 127.0.0.0/8 ("127.0.0.1"), nothing else: not
+// "127.attacker.example", not "127.0.0.1.nip.io".
+bool LoopbackIpv4(std::string_view h) {
+  int parts = 0;
+  while (true) {
+    const size_t dot = h.find('.');
+    const std::string_view part = h.substr(0, dot);
+    if (!AllDigits(part, 3) || std::stoi(std::string(part)) > 255) return false;
+    if (parts == 0 && part != "127") return false;
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    h.remove_prefix(dot + 1);
+  }
+  return parts == 4;
 }
 
 }  // namespace
 
 bool LoopbackHost(const std::string& host_header) {
   std::string h = host_header;
-  if (!h.empty() && h.front() == '[') {
-    h = h.substr(0, h.find(']') + 1);
-  } else if (auto colon = h.rfind(':'); colon != std::string::npos) {
-    h = h.substr(0, colon);
-  }
   std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
-  return h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0;
+  std::string_view host = h;
+  if (const size_t colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    if (!AllDigits(host.substr(colon + 1), 5)) return false;
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "[::1]" || LoopbackIpv4(host);
 }
 
 Role RoleOf(const Context& ctx, const Request& req) {

@@ -23,6 +23,7 @@
 #include "faceatt/server.h"
 #include "faceatt/store.h"
 #include "faceatt/webhook.h"
+#include "http/connections.h"
 #include "http/metrics.h"
 #include "http/pipeline_pool.h"
 #include "http/streams.h"
@@ -51,6 +52,7 @@ struct Context {
   std::unique_ptr<Camera> camera;
   std::unique_ptr<Streamer> streamer;
   std::unique_ptr<PipelinePool> pool;
+  std::unique_ptr<Connections> connections;  // outlives the httplib server using it
   EventHub events;
   Metrics metrics;
   std::atomic<bool> stopping{false};

@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "faceatt/json.h"
+
 namespace faceatt::http {
 namespace {
 
@@ -49,7 +51,7 @@ int HttpStatusFor(Code code) {
 
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(DumpJson(body), "application/json");
 }
 
 json ErrorBody(const httplib::Request& req, const Status& st) {

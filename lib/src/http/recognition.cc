@@ -170,6 +170,13 @@ void IdentifyAndRecord(IdentifyCall& c, FacePipeline& pipeline) {
 void HandleIdentify(Context& ctx, const Request& req, Response& res) {
   IdentifyCall c{ctx, req, res};
   if (Status st = ParseAttempt(c); !st.ok()) return SendError(req, res, st);
+  // The upload is decoded inside the lease: server.workers bounds how many
+  // images are decoded (and held decoded) at once, not only how many analysed.
+  auto lease = ctx.pool->Acquire();
+  if (!lease.ok()) {
+    ctx.metrics.Count("faceatt_queue_rejections_total", "");
+    return SendError(req, res, lease.status());
+  }
   if (Status st = TakeImage(c); !st.ok()) {
     if (c.camera_mode) return Fail(c, st);
     if (st.code() != Code::kInvalidArgument) {  // not an image: audited, not published
@@ -178,11 +185,6 @@ void HandleIdentify(Context& ctx, const Request& req, Response& res) {
       if (!rec.ok()) spdlog::warn("attendance audit row not written: {}", rec.status().message());
     }
     return SendError(req, res, st);
-  }
-  auto lease = ctx.pool->Acquire();
-  if (!lease.ok()) {
-    ctx.metrics.Count("faceatt_queue_rejections_total", "");
-    return SendError(req, res, lease.status());
   }
   IdentifyAndRecord(c, **lease);
 }
@@ -194,10 +196,10 @@ void HandleRecognize(Context& ctx, const Request& req, Response& res) {
     if (!parsed.ok()) return SendError(req, res, parsed.status());
     body = std::move(*parsed);
   }
+  auto lease = ctx.pool->Acquire();  // decoded inside the lease, as in /identify
+  if (!lease.ok()) return SendError(req, res, lease.status());
   auto image = RequestImage(ctx, req, body ? &*body : nullptr);
   if (!image.ok()) return SendError(req, res, image.status());
-  auto lease = ctx.pool->Acquire();
-  if (!lease.ok()) return SendError(req, res, lease.status());
   const auto t0 = std::chrono::steady_clock::now();
   auto id = ctx.service->Identify(**lease, *image);
   ctx.Stage("analyze", t0);

@@ -84,4 +84,47 @@ Result<int> IntParam(const httplib::Request& req, const char* key, int def, int 
                                  std::to_string(lo) + " to " + std::to_string(hi));
 }
 
+bool IsUtf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p++;
+    if (c < 0x80) continue;
+    int more;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the 2nd byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (end - p < more || *p < lo || *p > hi) return false;
+    for (++p, --more; more > 0; --more, ++p)
+      if ((*p & 0xC0) != 0x80) return false;
+  }
+  return true;
+}
+
+Status CheckUtf8(const httplib::Request& req) {
+  auto bad = [](const std::string& what) {
+    return Status::InvalidArgument(what + " is not valid UTF-8 text");
+  };
+  if (!IsUtf8(req.path)) return bad("the path");
+  for (const auto& [key, value] : req.params)
+    if (!IsUtf8(key) || !IsUtf8(value)) return bad("a query parameter");
+  for (const auto& [name, part] : req.files) {
+    if (!IsUtf8(name)) return bad("a form field name");
+    if (!IsUtf8(part.filename)) return bad("the filename of form field '" + name + "'");
+    if (name != "image" && !IsUtf8(part.content)) return bad("form field '" + name + "'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace faceatt::http

@@ -32,6 +32,15 @@ std::string FormValue(const httplib::Request& req, const char* key);
 // The request says its body is JSON (Content-Type application/json).
 bool IsJson(const httplib::Request& req);
 
+// `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates).
+bool IsUtf8(std::string_view text);
+
+// Every text of a request is UTF-8: the decoded path, query parameters, and
+// multipart field names, filenames and values (all but the binary `image`
+// parts). kInvalidArgument naming the first that is not, so nothing written
+// from the request can break a JSON reader later.
+Status CheckUtf8(const httplib::Request& req);
+
 // Query parameter `key` as an integer in [lo, hi]; `def` when absent.
 Result<int> IntParam(const httplib::Request& req, const char* key, int def, int lo, int hi);
 

@@ -52,5 +52,24 @@ TEST(RequestBodyTest, IntParamChecksRangeAndDigits) {
   }
 }
 
+TEST(RequestBodyTest, Utf8CheckRefusesEveryIllFormedSequence) {
+  for (const char* good : {"", "kiosk-1", "Jos\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                           "\xED\x9F\xBF", "\xF4\x8F\xBF\xBF"})
+    EXPECT_TRUE(IsUtf8(good)) << good;
+  for (const char* bad : {"\xff\xfe", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                          "\xF4\x90\x80\x80", "\xC3", "\xE2\x82", "\x80", "a\xF0\x9F\x98"})
+    EXPECT_FALSE(IsUtf8(bad)) << bad;
+  httplib::Request req;
+  req.path = "/users/EMP001";
+  EXPECT_TRUE(CheckUtf8(req).ok());
+  req.files.emplace("image", httplib::MultipartFormData{"image", "\xff\xd8\xff", "a.jpg", ""});
+  EXPECT_TRUE(CheckUtf8(req).ok());  // the image is bytes, not text
+  req.files.emplace("device_id", httplib::MultipartFormData{"device_id", "\xff\xfe", "", ""});
+  EXPECT_EQ(CheckUtf8(req).message(), "form field 'device_id' is not valid UTF-8 text");
+  httplib::Request path;
+  path.path = "/users/\xff\xfe";
+  EXPECT_EQ(CheckUtf8(path).code(), Code::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace faceatt::http

@@ -39,9 +39,13 @@ std::string HostToBind(const http::Context& ctx) {
   return host;
 }
 
-void ConfigureHttp(const Config& config, httplib::Server& svr) {
+void ConfigureHttp(http::Context& ctx, httplib::Server& svr) {
+  const Config& config = ctx.config;
   const int threads = config.server.workers + config.server.queue_length + http::kStreamThreads;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  ctx.connections = std::make_unique<http::Connections>(
+      std::chrono::seconds(config.server.request_timeout_seconds),
+      config.server.max_connections_per_address);
+  svr.new_task_queue = [&ctx, threads] { return ctx.connections->NewTaskQueue(threads); };
   svr.set_payload_max_length(static_cast<size_t>(config.server.max_upload_bytes));
   svr.set_read_timeout(config.server.read_timeout_seconds, 0);
   svr.set_write_timeout(config.server.write_timeout_seconds, 0);
@@ -50,7 +54,8 @@ void ConfigureHttp(const Config& config, httplib::Server& svr) {
   // Headers and body go out in separate writes: without this, Nagle's algorithm
   // and the client's delayed ACK add 40 ms to every answer.
   svr.set_tcp_nodelay(true);
-  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  svr.set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) {
+    ctx.connections->Answered(req);
     spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
   });
 }
@@ -83,7 +88,7 @@ Result<std::unique_ptr<Server>> Server::Create(const Config& config,
   if (!config.camera.source.empty())
     ctx.camera = std::make_unique<Camera>(config.camera, options.camera);
   impl->host = HostToBind(ctx);
-  ConfigureHttp(config, impl->svr);
+  ConfigureHttp(ctx, impl->svr);
   http::InstallRoutes(ctx, impl->svr);
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

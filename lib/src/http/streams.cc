@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "faceatt/image.h"
+#include "faceatt/json.h"
 #include "http/errors.h"
 #include "http/routes.h"
 
@@ -39,7 +40,7 @@ bool OpenStream(Context& ctx, const Request& req, Response& res) {
 void EventHub::Publish(const std::string& type, const nlohmann::json& data) {
   {
     std::lock_guard lock(mu_);
-    events_.push_back({++seq_, "event: " + type + "\ndata: " + data.dump() + "\n\n"});
+    events_.push_back({++seq_, "event: " + type + "\ndata: " + DumpJson(data) + "\n\n"});
     if (events_.size() > kEventBacklog) events_.pop_front();
   }
   cv_.notify_all();
