@@ -14,6 +14,8 @@
 // configured every request is allowed and the server binds 127.0.0.1 only.
 //
 // Thread safety: Start/Shutdown from one thread; requests run on the pool.
+// Start() also sets process-wide malloc options (mmap threshold 1 MB, at most
+// 4 arenas) so memory stays flat under large uploads (server.cc).
 #pragma once
 
 #include <memory>

@@ -3,6 +3,7 @@
 #include "faceatt/server.h"
 
 #include <httplib.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -23,6 +24,18 @@ struct Server::Impl {
 };
 
 namespace {
+
+// A server runs for months on uploads that each decode into tens of MB. glibc
+// would raise its mmap threshold after the first large free and then keep such
+// buffers in one arena per request thread (26 of them), so resident memory grew
+// with every burst of large or hostile uploads (issue 12: 200 -> 826 MB over
+// three rounds). Large buffers always mmapped, and few arenas, return it.
+constexpr int kMmapThresholdBytes = 1 << 20;
+constexpr int kMaxArenas = 4;
+void KeepMemoryFlat() {
+  mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
+  mallopt(M_ARENA_MAX, kMaxArenas);
+}
 
 // Without keys the server listens on loopback only (server.h).
 std::string HostToBind(const http::Context& ctx) {
@@ -100,6 +113,7 @@ Status Server::Start() {
   Impl& s = *impl_;
   http::Context& ctx = s.ctx;
   if (s.started) return Status::Ok();
+  KeepMemoryFlat();
   const int port = ctx.config.server.port;
   if (port == 0) {
     s.port = s.svr.bind_to_any_port(s.host);

@@ -1,0 +1,211 @@
+// Issue 12: the real `faceatt serve` binary under each class of hostile
+// request found there, from a small loopback client. Every answer is a clean
+// 4xx, the server stays up, a normal identify still works afterwards, and
+// resident memory after repeated rounds stays within kRssGrowthMb of the first.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "support/testing.h"
+
+namespace faceatt {
+namespace {
+
+using testing::Face;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
+// Rounds after the first may keep this much more resident memory: allocator
+// caches settle in the first round (issue 12 saw about 20 MB kept per round of
+// ~600 requests, 200 -> 826 MB over three).
+constexpr long kRssGrowthMb = 40;
+constexpr int kRounds = 4;
+// Each round sends every raw request this many times, and each upload a fifth
+// as often: about 200 requests a round.
+constexpr int kRepeats = 20;
+
+// The 132-byte file of issue 12: a WebP header with DICM at offset 128.
+std::string WebpDicom() {
+  std::string b = std::string("RIFF\x0a\x00\x00\x00WEBPVP8 ", 16) + std::string(10, '\0') +
+                  std::string("\x20\x00\x20\x00", 4);
+  b.resize(128, '\0');
+  return b + "DICM";
+}
+
+// A little-endian TIFF naming ImageWidth twice (20000, then 1), 1 row high.
+std::string TiffTwoWidths() {
+  auto u16 = [](uint16_t v) { return std::string{char(v & 0xff), char(v >> 8)}; };
+  auto u32 = [&](uint32_t v) { return u16(v & 0xffff) + u16(v >> 16); };
+  auto entry = [&](uint16_t tag, uint16_t type, uint32_t count, uint32_t value) {
+    return u16(tag) + u16(type) + u32(count) + u32(value);
+  };
+  std::string ifd = entry(256, 4, 1, 20000) + entry(256, 4, 1, 1) + entry(257, 4, 1, 20000) +
+                    entry(258, 3, 1, 8) + entry(259, 3, 1, 1) + entry(262, 3, 1, 1) +
+                    entry(273, 4, 1, 8) + entry(277, 3, 1, 1) + entry(278, 4, 1, 20000) +
+                    entry(279, 4, 1, 400000000);
+  return "II" + u16(42) + u32(8) + u16(10) + ifd + u32(0);
+}
+
+std::string Raw(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{15, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    for (ssize_t n; out.size() < (1 << 20) && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+      out.append(buf, n);
+  }
+  ::close(fd);
+  return out;
+}
+
+int StatusOf(const std::string& answer) {
+  return answer.size() > 12 && answer.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(answer.substr(9, 3))
+                                                                 : -1;
+}
+
+long RssMb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  return -1;
+}
+
+class HostileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(dir_ / "config.toml", "[paths]\nmodels_dir = \"" + testing::ModelsDir() +
+                                        "\"\ndata_dir = \"" + dir_.path() +
+                                        "/data\"\n[server]\nmax_upload_bytes = "
+                                        "2000000\n[logging]\nfile = false\n");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int out = ::open((dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      std::string bin = FACEATT_TEST_BINARY, flag = "--config", cfg = dir_ / "config.toml",
+                  cmd = "serve", port_flag = "--port", port = "0";
+      char* argv[] = {bin.data(),       flag.data(), cfg.data(), cmd.data(),
+                      port_flag.data(), port.data(), nullptr};
+      ::execv(bin.c_str(), argv);
+      _exit(127);
+    }
+    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+    for (int i = 0; i < 1200 && port_ == 0; ++i) {  // models load in a few seconds
+      std::smatch m;
+      const std::string out = ReadFile(dir_ / "out");
+      if (std::regex_search(out, m, listening)) port_ = std::stoi(m[1]);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_GT(port_, 0) << ReadFile(dir_ / "out");
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  bool Alive() { return ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+  // One of each class of issue 12's hostile requests; each must be a 4xx.
+  void Round() {
+    // Connection: close, so each answer ends with the connection (chunked
+    // bodies over the limit are tested in server_test.cc).
+    const std::string head = "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    const std::string json = "Content-Type: application/json\r\n";
+    const std::string get = "Host: 127.0.0.1\r\nConnection: close\r\n";
+    std::vector<std::pair<std::string, std::string>> raw = {
+        {"Content-Length abc", head + json + "Content-Length: abc\r\n\r\n{}"},
+        {"two Content-Length", head + json + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"},
+        {"announced over the limit", head + json + "Content-Length: 999999999\r\n\r\n{"},
+        {"rebinding Host",
+         "GET /users HTTP/1.1\r\nHost: 127.0.0.1.nip.io\r\nConnection: close\r\n\r\n"},
+        {"rebinding Host 2",
+         "GET /users HTTP/1.1\r\nHost: 127.attacker.example\r\nConnection: close\r\n\r\n"},
+        {"path not UTF-8", "GET /users/%ff%fe HTTP/1.1\r\n" + get + "\r\n"},
+        {"body on a GET", "GET /users HTTP/1.1\r\n" + get + "Content-Length: 2\r\n\r\n{}"},
+    };
+    for (int i = 0; i < kRepeats; ++i)
+      for (const auto& [what, request] : raw) {
+        const int status = StatusOf(Raw(port_, request));
+        ASSERT_TRUE(status >= 400 && status < 500) << what << ": " << status;
+      }
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(60, 0);
+    const std::string gz = ReadFile(dir_ / "zeros.gz");
+    const std::string photo = ReadFile(Face("people/face_recognition/obama/obama2.jpg"));
+    for (int i = 0; i < kRepeats / 5; ++i) {
+      auto bomb = c.Post("/identify", {{"Content-Encoding", "gzip"}}, gz, "application/json");
+      ASSERT_TRUE(bomb) << "gzip bomb: no answer (the server died?)";
+      EXPECT_EQ(bomb->status, 413);
+      for (const auto& [what, bytes] :
+           {std::pair{"webp.webp", WebpDicom()}, std::pair{"wide.tif", TiffTwoWidths()}}) {
+        httplib::MultipartFormDataItems form = {{"image", bytes, what, "application/octet-stream"}};
+        auto r = c.Post("/identify", form);
+        ASSERT_TRUE(r) << what << ": no answer (the server died?)";
+        EXPECT_TRUE(r->status >= 400 && r->status < 500) << what << ": " << r->status;
+      }
+      httplib::MultipartFormDataItems not_utf8 = {{"device_id", "\xff\xfe", "", ""},
+                                                  {"image", photo, "a.jpg", ""}};
+      auto r = c.Post("/identify", not_utf8);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 400);
+    }
+    ASSERT_TRUE(Alive());
+  }
+
+  TempDir dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(HostileTest, EveryHostileRequestIsA4xxAndTheServerStaysUpAndFlat) {
+  ASSERT_EQ(std::system(("head -c 50000000 /dev/zero | gzip -c > " + dir_ / "zeros.gz").c_str()),
+            0);
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(120, 0);
+  httplib::MultipartFormDataItems enroll = {
+      {"name", "Barack Obama", "", ""},
+      {"image", ReadFile(Face("people/face_recognition/obama/obama.jpg")), "obama.jpg", ""}};
+  auto enrolled = c.Post("/enroll", enroll);
+  ASSERT_TRUE(enrolled);
+  ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+  const std::string id = nlohmann::json::parse(enrolled->body)["employee_id"];
+  Round();
+  const long first = RssMb(pid_);
+  for (int i = 1; i < kRounds; ++i) Round();
+  const long last = RssMb(pid_);
+  std::cout << "VmRSS after round 1: " << first << " MB, after round " << kRounds << ": " << last
+            << " MB\n";
+  EXPECT_LE(last, first + kRssGrowthMb);
+  ASSERT_TRUE(Alive());
+  httplib::MultipartFormDataItems identify = {
+      {"type", "IN", "", ""},
+      {"image", ReadFile(Face("people/face_recognition/obama/obama2.jpg")), "p.jpg", ""}};
+  auto r = c.Post("/identify", identify);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(nlohmann::json::parse(r->body)["employee_id"], id);
+}
+
+}  // namespace
+}  // namespace faceatt
