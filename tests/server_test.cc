@@ -3,6 +3,7 @@
 // a local webhook receiver.
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
