@@ -17,6 +17,7 @@
 #include <regex>
 #include <thread>
 
+#include "support/hostile_images.h"
 #include "support/testing.h"
 
 namespace faceatt {
@@ -35,28 +36,6 @@ constexpr int kRounds = 4;
 // Each round sends every raw request this many times, and each upload a fifth
 // as often: about 200 requests a round.
 constexpr int kRepeats = 20;
-
-// The 132-byte file of issue 12: a WebP header with DICM at offset 128.
-std::string WebpDicom() {
-  std::string b = std::string("RIFF\x0a\x00\x00\x00WEBPVP8 ", 16) + std::string(10, '\0') +
-                  std::string("\x20\x00\x20\x00", 4);
-  b.resize(128, '\0');
-  return b + "DICM";
-}
-
-// A little-endian TIFF naming ImageWidth twice (20000, then 1), 1 row high.
-std::string TiffTwoWidths() {
-  auto u16 = [](uint16_t v) { return std::string{char(v & 0xff), char(v >> 8)}; };
-  auto u32 = [&](uint32_t v) { return u16(v & 0xffff) + u16(v >> 16); };
-  auto entry = [&](uint16_t tag, uint16_t type, uint32_t count, uint32_t value) {
-    return u16(tag) + u16(type) + u32(count) + u32(value);
-  };
-  std::string ifd = entry(256, 4, 1, 20000) + entry(256, 4, 1, 1) + entry(257, 4, 1, 20000) +
-                    entry(258, 3, 1, 8) + entry(259, 3, 1, 1) + entry(262, 3, 1, 1) +
-                    entry(273, 4, 1, 8) + entry(277, 3, 1, 1) + entry(278, 4, 1, 20000) +
-                    entry(279, 4, 1, 400000000);
-  return "II" + u16(42) + u32(8) + u16(10) + ifd + u32(0);
-}
 
 std::string Raw(int port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -158,7 +137,8 @@ class HostileTest : public ::testing::Test {
       ASSERT_TRUE(bomb) << "gzip bomb: no answer (the server died?)";
       EXPECT_EQ(bomb->status, 413);
       for (const auto& [what, bytes] :
-           {std::pair{"webp.webp", WebpDicom()}, std::pair{"wide.tif", TiffTwoWidths()}}) {
+           {std::pair{"webp.webp", testing::WebpWithDicomMagic()},
+            std::pair{"wide.tif", testing::TiffWithWidthTwice(20000, 20000)}}) {
         httplib::MultipartFormDataItems form = {{"image", bytes, what, "application/octet-stream"}};
         auto r = c.Post("/identify", form);
         ASSERT_TRUE(r) << what << ": no answer (the server died?)";
