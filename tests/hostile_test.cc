@@ -2,12 +2,9 @@
 // request found there, from a small loopback client. Every answer is a clean
 // 4xx, the server stays up, a normal identify still works afterwards, and
 // resident memory after repeated rounds stays within kRssGrowthMb of the first.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,25 +33,6 @@ constexpr int kRounds = 4;
 // Each round sends every raw request this many times, and each upload a fifth
 // as often: about 200 requests a round.
 constexpr int kRepeats = 20;
-
-std::string Raw(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{15, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    char buf[4096];
-    for (ssize_t n; out.size() < (1 << 20) && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-      out.append(buf, n);
-  }
-  ::close(fd);
-  return out;
-}
 
 int StatusOf(const std::string& answer) {
   return answer.size() > 12 && answer.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(answer.substr(9, 3))
@@ -125,7 +103,7 @@ class HostileTest : public ::testing::Test {
     };
     for (int i = 0; i < kRepeats; ++i)
       for (const auto& [what, request] : raw) {
-        const int status = StatusOf(Raw(port_, request));
+        const int status = StatusOf(testing::RawHttp(port_, request));
         ASSERT_TRUE(status >= 400 && status < 500) << what << ": " << status;
       }
     httplib::Client c("127.0.0.1", port_);

@@ -1,12 +1,10 @@
 // End-to-end tests of the HTTP server: a real Server on an ephemeral loopback
 // port, real models and photos, a camera fed by a video file written here, and
 // a local webhook receiver.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <sqlite3.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -452,65 +450,31 @@ TEST_F(ServerTest, ApiKeyRoles) {
   EXPECT_EQ(Body(r)["employee_id"], id);
 }
 
-std::string RawRequest(int port, const std::string& request);
-
 TEST_F(ServerTest, NoKeysMeansLoopbackOnly) {
   config_.server.host = "0.0.0.0";
   StartServer();
   EXPECT_EQ(server_->host(), "127.0.0.1");
   EXPECT_EQ(Client().Get("/health")->status, 200);
   // A page on another host name that resolves to 127.0.0.1 (DNS rebinding) is refused.
-  const std::string rebound = RawRequest(server_->port(),
-                                         "GET /users HTTP/1.1\r\nHost: attacker.example:8000\r\n"
-                                         "Connection: close\r\n\r\n");
+  const std::string rebound =
+      testing::RawHttp(server_->port(),
+                       "GET /users HTTP/1.1\r\nHost: attacker.example:8000\r\n"
+                       "Connection: close\r\n\r\n");
   EXPECT_EQ(rebound.rfind("HTTP/1.1 403", 0), 0u) << rebound.substr(0, 200);
-  const std::string local = RawRequest(server_->port(),
-                                       "GET /users HTTP/1.1\r\nHost: localhost:8000\r\n"
-                                       "Connection: close\r\n\r\n");
+  const std::string local = testing::RawHttp(server_->port(),
+                                             "GET /users HTTP/1.1\r\nHost: localhost:8000\r\n"
+                                             "Connection: close\r\n\r\n");
   EXPECT_EQ(local.rfind("HTTP/1.1 200", 0), 0u) << local.substr(0, 200);
-}
-
-// A connected loopback socket, or -1.
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Sends raw bytes to the server and returns what it answers (the status line first).
-std::string RawRequest(int port, const std::string& request) {
-  const int fd = Connect(port);
-  std::string out;
-  if (fd >= 0) {
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    char buf[4096];
-    for (int i = 0; i < 100; ++i) {
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, n);
-    }
-  }
-  ::close(fd);
-  return out;
 }
 
 TEST_F(ServerTest, UploadLimitAndCors) {
   config_.server.max_upload_bytes = 100'000;
   config_.server.cors_origins = {"https://kiosk.example"};
   StartServer();
-  const std::string answer =
-      RawRequest(server_->port(),
-                 "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 "Content-Length: 5000000\r\nConnection: close\r\n\r\n{\"image\":\"");
+  const std::string answer = testing::RawHttp(
+      server_->port(),
+      "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 5000000\r\nConnection: close\r\n\r\n{\"image\":\"");
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 200);
   EXPECT_NE(answer.find("\"code\":\"too_large\""), std::string::npos) << answer;
   EXPECT_NE(answer.find("\"success\":false"), std::string::npos) << answer;
@@ -564,16 +528,16 @@ TEST_F(ServerTest, ChunkedAndCompressedBodiesAreBoundedAfterTheKeyCheck) {
   StartServer();
   const int port = server_->port();
   // No key: 401 after the headers, the 300 KB that follow are never read.
-  std::string anon = RawRequest(port, ChunkedRequest("/identify", "", 300'000, false));
+  std::string anon = testing::RawHttp(port, ChunkedRequest("/identify", "", 300'000, false));
   EXPECT_EQ(anon.rfind("HTTP/1.1 401", 0), 0u) << anon.substr(0, 300);
   // With the key: over the limit is 413 too_large, not 400 "malformed JSON".
-  std::string big =
-      RawRequest(port, ChunkedRequest("/identify", "X-API-Key: device-key-456\r\n", 600'000, true));
+  std::string big = testing::RawHttp(
+      port, ChunkedRequest("/identify", "X-API-Key: device-key-456\r\n", 600'000, true));
   EXPECT_EQ(big.rfind("HTTP/1.1 413", 0), 0u) << big.substr(0, 300);
   EXPECT_NE(big.find("\"code\":\"too_large\""), std::string::npos) << big;
   // Under the limit, a chunked body is read and parsed as usual.
-  std::string small =
-      RawRequest(port, ChunkedRequest("/identify", "X-API-Key: device-key-456\r\n", 60'000, true));
+  std::string small = testing::RawHttp(
+      port, ChunkedRequest("/identify", "X-API-Key: device-key-456\r\n", 60'000, true));
   EXPECT_EQ(small.rfind("HTTP/1.1 400", 0), 0u) << small.substr(0, 300);  // blanks, not JSON
   // A gzip body of ~5 KB inflating to 5 MB: 413, whatever its Content-Length.
   const std::string zeros = dir_.path() + "/zeros.gz";
@@ -589,8 +553,8 @@ TEST_F(ServerTest, ChunkedAndCompressedBodiesAreBoundedAfterTheKeyCheck) {
   ASSERT_TRUE(anon_gz);
   EXPECT_EQ(anon_gz->status, 401);
   // A body on an unknown route or a GET is not read either.
-  std::string nowhere =
-      RawRequest(port, ChunkedRequest("/nowhere", "X-API-Key: device-key-456\r\n", 300'000, false));
+  std::string nowhere = testing::RawHttp(
+      port, ChunkedRequest("/nowhere", "X-API-Key: device-key-456\r\n", 300'000, false));
   EXPECT_EQ(nowhere.rfind("HTTP/1.1 404", 0), 0u) << nowhere.substr(0, 300);
   // The server is still up and a normal identify works.
   EXPECT_EQ(Client().Get("/health")->status, 200);
@@ -603,16 +567,16 @@ TEST_F(ServerTest, ConflictingOrNonNumericContentLengthIs400) {
   for (const std::string length_headers :
        {"Content-Length: abc\r\n", "Content-Length: 5\r\nContent-Length: 7\r\n",
         "Content-Length: -1\r\n", "Content-Length: 5, 7\r\n"}) {
-    const std::string answer = RawRequest(
+    const std::string answer = testing::RawHttp(
         port, "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
                   length_headers + "Connection: close\r\n\r\n{\"a\":1}");
     EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << length_headers << answer.substr(0, 300);
   }
   // Two equal ones are the same length, stated twice.
-  const std::string same =
-      RawRequest(port,
-                 "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 "Content-Length: 7\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}");
+  const std::string same = testing::RawHttp(
+      port,
+      "POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 7\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}");
   EXPECT_EQ(same.rfind("HTTP/1.1 503", 0), 0u) << same.substr(0, 300);  // camera mode, no camera
 }
 
@@ -621,14 +585,14 @@ TEST_F(ServerTest, NoKeysAcceptsOnlyLoopbackHostNames) {
   StartServer();
   for (const std::string host : {"localhost", "localhost:8000", "127.0.0.1", "127.0.0.1:8000",
                                  "127.1.2.3:80", "[::1]", "[::1]:8000", "LOCALHOST"}) {
-    const std::string a = RawRequest(
+    const std::string a = testing::RawHttp(
         server_->port(), "GET /users HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(a.rfind("HTTP/1.1 200", 0), 0u) << host << ": " << a.substr(0, 200);
   }
   for (const std::string host :
        {"127.attacker.example", "127.0.0.1.nip.io", "127.0.0.1.nip.io:8000", "128.0.0.1",
         "127.0.0.256", "127.0.0", "localhost.attacker.example", "[::2]", "localhost:80x", ""}) {
-    const std::string a = RawRequest(
+    const std::string a = testing::RawHttp(
         server_->port(), "GET /users HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(a.rfind("HTTP/1.1 403", 0), 0u) << host << ": " << a.substr(0, 200);
   }
@@ -695,7 +659,7 @@ TEST_F(ServerTest, SlowClientsAreDroppedAndConnectionsPerAddressBounded) {
   config_.server.max_connections_per_address = 3;
   StartServer();
   const int port = server_->port();
-  const int slow = Connect(port);
+  const int slow = testing::ConnectLoopback(port);
   ASSERT_GE(slow, 0);
   const std::string head = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaa";
   const auto t0 = std::chrono::steady_clock::now();
@@ -714,12 +678,13 @@ TEST_F(ServerTest, SlowClientsAreDroppedAndConnectionsPerAddressBounded) {
   // Three connections from one address are served; the fourth is refused with 429.
   std::vector<int> held;
   for (int i = 0; i < 3; ++i) {
-    held.push_back(Connect(port));
+    held.push_back(testing::ConnectLoopback(port));
     ASSERT_GE(held.back(), 0);
     ::send(held.back(), "GET /hea", 8, MSG_NOSIGNAL);
   }
   Sleep(200);
-  const std::string refused = RawRequest(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string refused =
+      testing::RawHttp(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   EXPECT_EQ(refused.rfind("HTTP/1.1 429", 0), 0u) << refused.substr(0, 200);
   for (int fd : held) ::close(fd);
   Sleep(300);

@@ -1,7 +1,10 @@
 #include "support/testing.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -164,6 +167,33 @@ AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type,
 
 std::unique_ptr<FaceEmbedder> FakeEmbedder::Clone() const {
   return std::make_unique<FakeEmbedder>(*this);
+}
+
+int ConnectLoopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string RawHttp(int port, const std::string& request) {
+  const int fd = ConnectLoopback(port);
+  std::string out;
+  if (fd < 0) return out;
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  for (ssize_t n; out.size() < (1 << 20) && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, n);
+  ::close(fd);
+  return out;
 }
 
 }  // namespace faceatt::testing

@@ -65,6 +65,12 @@ AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type 
                                const std::string& status = kStatusSuccess, int64_t ts_ms = 0);
 
 std::string ReadFile(const std::string& path);
+
+// A TCP connection to 127.0.0.1:port with a 10 s receive time-out, or -1.
+int ConnectLoopback(int port);
+// Sends raw bytes to 127.0.0.1:port and returns what the server answers
+// (status line first) until it closes, goes quiet for 10 s, or 1 MB arrived.
+std::string RawHttp(int port, const std::string& request);
 void WriteFile(const std::string& path, const std::string& bytes);
 
 // ---- Fakes ----
