@@ -50,9 +50,11 @@ Status WriteFileAtomic(const std::string& path, std::string_view bytes, int mode
 // Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view bytes);
 
-// JPEG-encodes an image (quality 1..100).
+// JPEG-encodes an 8-bit image with 1, 3 (BGR) or 4 (BGRA, alpha dropped)
+// channels at quality 1..100 (clamped); any other image is kInvalidArgument.
 Result<std::string> EncodeJpeg(const cv::Mat& image, int quality);
-// PNG-encodes an image (lossless: the aligned chips kept for reembed).
+// PNG-encodes the same kinds of image, alpha kept (lossless: the aligned chips
+// kept for reembed).
 Result<std::string> EncodePng(const cv::Mat& image);
 
 }  // namespace faceatt

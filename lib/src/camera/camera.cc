@@ -1,12 +1,13 @@
 #include "faceatt/camera.h"
 
+#include "camera/video_source.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 namespace faceatt {
 namespace {
@@ -86,49 +87,36 @@ void Camera::Loop() {
       std::lock_guard lock(mu_);
       if (stop_) return;
     }
-    cv::VideoCapture cap;
-    try {
-      if (is_index)
-        cap.open(std::stoi(config_.source));
-      else if (is_url)  // a dead host must not hold the reader (or shutdown) for FFmpeg's 30 s
-        cap.open(config_.source, cv::CAP_ANY,
-                 {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, kStreamTimeoutMs, cv::CAP_PROP_READ_TIMEOUT_MSEC,
-                  kStreamTimeoutMs});
-      else
-        cap.open(config_.source);
-    } catch (const std::exception& e) {
-      spdlog::warn("camera {}: {}", config_.source, e.what());
-    }
+    auto opened = OpenVideoSource(config_.source, kStreamTimeoutMs);
     if (!first_open) {
       std::lock_guard lock(mu_);
       ++counters_.reconnects;
     }
     first_open = false;
-    if (!cap.isOpened()) {
+    if (!opened.ok()) {
       {
         std::lock_guard lock(mu_);
         ++counters_.open_failures;
       }
-      spdlog::warn("camera {}: cannot open; retrying in {} ms", config_.source, backoff);
+      spdlog::warn("camera {}: {}; retrying in {} ms", config_.source, opened.status().message(),
+                   backoff);
       if (!SleepFor(backoff)) return;
       backoff = std::min(backoff * 2, options_.backoff_max_ms);
       continue;
     }
+    std::unique_ptr<VideoSource> cap = std::move(opened).value();
     spdlog::info("camera {}: opened", config_.source);
     // Files play at their own rate (or the stream FPS), not as fast as they decode.
-    double fps = cap.get(cv::CAP_PROP_FPS);
+    double fps = cap->Fps();
     if (!(fps > 0 && fps < 240)) fps = config_.fps > 0 ? config_.fps : 20;
     const int64_t frame_ms = is_index || is_url ? 0 : static_cast<int64_t>(1000.0 / fps);
     bool got_any = false;
     for (;;) {
       cv::Mat frame;
-      bool ok = false;
-      try {
-        ok = cap.read(frame) && !frame.empty();
-      } catch (const std::exception& e) {
-        spdlog::warn("camera {}: {}", config_.source, e.what());
+      if (!cap->Read(&frame)) {
+        if (!cap->error().empty()) spdlog::warn("camera {}: {}", config_.source, cap->error());
+        break;
       }
-      if (!ok) break;
       got_any = true;
       connected_ = true;
       backoff = options_.backoff_start_ms;

@@ -9,7 +9,6 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <set>
 #include <thread>
 #include <unordered_map>

@@ -10,7 +10,6 @@
 #include <queue>
 #include <thread>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "faceatt/face_service.h"
@@ -391,13 +390,7 @@ Result<std::string> PlotDistancesPng(const EvalReport& report) {
               cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   cv::putText(img, "distance", {left + plot_w / 2 - 30, height - 8}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
               cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  std::vector<uchar> png;
-  try {
-    if (!cv::imencode(".png", img, png)) return Status::Internal("PNG encoding failed");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("PNG encoding failed: ") + e.what());
-  }
-  return std::string(png.begin(), png.end());
+  return EncodePng(img);
 }
 
 // Impostor distances kept for the median and 1st percentile (an even sample).

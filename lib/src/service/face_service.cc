@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <mutex>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace faceatt {

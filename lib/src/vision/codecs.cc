@@ -5,9 +5,11 @@
 #include <tiffio.h>
 #include <webp/decode.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <opencv2/imgproc.hpp>
 
@@ -122,6 +124,37 @@ cv::Mat InvertedCmykToBgr(const cv::Mat& cmyk) {
     }
   }
   return out;
+}
+
+// The stage of EncodeJpeg that calls libjpeg (no C++ objects with destructors,
+// for the same reason as above).
+bool JpegCompress(jpeg_compress_struct* cinfo, JpegErrors* err, const cv::Mat& image, int quality,
+                  unsigned char** out, unsigned long* out_size) {
+  if (setjmp(err->jump)) return false;
+  jpeg_create_compress(cinfo);
+  jpeg_mem_dest(cinfo, out, out_size);
+  cinfo->image_width = static_cast<JDIMENSION>(image.cols);
+  cinfo->image_height = static_cast<JDIMENSION>(image.rows);
+  cinfo->input_components = image.channels();
+  cinfo->in_color_space = image.channels() == 1 ? JCS_GRAYSCALE : JCS_EXT_BGR;
+  jpeg_set_defaults(cinfo);
+  jpeg_set_quality(cinfo, quality, TRUE);
+  jpeg_start_compress(cinfo, TRUE);
+  while (cinfo->next_scanline < cinfo->image_height) {
+    JSAMPROW row = const_cast<unsigned char*>(
+        image.ptr<unsigned char>(static_cast<int>(cinfo->next_scanline)));
+    jpeg_write_scanlines(cinfo, &row, 1);
+  }
+  jpeg_finish_compress(cinfo);
+  return true;
+}
+
+Status CheckEncodable(const cv::Mat& image, const char* format) {
+  if (image.empty() || image.depth() != CV_8U ||
+      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
+    return Status::InvalidArgument(std::string("cannot encode ") + format +
+                                   ": needs a non-empty 8-bit image with 1, 3 or 4 channels");
+  return Status::Ok();
 }
 
 // --- TIFF ---------------------------------------------------------------------
@@ -334,6 +367,53 @@ Result<cv::Mat> DecodeTiff(std::string_view bytes, int64_t max_pixels, const std
   cv::Mat out;
   cv::cvtColor(rgba, out, cv::COLOR_RGBA2BGR);  // the raster is R,G,B,A bytes in memory
   return out;
+}
+
+// --- Encoders -----------------------------------------------------------------
+Result<std::string> EncodeJpeg(const cv::Mat& image, int quality) {
+  if (Status st = CheckEncodable(image, "JPEG"); !st.ok()) return st;
+  cv::Mat bgr = image;
+  if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
+  jpeg_compress_struct cinfo{};
+  JpegErrors err{};
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = JpegErrorExit;
+  err.pub.emit_message = JpegNoMessage;
+  unsigned char* out = nullptr;
+  unsigned long out_size = 0;
+  const bool ok = JpegCompress(&cinfo, &err, bgr, std::clamp(quality, 1, 100), &out, &out_size);
+  jpeg_destroy_compress(&cinfo);
+  std::string bytes = ok ? std::string(reinterpret_cast<char*>(out), out_size) : std::string();
+  std::free(out);  // jpeg_mem_dest's buffer, malloc'ed by libjpeg
+  if (!ok) return Status::Internal(std::string("JPEG encoding failed: ") + err.message);
+  return bytes;
+}
+
+Result<std::string> EncodePng(const cv::Mat& image) {
+  if (Status st = CheckEncodable(image, "PNG"); !st.ok()) return st;
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(image.cols);
+  png.height = static_cast<png_uint_32>(image.rows);
+  png.format = image.channels() == 1   ? PNG_FORMAT_GRAY
+               : image.channels() == 3 ? PNG_FORMAT_BGR
+                                       : PNG_FORMAT_BGRA;
+  const auto stride = static_cast<png_int_32>(image.step[0]);  // 8-bit: bytes = components
+  png_alloc_size_t size = 0;
+  // The first call measures, the second writes.
+  if (!png_image_write_to_memory(&png, nullptr, &size, 0, image.data, stride, nullptr)) {
+    std::string why = png.message;
+    png_image_free(&png);
+    return Status::Internal("PNG encoding failed: " + why);
+  }
+  std::string bytes(size, '\0');
+  if (!png_image_write_to_memory(&png, bytes.data(), &size, 0, image.data, stride, nullptr)) {
+    std::string why = png.message;
+    png_image_free(&png);
+    return Status::Internal("PNG encoding failed: " + why);
+  }
+  bytes.resize(size);
+  return bytes;
 }
 
 }  // namespace faceatt::codecs

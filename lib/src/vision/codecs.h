@@ -31,6 +31,16 @@ Result<cv::Mat> DecodeWebp(std::string_view bytes, int64_t max_pixels, const std
 // TIFF, first page; the orientation tag is applied.
 Result<cv::Mat> DecodeTiff(std::string_view bytes, int64_t max_pixels, const std::string& name);
 
+// Encoders for what faceatt writes (thumbnails, chips, MJPEG frames, plots):
+// 8-bit images with 1 (gray), 3 (BGR) or 4 (BGRA) channels; anything else is
+// kInvalidArgument. Called here rather than through OpenCV's imgcodecs, whose
+// shared library (with GDAL and every codec it links) costs a cold start
+// about 130 ms of loading for two functions.
+// JPEG at `quality` (1..100); an alpha channel is dropped.
+Result<std::string> EncodeJpeg(const cv::Mat& image, int quality);
+// PNG, lossless; alpha kept.
+Result<std::string> EncodePng(const cv::Mat& image);
+
 // The EXIF orientation (1..8) in a JPEG APP1 payload ("Exif\0\0" + TIFF), or 1.
 int ExifOrientation(std::string_view app1);
 // Turns an image stored with EXIF orientation `orientation` upright.

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "vision/codecs.h"
@@ -249,26 +248,10 @@ std::string Sha256Hex(std::string_view bytes) {
   return out;
 }
 
-namespace {
-
-Result<std::string> Encode(const cv::Mat& image, const char* ext, const std::vector<int>& params,
-                           const char* what) {
-  std::vector<uchar> buf;
-  try {
-    if (!cv::imencode(ext, image, buf, params))
-      return Status::Internal(std::string(what) + " encoding failed");
-  } catch (const cv::Exception& e) {
-    return Status::Internal(std::string(what) + " encoding failed: " + e.msg);
-  }
-  return std::string(buf.begin(), buf.end());
-}
-
-}  // namespace
-
 Result<std::string> EncodeJpeg(const cv::Mat& image, int quality) {
-  return Encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality}, "JPEG");
+  return codecs::EncodeJpeg(image, quality);
 }
 
-Result<std::string> EncodePng(const cv::Mat& image) { return Encode(image, ".png", {}, "PNG"); }
+Result<std::string> EncodePng(const cv::Mat& image) { return codecs::EncodePng(image); }
 
 }  // namespace faceatt

@@ -239,5 +239,64 @@ TEST(ImageTest, AtomicWriteAndSha256) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// The encoders (libjpeg-turbo and libpng, not OpenCV's imgcodecs): a real
+// photo round-trips through faceatt's own decoders, OpenCV's decoder reads the
+// files too, and images they cannot encode are refused.
+TEST(ImageTest, EncodersRoundTripRealPhotos) {
+  auto photo = ReadImageFile(Face("lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg"), {});
+  ASSERT_TRUE(photo.ok()) << photo.status().ToString();
+
+  auto png = EncodePng(*photo);
+  ASSERT_TRUE(png.ok()) << png.status().ToString();
+  auto back = DecodeImage(*png, {}, "round.png");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(cv::norm(*photo, *back, cv::NORM_INF), 0) << "PNG is lossless";
+  cv::Mat by_opencv = cv::imdecode(std::vector<uchar>(png->begin(), png->end()), cv::IMREAD_COLOR);
+  EXPECT_EQ(cv::norm(*photo, by_opencv, cv::NORM_INF), 0);
+
+  for (int quality : {50, 90}) {
+    auto jpeg = EncodeJpeg(*photo, quality);
+    ASSERT_TRUE(jpeg.ok()) << jpeg.status().ToString();
+    auto decoded = DecodeImage(*jpeg, {}, "round.jpg");
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    ASSERT_EQ(decoded->size(), photo->size());
+    EXPECT_GT(cv::PSNR(*photo, *decoded), quality == 90 ? 33 : 28) << "quality " << quality;
+    cv::Mat other = cv::imdecode(std::vector<uchar>(jpeg->begin(), jpeg->end()), cv::IMREAD_COLOR);
+    EXPECT_EQ(other.size(), photo->size());
+  }
+  EXPECT_LT(EncodeJpeg(*photo, 50)->size(), EncodeJpeg(*photo, 90)->size());
+}
+
+TEST(ImageTest, EncodersTakeGreyAndAlphaAndRefuseOtherTypes) {
+  cv::Mat grey;
+  cv::cvtColor(Marker(), grey, cv::COLOR_BGR2GRAY);
+  auto png = EncodePng(grey);
+  ASSERT_TRUE(png.ok());
+  cv::Mat grey_back =
+      cv::imdecode(std::vector<uchar>(png->begin(), png->end()), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(grey_back.channels(), 1);
+  EXPECT_EQ(cv::norm(grey, grey_back, cv::NORM_INF), 0);
+
+  cv::Mat bgra;
+  cv::cvtColor(Marker(), bgra, cv::COLOR_BGR2BGRA);
+  bgra(cv::Rect(0, 0, 5, 5)).setTo(cv::Scalar(0, 0, 0, 0));
+  png = EncodePng(bgra);
+  ASSERT_TRUE(png.ok());
+  cv::Mat bgra_back =
+      cv::imdecode(std::vector<uchar>(png->begin(), png->end()), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(cv::norm(bgra, bgra_back, cv::NORM_INF), 0) << "alpha kept";
+  auto jpeg = EncodeJpeg(bgra, 90);
+  ASSERT_TRUE(jpeg.ok());
+  EXPECT_EQ(DecodeImage(*jpeg, {}, "a.jpg")->channels(), 3);
+  auto grey_jpeg = EncodeJpeg(grey, 90);
+  ASSERT_TRUE(grey_jpeg.ok());
+
+  for (const cv::Mat& bad : {cv::Mat(), cv::Mat(4, 4, CV_32FC3, cv::Scalar(0.5)),
+                             cv::Mat(4, 4, CV_8UC2, cv::Scalar(1))}) {
+    EXPECT_EQ(EncodePng(bad).status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(EncodeJpeg(bad, 90).status().code(), Code::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace faceatt
