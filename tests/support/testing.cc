@@ -3,15 +3,19 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgproc.hpp>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -194,6 +198,46 @@ std::string RawHttp(int port, const std::string& request) {
     out.append(buf, n);
   ::close(fd);
   return out;
+}
+
+std::string ServeProcess::BaseConfig(const std::string& extra) const {
+  return "[paths]\nmodels_dir = \"" + ModelsDir() + "\"\ndata_dir = \"" + dir_.path() +
+         "/data\"\n" + extra + "\n[logging]\nfile = false\n";
+}
+
+bool ServeProcess::Start(const std::string& config_toml) {
+  WriteFile(dir_ / "config.toml", config_toml);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const int out = ::open((dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    std::string bin = FACEATT_TEST_BINARY, flag = "--config", cfg = dir_ / "config.toml",
+                cmd = "serve", port_flag = "--port", port = "0";
+    char* argv[] = {bin.data(),       flag.data(), cfg.data(), cmd.data(),
+                    port_flag.data(), port.data(), nullptr};
+    ::execv(bin.c_str(), argv);
+    _exit(127);
+  }
+  const std::regex listening(R"(listening on http://[^:]+:(\d+))");
+  for (int i = 0; i < 1200 && port_ == 0 && Alive(); ++i) {  // models load in a few seconds
+    std::smatch m;
+    const std::string out = Output();
+    if (std::regex_search(out, m, listening)) port_ = std::stoi(m[1]);
+    if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(port_, 0) << "faceatt serve did not start:\n" << Output();
+  return port_ > 0;
+}
+
+bool ServeProcess::Alive() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+std::string ServeProcess::Output() const { return ReadFile(dir_ / "out"); }
+
+ServeProcess::~ServeProcess() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  ::waitpid(pid_, nullptr, 0);
 }
 
 }  // namespace faceatt::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <map>
@@ -72,6 +73,34 @@ int ConnectLoopback(int port);
 // (status line first) until it closes, goes quiet for 10 s, or 1 MB arrived.
 std::string RawHttp(int port, const std::string& request);
 void WriteFile(const std::string& path, const std::string& bytes);
+
+// The real `faceatt serve` binary in a child process, on a free loopback port,
+// with `config_toml` (written into a temporary folder; its [paths] should
+// point models_dir at ModelsDir() and data_dir into `dir()`). Start() waits
+// for the "listening on" line (models load in a few seconds) and fails the
+// test when it never comes; the destructor sends SIGTERM and waits.
+class ServeProcess {
+ public:
+  ServeProcess() = default;
+  ~ServeProcess();
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  // Config text with models_dir and data_dir (dir()/data) set, then `extra`.
+  std::string BaseConfig(const std::string& extra = "") const;
+  // Starts the server with `config_toml`; true once it listens.
+  bool Start(const std::string& config_toml);
+  bool Alive() const;
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const TempDir& dir() const { return dir_; }
+  std::string Output() const;  // its stdout and stderr so far
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
 
 // ---- Fakes ----
 

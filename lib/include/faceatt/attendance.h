@@ -38,7 +38,8 @@ struct Attempt {
   // Webhook rows announcing a success or an unknown face, made from the row as
   // it is written and stored in the same transaction (so neither is ever kept
   // without the other). Not called for failures and refusals.
-  std::function<std::vector<OutboxItem>(const AttendanceRecord& row)> events;
+  using EventsFn = std::function<std::vector<OutboxItem>(const AttendanceRecord& row)>;
+  EventsFn events;
 };
 
 struct RecordDecision {

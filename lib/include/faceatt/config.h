@@ -83,6 +83,10 @@ struct ServerConfig {
   std::vector<std::string> admin_keys;
   std::vector<std::string> device_keys;
   std::vector<std::string> reader_keys;
+  // Client networks (CIDR, "10.0.0.0/8", "fd00::/8") whose requests without a
+  // key get the device role; [] = none. Admin and reader routes still need a key.
+  std::vector<std::string> trusted_networks;
+  std::string compat;  // "" or "ml": the ML microservice's routes and answers
 };
 
 struct CameraConfig {

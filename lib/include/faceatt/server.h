@@ -12,6 +12,10 @@
 // Roles: admin (everything), device (identify, recognize, capture, stream),
 // reader (attendance and users reads, events, metrics, config). With no key
 // configured every request is allowed and the server binds 127.0.0.1 only.
+// A keyless request from server.trusted_networks has the device role (a
+// malformed network: Create() returns kInvalidArgument naming it).
+// server.compat = "ml" answers /enroll, /recognize, /health and /config in the
+// ML microservice's shapes and adds /recognize/realtime (docs/serve.md).
 //
 // Thread safety: Start/Shutdown from one thread; requests run on the pool.
 // Start() also sets process-wide malloc options (mmap threshold 1 MB, at most

@@ -83,6 +83,8 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(server, admin_keys, kStringList),
       FACEATT_FIELD(server, device_keys, kStringList),
       FACEATT_FIELD(server, reader_keys, kStringList),
+      FACEATT_FIELD(server, trusted_networks, kStringList),
+      FACEATT_FIELD(server, compat, kString),
       FACEATT_FIELD(camera, source, kString),
       FACEATT_FIELD(camera, fps, kInt, 1, 60),
       FACEATT_FIELD(camera, jpeg_quality, kInt, 10, 100),
@@ -343,6 +345,9 @@ Status Config::Validate() const {
     return Status::InvalidArgument("enroll.id_prefix = \"" + enroll.id_prefix +
                                    "\": must be non-empty, without spaces, dots or slashes");
   if (paths.data_dir.empty()) return Status::InvalidArgument("paths.data_dir must not be empty");
+  if (!server.compat.empty() && server.compat != "ml")
+    return Status::InvalidArgument("server.compat = \"" + server.compat +
+                                   "\": must be \"\" or \"ml\"");
   return Status::Ok();
 }
 

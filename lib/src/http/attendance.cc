@@ -45,10 +45,13 @@ Result<AttendanceQuery> ParseQuery(const Request& req) {
   return q;
 }
 
-// The row of POST /attendance: {employee_id, type, device_id, ts_client}.
+// The row of POST /attendance: {employee_id, type, device_id, ts_client,
+// distance}, as JSON or a form (BodyFields). The old API's image_ref named a
+// file on that server: it is accepted and not stored.
 Result<AttendanceRecord> ParseManualRecord(const Context& ctx, const Request& req) {
-  FACEATT_ASSIGN_OR_RETURN(json body, ParseJsonObject(req.body));
+  FACEATT_ASSIGN_OR_RETURN(json body, BodyFields(req));
   AttendanceRecord r;
+  FACEATT_ASSIGN_OR_RETURN(r.distance, JsonNumber(body, "distance"));
   FACEATT_ASSIGN_OR_RETURN(std::string id, JsonString(body, "employee_id"));
   FACEATT_ASSIGN_OR_RETURN(std::string type, JsonString(body, "type"));
   FACEATT_ASSIGN_OR_RETURN(r.device_id, JsonString(body, "device_id"));
@@ -93,7 +96,10 @@ void HandleAttendanceAdd(Context& ctx, const Request& req, Response& res) {
   json out = RecordJson(*r);
   out["name"] = user->name;
   ctx.events.Publish("attendance", out);
-  SendJson(res, 201, out);
+  // success and message, with 200, are what the old attendance API answered.
+  out["success"] = true;
+  out["message"] = "recorded " + r->type + " for " + *r->employee_id;
+  SendJson(res, 200, out);
 }
 
 }  // namespace faceatt::http

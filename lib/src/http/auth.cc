@@ -1,5 +1,6 @@
 #include "http/auth.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <strings.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 #include "http/errors.h"
@@ -74,7 +76,58 @@ bool LoopbackIpv4(std::string_view h) {
   return parts == 4;
 }
 
+// The 4 or 16 bytes of a textual address; false when it is neither. An
+// IPv4-mapped IPv6 address (::ffff:10.1.2.3, how a dual-stack socket reports
+// an IPv4 client) is its IPv4 address.
+bool ParseAddress(const std::string& text, bool& v6, unsigned char out[16]) {
+  if (inet_pton(AF_INET, text.c_str(), out) == 1) {
+    v6 = false;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), out) != 1) return false;
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  v6 = std::memcmp(out, kMapped, 12) != 0;
+  if (!v6) std::memmove(out, out + 12, 4);
+  return true;
+}
+
+// A keyless request from server.trusted_networks.
+bool FromTrustedNetwork(const Context& ctx, const Request& req) {
+  for (const Network& net : ctx.trusted_networks)
+    if (InNetwork(net, req.remote_addr)) return true;
+  return false;
+}
+
 }  // namespace
+
+Result<Network> ParseNetwork(const std::string& cidr) {
+  auto bad = [&] {
+    return Status::InvalidArgument("server.trusted_networks: '" + cidr +
+                                   "' is not a network (e.g. 10.0.0.0/8, 192.168.1.7, fd00::/8)");
+  };
+  const size_t slash = cidr.find('/');
+  Network net;
+  if (!ParseAddress(cidr.substr(0, slash), net.v6, net.addr)) return bad();
+  const int max_bits = net.v6 ? 128 : 32;
+  net.prefix_bits = max_bits;
+  if (slash != std::string::npos) {
+    const std::string bits = cidr.substr(slash + 1);
+    if (!AllDigits(bits, 3) || std::stoi(bits) > max_bits) return bad();
+    net.prefix_bits = std::stoi(bits);
+  }
+  return net;
+}
+
+bool InNetwork(const Network& net, const std::string& address) {
+  bool v6 = false;
+  unsigned char a[16] = {};
+  if (!ParseAddress(address, v6, a) || v6 != net.v6) return false;
+  const int full = net.prefix_bits / 8, rest = net.prefix_bits % 8;
+  if (std::memcmp(a, net.addr, full) != 0) return false;
+  if (rest == 0) return true;
+  const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a[full] & mask) == (net.addr[full] & mask);
+}
 
 bool LoopbackHost(const std::string& host_header) {
   std::string h = host_header;
@@ -93,7 +146,7 @@ Role RoleOf(const Context& ctx, const Request& req) {
   const std::string auth = req.get_header_value("Authorization");
   if (key.empty() && auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0)
     key = auth.substr(7);
-  if (key.empty()) return Role::kPublic;
+  if (key.empty()) return FromTrustedNetwork(ctx, req) ? Role::kDevice : Role::kPublic;
   const auto& server = ctx.config.server;
   Role role = Role::kPublic;  // every key is compared, whatever matched first
   for (const auto& k : server.reader_keys)
@@ -109,13 +162,16 @@ Status Authorize(const Context& ctx, const Request& req, Response& res, Role nee
   if (needed == Role::kPublic || ctx.no_keys()) return Status::Ok();
   const Role have = RoleOf(ctx, req);
   if (have == Role::kAdmin || have == needed) return Status::Ok();
-  if (have == Role::kPublic) {
-    const bool presented = !req.get_header_value("X-API-Key").empty() ||
-                           !req.get_header_value("Authorization").empty();
+  const bool presented =
+      !req.get_header_value("X-API-Key").empty() || !req.get_header_value("Authorization").empty();
+  if (have == Role::kPublic || !presented) {  // no key, even from a trusted network
     res.set_header("WWW-Authenticate", "Bearer");
     return Status::Unauthenticated(
         presented ? "the API key is not valid"
-                  : "an API key is required (Authorization: Bearer KEY or X-API-Key)");
+        : have == Role::kDevice
+            ? "an API key is required: a trusted network (server.trusted_networks) "
+              "gets the device role only"
+            : "an API key is required (Authorization: Bearer KEY or X-API-Key)");
   }
   return Status::PermissionDenied("this API key's role may not use this endpoint");
 }

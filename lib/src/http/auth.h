@@ -19,6 +19,7 @@ enum class Role { kPublic, kReader, kDevice, kAdmin };
 
 // The role of the key a request presents (X-API-Key, else Authorization:
 // Bearer); kPublic when none or unknown. Keys are compared in constant time.
+// A request without a key from server.trusted_networks is kDevice.
 Role RoleOf(const Context& ctx, const Request& req);
 
 // OK when the request may use an endpoint of role `needed` (admin may use all;
@@ -31,6 +32,14 @@ Status Authorize(const Context& ctx, const Request& req, Response& res, Role nee
 // origins, and (with no keys) a Host that is not loopback. Handled when it
 // wrote the answer.
 httplib::Server::HandlerResponse PreRoute(const Context& ctx, const Request& req, Response& res);
+
+// "10.0.0.0/8", "192.168.1.7" (a /32), "fd00::/8"; kInvalidArgument naming
+// the text otherwise.
+Result<Network> ParseNetwork(const std::string& cidr);
+
+// `address` (a request's remote address; IPv4-mapped IPv6 counts as IPv4)
+// lies in `net`.
+bool InNetwork(const Network& net, const std::string& address);
 
 // The Host header names this machine's loopback ("localhost:8000", "[::1]").
 bool LoopbackHost(const std::string& host_header);

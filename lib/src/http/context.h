@@ -36,6 +36,16 @@ using httplib::Response;
 // Reason of every answer that needed a camera frame and had none.
 inline constexpr const char* kCameraUnavailable = "camera_unavailable";
 
+// server.compat value of the ML microservice's profile (ml_compat.cc).
+inline constexpr const char* kCompatMl = "ml";
+
+// A client network of server.trusted_networks: an IPv4 or IPv6 prefix.
+struct Network {
+  bool v6 = false;
+  unsigned char addr[16] = {};
+  int prefix_bits = 0;
+};
+
 // Threads for long-lived streams (SSE, MJPEG) beyond the pipeline queue.
 inline constexpr int kStreamThreads = 8;
 
@@ -55,6 +65,7 @@ struct Context {
   std::unique_ptr<Connections> connections;  // outlives the httplib server using it
   EventHub events;
   Metrics metrics;
+  std::vector<Network> trusted_networks;  // parsed server.trusted_networks
   std::atomic<bool> stopping{false};
   // Streams open now (at most kStreamThreads).
   std::atomic<int> open_streams{0};

@@ -10,17 +10,15 @@ namespace {
 
 using json = nlohmann::json;
 
-// {name, employee_id, department, force, image | images} with base64 images.
+// {name, employee_id, department, force, image | images} with base64 images,
+// as JSON or an urlencoded form (BodyFields).
 Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   EnrollRequest er;
-  FACEATT_ASSIGN_OR_RETURN(json body, ParseJsonObject(req.body));
+  FACEATT_ASSIGN_OR_RETURN(json body, BodyFields(req));
   FACEATT_ASSIGN_OR_RETURN(er.name, JsonString(body, "name"));
   FACEATT_ASSIGN_OR_RETURN(er.employee_id, JsonString(body, "employee_id"));
   FACEATT_ASSIGN_OR_RETURN(er.department, JsonString(body, "department"));
-  if (body.contains("force")) {
-    if (!body["force"].is_boolean()) return Status::InvalidArgument("force must be true or false");
-    er.force = body["force"].get<bool>();
-  }
+  FACEATT_ASSIGN_OR_RETURN(er.force, JsonBool(body, "force", false));
   std::vector<std::string> texts;
   if (body.contains("image")) {
     FACEATT_ASSIGN_OR_RETURN(std::string one, JsonString(body, "image"));
@@ -40,10 +38,11 @@ Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   return er;
 }
 
-// Multipart fields name, employee_id, department, force and repeated image files.
+// Multipart fields name, employee_id, department, force and repeated image
+// files; another body is read as /enroll/json reads it (the old clients post
+// urlencoded forms and JSON to /enroll too).
 Result<EnrollRequest> ParseEnrollForm(const Request& req) {
-  if (!req.is_multipart_form_data())
-    return Status::InvalidArgument("expected multipart/form-data (or POST /enroll/json)");
+  if (!req.is_multipart_form_data()) return ParseEnrollJson(req);
   EnrollRequest er;
   er.name = FormValue(req, "name");
   er.employee_id = FormValue(req, "employee_id");
@@ -79,7 +78,8 @@ void Enroll(Context& ctx, const Request& req, Response& res, Result<EnrollReques
   if (!result.ok()) return SendError(req, res, result.status());
   ctx.events.Publish("enrolled",
                      {{"employee_id", result->user.employee_id}, {"name", result->user.name}});
-  SendJson(res, result->created ? 201 : 200, EnrollJson(*result));
+  // 200 whether created or not, as the old attendance API answered (issue 15).
+  SendJson(res, 200, EnrollJson(*result));
 }
 
 }  // namespace

@@ -16,7 +16,8 @@ json RecordJson(const AttendanceRecord& r) {
           {"device_id", r.device_id},
           {"distance", r.distance ? json(Round4(*r.distance)) : json()},
           {"ts_server", FormatUtc(r.ts_server_ms)},
-          {"ts_client", OrNull(r.ts_client)}};
+          {"ts_client", OrNull(r.ts_client)},
+          {"image_ref", OrNull(r.image_ref)}};
 }
 
 json DeliveryJson(const OutboxItem& o) {
@@ -48,6 +49,8 @@ json EnrollJson(const EnrollResult& result) {
                       {"box", o.box ? BoxJson(*o.box) : json()}});
   json body = UserJson(result.user);
   body["success"] = true;
+  body["message"] = std::string(result.created ? "enrolled " : "added photos to ") +
+                    result.user.employee_id + " (" + result.user.name + ")";
   body["created"] = result.created;
   body["accepted"] = result.accepted;
   body["images"] = images;
@@ -60,6 +63,7 @@ json AttemptJson(const AttemptOutcome& o, const std::string& ts) {
     return {{"success", true},
             {"employee_id", face.employee_id},
             {"name", face.name},
+            {"user", face.name},  // the old attendance API's name for it
             {"distance", Round4(face.distance)},
             {"decided_threshold", Round4(face.threshold)},
             {"type", o.decision.type},
@@ -80,6 +84,7 @@ json AttemptJson(const AttemptOutcome& o, const std::string& ts) {
   if (o.reason == kAlreadyRecorded) {
     out["employee_id"] = o.face->employee_id;
     out["name"] = o.face->name;
+    out["user"] = o.face->name;
     out["type"] = o.decision.type;
     out["first_ts"] = FormatUtc(o.decision.first_ts_ms);
   }

@@ -19,16 +19,18 @@ void HandleHealth(Context& ctx, const Request&, Response& res) {
   const bool models_ok = ctx.models != nullptr && ctx.service != nullptr;
   std::string camera_state = "none";
   if (ctx.camera) camera_state = ctx.camera->connected() ? "connected" : "disconnected";
-  json body = {{"status", db_ok && models_ok ? "ok" : "unavailable"},
-               {"database", db_ok ? "ok" : (users.ok() ? embeddings : users).status().message()},
-               {"models", models_ok ? ctx.models->description() : "not loaded"},
-               {"model_id", models_ok ? ctx.models->model_id() : ""},
-               {"camera", camera_state},
-               {"version", ctx.options.version},
-               {"uptime_seconds", Round4(Seconds(ctx.started_at))},
-               {"users", users.ok() ? json(*users) : json()},
-               {"embeddings", embeddings.ok() ? json(*embeddings) : json()},
-               {"gallery_people", ctx.service ? ctx.service->people() : 0}};
+  // "healthy" and "connected" are the old attendance API's words (issue 15).
+  json body = {
+      {"status", db_ok && models_ok ? "healthy" : "unavailable"},
+      {"database", db_ok ? "connected" : (users.ok() ? embeddings : users).status().message()},
+      {"models", models_ok ? ctx.models->description() : "not loaded"},
+      {"model_id", models_ok ? ctx.models->model_id() : ""},
+      {"camera", camera_state},
+      {"version", ctx.options.version},
+      {"uptime_seconds", Round4(Seconds(ctx.started_at))},
+      {"users", users.ok() ? json(*users) : json()},
+      {"embeddings", embeddings.ok() ? json(*embeddings) : json()},
+      {"gallery_people", ctx.service ? ctx.service->people() : 0}};
   // People enrolled only with another model are not in the gallery until
   // `faceatt reembed` (docs/admin.md) recomputes their embeddings.
   if (models_ok) {

@@ -13,11 +13,9 @@
 #include "http/routes.h"
 
 namespace faceatt::http {
-namespace {
 
 using json = nlohmann::json;
 
-// The image of an identify/recognize request: multipart `image` or JSON `image`.
 Result<cv::Mat> RequestImage(Context& ctx, const Request& req, const json* body) {
   std::string bytes;
   if (body) {
@@ -35,6 +33,30 @@ Result<cv::Mat> RequestImage(Context& ctx, const Request& req, const json* body)
   ctx.Stage("decode", t0);
   return image;
 }
+
+Attempt::EventsFn WebhookEvents(Context& ctx, const FaceIdentity& face, const Attempt& attempt,
+                                const json& frame_info, int* queued) {
+  return [&ctx, face, type = attempt.type, device_id = attempt.device_id, frame_info,
+          queued](const AttendanceRecord& row) {
+    const bool known = row.status == kStatusSuccess;
+    const char* event = known ? kEventRecognized : kEventUnknown;
+    json payload = {{"event", event},
+                    {"employee_id", known ? json(*row.employee_id) : json()},
+                    {"name", known ? json(face.name) : json()},
+                    {"distance", row.distance ? json(Round4(*row.distance)) : json()},
+                    {"type", known ? row.type : type},
+                    {"device_id", device_id},
+                    {"ts", FormatUtc(row.ts_server_ms)},
+                    {"box", BoxJson(face.box)},
+                    {"frame_info", frame_info}};
+    auto rows = ctx.webhooks->Prepare(event, payload.dump(),
+                                      known ? *row.employee_id : "unknown:" + device_id);
+    *queued = static_cast<int>(rows.size());
+    return rows;
+  };
+}
+
+namespace {
 
 // One POST /identify on its way through the steps below.
 struct IdentifyCall {
@@ -58,8 +80,8 @@ Status ParseAttempt(IdentifyCall& c) {
     a.type = FormValue(c.req, "type");
     a.device_id = FormValue(c.req, "device_id");
     a.ts_client = FormValue(c.req, "ts_client");
-  } else if (IsJson(c.req) || !c.req.body.empty()) {
-    FACEATT_ASSIGN_OR_RETURN(c.body, ParseJsonObject(c.req.body));
+  } else if (IsJson(c.req) || !c.req.body.empty()) {  // JSON, or an urlencoded form
+    FACEATT_ASSIGN_OR_RETURN(c.body, BodyFields(c.req));
     for (auto [key, out] : {std::pair{"type", &a.type}, std::pair{"device_id", &a.device_id},
                             std::pair{"ts_client", &a.ts_client}}) {
       FACEATT_ASSIGN_OR_RETURN(*out, JsonString(*c.body, key));
@@ -115,23 +137,7 @@ void Fail(IdentifyCall& c, const Status& st) {
 // Step 3 (webhooks on): the events announcing the attendance row, stored in
 // its transaction, so a crash never keeps one without the other.
 void PrepareWebhooks(IdentifyCall& c, const FaceIdentity& only) {
-  c.attempt.events = [&c, &only](const AttendanceRecord& row) {
-    const bool known = row.status == kStatusSuccess;
-    const char* event = known ? kEventRecognized : kEventUnknown;
-    json payload = {{"event", event},
-                    {"employee_id", known ? json(*row.employee_id) : json()},
-                    {"name", known ? json(only.name) : json()},
-                    {"distance", row.distance ? json(Round4(*row.distance)) : json()},
-                    {"type", known ? row.type : c.attempt.type},
-                    {"device_id", c.attempt.device_id},
-                    {"ts", FormatUtc(row.ts_server_ms)},
-                    {"box", BoxJson(only.box)},
-                    {"frame_info", c.frame_info}};
-    auto rows = c.ctx.webhooks->Prepare(
-        event, payload.dump(), known ? *row.employee_id : "unknown:" + c.attempt.device_id);
-    c.queued = static_cast<int>(rows.size());
-    return rows;
-  };
+  c.attempt.events = WebhookEvents(c.ctx, only, c.attempt, c.frame_info, &c.queued);
 }
 
 // Step 4: identify, apply the attendance rules, write the row; answer.
@@ -192,7 +198,7 @@ void HandleIdentify(Context& ctx, const Request& req, Response& res) {
 void HandleRecognize(Context& ctx, const Request& req, Response& res) {
   std::optional<json> body;
   if (!req.is_multipart_form_data()) {
-    auto parsed = ParseJsonObject(req.body);
+    auto parsed = BodyFields(req);
     if (!parsed.ok()) return SendError(req, res, parsed.status());
     body = std::move(*parsed);
   }

@@ -1,5 +1,8 @@
 #include "http/request_body.h"
 
+#include <cmath>
+#include <cstdlib>
+
 namespace faceatt::http {
 
 using json = nlohmann::json;
@@ -61,6 +64,54 @@ Result<std::string> JsonString(const json& j, const char* key) {
   if (it == j.end() || it->is_null()) return std::string();
   if (!it->is_string()) return Status::InvalidArgument(std::string(key) + " must be a string");
   return it->get<std::string>();
+}
+
+Result<json> BodyFields(const httplib::Request& req) {
+  if (req.is_multipart_form_data()) {
+    json fields = json::object();
+    for (const auto& [name, part] : req.files)
+      if (name != "image" && part.filename.empty()) fields[name] = part.content;
+    return fields;
+  }
+  if (req.get_header_value("Content-Type").find("application/x-www-form-urlencoded") !=
+      std::string::npos) {
+    httplib::Params params;
+    httplib::detail::parse_query_text(req.body, params);
+    json fields = json::object();
+    for (const auto& [key, value] : params) {
+      if (!IsUtf8(key) || !IsUtf8(value))
+        return Status::InvalidArgument("a form field is not valid UTF-8 text");
+      if (!fields.contains(key)) fields[key] = value;  // the first of repeated keys
+    }
+    return fields;
+  }
+  return ParseJsonObject(req.body);
+}
+
+Result<bool> JsonBool(const json& j, const char* key, bool def) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return def;
+  if (it->is_boolean()) return it->get<bool>();
+  if (it->is_string()) {
+    const std::string v = it->get<std::string>();
+    if (v == "true" || v == "1") return true;
+    if (v == "false" || v == "0") return false;
+  }
+  return Status::InvalidArgument(std::string(key) + " must be true or false");
+}
+
+Result<std::optional<double>> JsonNumber(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty()))
+    return std::optional<double>();
+  if (it->is_number()) return std::optional<double>(it->get<double>());
+  if (it->is_string()) {
+    const std::string v = it->get<std::string>();
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() + v.size() && std::isfinite(d)) return std::optional<double>(d);
+  }
+  return Status::InvalidArgument(std::string(key) + " must be a number");
 }
 
 std::string FormValue(const httplib::Request& req, const char* key) {

@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,19 @@ Result<nlohmann::json> ParseJsonObject(const std::string& body);
 
 // A string member ("" when absent or null); an error when it is not a string.
 Result<std::string> JsonString(const nlohmann::json& object, const char* key);
+
+// The fields of a request body as one JSON object, whatever form the old
+// clients send: a JSON object, an application/x-www-form-urlencoded body, or
+// the text fields of a multipart form (parts without a filename, and not
+// `image`), each form value a JSON string. JsonBool and JsonNumber read such
+// strings too ("true", "0.35").
+Result<nlohmann::json> BodyFields(const httplib::Request& req);
+
+// A boolean member: absent/null -> `def`; true/false, or "true"/"false"/"1"/"0".
+Result<bool> JsonBool(const nlohmann::json& object, const char* key, bool def);
+
+// A number member: absent/null/"" -> nullopt; a JSON number or a decimal string.
+Result<std::optional<double>> JsonNumber(const nlohmann::json& object, const char* key);
 
 // A multipart form field's content ("" when absent).
 std::string FormValue(const httplib::Request& req, const char* key);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <regex>
 #include <vector>
 
@@ -43,20 +44,42 @@ constexpr Route kRoutes[] = {
     {"GET", "/capture", "/capture", Role::kDevice, HandleCapture},
 };
 
+// server.compat = "ml": the ML microservice's routes and answer shapes
+// (ml_compat.cc), bound before kRoutes so they win on the paths both have.
+// A setting rather than a path prefix: that service's kiosks and scripts call
+// these paths on the root, and a prefix would mean changing every client.
+constexpr Route kMlRoutes[] = {
+    {"GET", "/health", "/health", Role::kPublic, HandleMlHealth},
+    {"GET", "/config", "/config", Role::kReader, HandleMlConfig},
+    {"POST", "/enroll", "/enroll", Role::kAdmin, HandleMlEnroll},
+    {"POST", "/recognize", "/recognize", Role::kDevice, HandleMlRecognize},
+    {"POST", "/recognize/realtime", "/recognize/realtime", Role::kDevice, HandleMlRealtime},
+};
+
+// The route tables in force: the ML profile's first when it is on.
+std::vector<const Route*> ActiveRoutes(const Context& ctx) {
+  std::vector<const Route*> routes;
+  if (ctx.config.server.compat == kCompatMl)
+    for (const Route& r : kMlRoutes) routes.push_back(&r);
+  for (const Route& r : kRoutes) routes.push_back(&r);
+  return routes;
+}
+
 // A multipart upload holds an image and a few fields; more parts than this is
 // not a client of ours (httplib's own cap is 1024).
 constexpr size_t kMaxFormParts = 32;
 
 // The route `req` will reach (the same regex match httplib makes), or null.
-const Route* FindRoute(const Request& req) {
-  static const std::vector<std::regex> patterns = [] {
-    std::vector<std::regex> v;
-    for (const Route& r : kRoutes) v.emplace_back(r.pattern);
-    return v;
+const Route* FindRoute(const Context& ctx, const Request& req) {
+  static const std::map<const Route*, std::regex> patterns = [] {
+    std::map<const Route*, std::regex> m;
+    for (const Route& r : kRoutes) m.emplace(&r, r.pattern);
+    for (const Route& r : kMlRoutes) m.emplace(&r, r.pattern);
+    return m;
   }();
   const std::string method = req.method == "HEAD" ? "GET" : req.method;  // httplib does the same
-  for (size_t i = 0; i < std::size(kRoutes); ++i)
-    if (method == kRoutes[i].method && std::regex_match(req.path, patterns[i])) return &kRoutes[i];
+  for (const Route* r : ActiveRoutes(ctx))
+    if (method == r->method && std::regex_match(req.path, patterns.at(r))) return r;
   return nullptr;
 }
 
@@ -114,7 +137,7 @@ httplib::Server::HandlerResponse PreRouteWithTable(Context& ctx, const Request& 
   using httplib::Server;
   if (PreRoute(ctx, req, res) == Server::HandlerResponse::Handled)
     return Server::HandlerResponse::Handled;
-  const Route* route = FindRoute(req);
+  const Route* route = FindRoute(ctx, req);
   Status st;
   if (!route && HasBody(req))
     st = Status::NotFound("no route " + req.method + " " + req.path);
@@ -133,13 +156,14 @@ httplib::Server::HandlerResponse PreRouteWithTable(Context& ctx, const Request& 
 void Serve(Context& ctx, const Route& route, const Request& req, Response& res,
            const httplib::ContentReader* reader) {
   const auto t0 = std::chrono::steady_clock::now();
-  Request full;
+  Request full = req;
   Status read;
-  if (reader) {
-    full = req;
-    read = ReadBody(ctx, *reader, full);
-  }
-  if (read.ok()) read = CheckUtf8(reader ? full : req);
+  if (reader) read = ReadBody(ctx, *reader, full);
+  // An empty query parameter means no filter, as the old clients send them
+  // (GET /attendance?employee_id=&limit=3).
+  for (auto it = full.params.begin(); it != full.params.end();)
+    it = it->second.empty() ? full.params.erase(it) : std::next(it);
+  if (read.ok()) read = CheckUtf8(full);
   ctx.connections->Handling(req);  // received: no request deadline while answered
   if (!read.ok()) {
     res.set_header("Connection", "close");  // the rest of the body is never read
@@ -148,7 +172,7 @@ void Serve(Context& ctx, const Route& route, const Request& req, Response& res,
     SendError(req, res, st);  // checked before the body too; this is the guard of record
   } else {
     try {
-      route.handler(ctx, reader ? full : req, res);
+      route.handler(ctx, full, res);
     } catch (const std::exception& e) {
       spdlog::error("{} {}: {}", route.method, route.name, e.what());
       SendError(req, res, Status::Internal(e.what()));
@@ -166,7 +190,8 @@ void Serve(Context& ctx, const Route& route, const Request& req, Response& res,
 }  // namespace
 
 void InstallRoutes(Context& ctx, httplib::Server& svr) {
-  for (const Route& route : kRoutes) {
+  for (const Route* r : ActiveRoutes(ctx)) {
+    const Route& route = *r;
     auto serve = [&ctx, &route](const Request& req, Response& res) {
       Serve(ctx, route, req, res, nullptr);
     };

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <string>
 
 #include "http/context.h"
@@ -17,6 +18,13 @@ using Handler = void (*)(Context&, const Request&, Response&);
 // recognition.cc
 void HandleIdentify(Context&, const Request&, Response&);
 void HandleRecognize(Context&, const Request&, Response&);
+// The image of a request: multipart `image`, or `image` (base64) of `body`
+// when given; decoded under image.max_bytes / max_pixels.
+Result<cv::Mat> RequestImage(Context& ctx, const Request& req, const nlohmann::json* body);
+// Attempt::events for `face`: the webhook rows announcing the row written
+// (attendance.recognized or attendance.unknown); sets *queued to their count.
+Attempt::EventsFn WebhookEvents(Context& ctx, const FaceIdentity& face, const Attempt& attempt,
+                                const nlohmann::json& frame_info, int* queued);
 // enrollment.cc
 void HandleEnrollForm(Context&, const Request&, Response&);
 void HandleEnrollJson(Context&, const Request&, Response&);
@@ -33,6 +41,12 @@ void HandleThumbnail(Context&, const Request&, Response&);
 void HandleEvents(Context&, const Request&, Response&);
 void HandleStream(Context&, const Request&, Response&);
 void HandleCapture(Context&, const Request&, Response&);
+// ml_compat.cc: the ML microservice's shapes (server.compat = "ml")
+void HandleMlHealth(Context&, const Request&, Response&);
+void HandleMlConfig(Context&, const Request&, Response&);
+void HandleMlEnroll(Context&, const Request&, Response&);
+void HandleMlRecognize(Context&, const Request&, Response&);
+void HandleMlRealtime(Context&, const Request&, Response&);
 // operations.cc
 void HandleHealth(Context&, const Request&, Response&);
 void HandleConfig(Context&, const Request&, Response&);

@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "http/auth.h"
 #include "http/context.h"
 #include "http/routes.h"
 
@@ -40,6 +41,14 @@ void KeepMemoryFlat() {
 // Without keys the server listens on loopback only (server.h).
 std::string HostToBind(const http::Context& ctx) {
   const std::string& host = ctx.config.server.host;
+  if (!ctx.config.server.trusted_networks.empty()) {
+    std::string nets;
+    for (const auto& n : ctx.config.server.trusted_networks) nets += (nets.empty() ? "" : ", ") + n;
+    spdlog::warn(
+        "server.trusted_networks: requests without a key from {} get the device role "
+        "(identify, recognize, capture, stream); admin and reader endpoints still need a key",
+        nets);
+  }
   if (!ctx.no_keys()) return host;
   if (host != "127.0.0.1" && host != "localhost" && host != "::1") {
     spdlog::warn(
@@ -90,6 +99,10 @@ Result<std::unique_ptr<Server>> Server::Create(const Config& config,
   ctx.store = store;
   ctx.options = options;
   ctx.clock = options.clock ? options.clock : &ctx.system_clock;
+  for (const auto& cidr : config.server.trusted_networks) {
+    FACEATT_ASSIGN_OR_RETURN(http::Network net, http::ParseNetwork(cidr));
+    ctx.trusted_networks.push_back(net);
+  }
   FACEATT_ASSIGN_OR_RETURN(
       ctx.service, FaceService::Open(config, models, store, DataDir(config.paths.data_dir)));
   ctx.recorder = std::make_unique<AttendanceRecorder>(store, config.attendance, ctx.clock);

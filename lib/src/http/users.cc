@@ -18,15 +18,14 @@ struct UserChanges {
 };
 
 Result<UserChanges> ParseUserChanges(const Request& req) {
-  FACEATT_ASSIGN_OR_RETURN(json body, ParseJsonObject(req.body));
+  FACEATT_ASSIGN_OR_RETURN(json body, BodyFields(req));
   UserChanges c;
   for (const auto& [k, v] : body.items()) {
     if (k == "name" || k == "department") {
       if (!v.is_string()) return Status::InvalidArgument(k + " must be a string");
       (k == "name" ? c.name : c.department) = v.get<std::string>();
     } else if (k == "active") {
-      if (!v.is_boolean()) return Status::InvalidArgument("active must be true or false");
-      c.active = v.get<bool>();
+      FACEATT_ASSIGN_OR_RETURN(c.active, JsonBool(body, "active", true));
     } else {
       return Status::InvalidArgument("unknown field " + k + " (name, department, active)");
     }
