@@ -3,7 +3,7 @@
 //
 // Working days: a working day "2026-11-30" runs from its day_starts_at (local
 // time, attendance.timezone) to the next day's, so with "04:00" a shift from
-// 22:00 to 06:00 is one day, the day it started. Every time is UTC Unix ms in
+// 22:00 to 03:00 is one day, the day it started. Every time is UTC Unix ms in
 // and out; dates are the working day's local "YYYY-MM-DD".
 //
 // Which rows count: successful IN/OUT rows (CountsForPresence); unknown faces,

@@ -41,16 +41,16 @@ class ReportTest : public ::testing::Test {
   AttendanceConfig config_;
 };
 
-// With a 04:00 boundary a 22:00-06:00 shift is one working day: auto makes the
-// 02:00 scan the OUT of the evening's IN, and the summary puts both on Monday.
+// With a 04:00 boundary a 22:00-03:30 shift is one working day: auto makes the
+// 00:30 scan the OUT of the evening's IN, and the summary puts it all on Monday.
 TEST_F(ReportTest, ShiftAcrossMidnightIsOneDayWithA0400Boundary) {
   config_.day_starts_at = "04:00";
   config_.work_starts_at = "22:00";
-  Scan("E1", "2026-11-30T21:55:00+09:00", "auto");  // Monday evening
-  Scan("E1", "2026-12-01T02:00:00+09:00", "auto");  // OUT, not a new day's IN
-  Scan("E1", "2026-12-01T02:30:00+09:00", "IN");    // back from a break
-  Scan("E1", "2026-12-01T06:00:00+09:00", "auto");
-  Scan("E2", "2026-11-30T22:10:00+09:00", "IN");  // late
+  Scan("E1", "2026-11-30T21:55:00+09:00", "auto");  // Monday evening: IN
+  Scan("E1", "2026-12-01T00:30:00+09:00", "auto");  // OUT, not a new day's IN
+  Scan("E1", "2026-12-01T01:00:00+09:00", "IN");    // back from a break
+  Scan("E1", "2026-12-01T03:30:00+09:00", "auto");  // OUT
+  Scan("E2", "2026-11-30T22:10:00+09:00", "IN");    // late
   auto rows = DailySummary(*store_, *store_, Calendar(), "2026-11-30", "2026-12-01", "E1",
                            At("2026-12-01T12:00:00+09:00"));
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
@@ -59,8 +59,8 @@ TEST_F(ReportTest, ShiftAcrossMidnightIsOneDayWithA0400Boundary) {
   EXPECT_EQ(monday.date, "2026-11-30");
   EXPECT_EQ(monday.events, 4);
   EXPECT_EQ(*monday.first_in, At("2026-11-30T21:55:00+09:00"));
-  EXPECT_EQ(*monday.last_out, At("2026-12-01T06:00:00+09:00"));
-  EXPECT_EQ(monday.worked_ms, (4 * 60 + 5 + 3 * 60 + 30) * 60 * 1000);  // 4h05 + 3h30
+  EXPECT_EQ(*monday.last_out, At("2026-12-01T03:30:00+09:00"));
+  EXPECT_EQ(monday.worked_ms, (2 * 60 + 35 + 2 * 60 + 30) * 60 * 1000);  // 2h35 + 2h30
   EXPECT_FALSE(monday.late);
   EXPECT_FALSE(monday.absent);
   // Tuesday (begun at 04:00) has no IN: an absence, not the tail of Monday.
