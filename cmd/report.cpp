@@ -32,14 +32,17 @@ std::string Notes(const PersonDay& d) {
 }
 
 void PrintDays(const std::vector<PersonDay>& days, bool with_state) {
-  std::cout << Pad("DATE", 11) << Pad("EMPLOYEE_ID", 12) << Pad("NAME", 20)
-            << (with_state ? Pad("STATE", 8) + Pad("SINCE", 7) : "") << Pad("FIRST_IN", 9)
-            << Pad("LAST_OUT", 9) << Pad("HOURS", 6) << "NOTE\n";
+  auto line = [](std::string text) {
+    text.erase(text.find_last_not_of(' ') + 1);
+    std::cout << text << "\n";
+  };
+  line(Pad("DATE", 11) + Pad("EMPLOYEE_ID", 12) + Pad("NAME", 20) +
+       (with_state ? Pad("STATE", 8) + Pad("SINCE", 7) : "") + Pad("FIRST_IN", 9) +
+       Pad("LAST_OUT", 9) + Pad("HOURS", 6) + (with_state ? "" : "NOTE"));
   for (const auto& d : days)
-    std::cout << Pad(d.date, 11) << Pad(d.employee_id, 12) << Pad(d.name.empty() ? "-" : d.name, 20)
-              << (with_state ? Pad(d.state, 8) + Pad(Clock(d.since), 7) : "")
-              << Pad(Clock(d.first_in), 9) << Pad(Clock(d.last_out), 9)
-              << Pad(Hours(d.worked_ms), 6) << (with_state ? "" : Notes(d)) << "\n";
+    line(Pad(d.date, 11) + Pad(d.employee_id, 12) + Pad(d.name.empty() ? "-" : d.name, 20) +
+         (with_state ? Pad(d.state, 8) + Pad(Clock(d.since), 7) : "") + Pad(Clock(d.first_in), 9) +
+         Pad(Clock(d.last_out), 9) + Pad(Hours(d.worked_ms), 6) + (with_state ? "" : Notes(d)));
 }
 
 void PrintJson(const std::vector<PersonDay>& days) {

@@ -133,9 +133,10 @@ Status Authorize(const Context& ctx, const Request& req, Response& res, Role nee
   const Role have = RoleOf(ctx, req);
   if (have == Role::kAdmin || have == needed) return Status::Ok();
   // A group key: reader and device roles (routes.cc limits it to the group routes).
-  if (have == Role::kPublic && (needed == Role::kReader || needed == Role::kDevice) &&
-      !KeyGroup(ctx, req).empty())
-    return Status::Ok();
+  if (have == Role::kPublic && !KeyGroup(ctx, req).empty()) {
+    if (needed == Role::kReader || needed == Role::kDevice) return Status::Ok();
+    return Status::PermissionDenied("this API key's role may not use this endpoint");
+  }
   if (have == Role::kPublic) {
     const bool presented = !req.get_header_value("X-API-Key").empty() ||
                            !req.get_header_value("Authorization").empty();

@@ -241,7 +241,8 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
   if (existing && !request.name.empty() && request.name != result.user.name)
     return Status::InvalidArgument("employee id " + request.employee_id + " is " +
                                    result.user.name + ", not " + request.name +
-                                   " (leave the name out to add photos; rename with users update)")
+                                   " (leave the name out to add photos; rename with `users rename` "
+                                   "or PATCH /users/{id})")
         .WithReason(kNameMismatch);
   if (request.images.empty()) return Status::InvalidArgument("no images given");
 
