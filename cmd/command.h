@@ -82,8 +82,14 @@ Runner SetupEval(CLI::App& app);
 Runner SetupCalibrate(CLI::App& app);
 Runner SetupServe(CLI::App& app);
 Runner SetupReembed(CLI::App& app);
+Runner SetupReport(CLI::App& app);
+Runner SetupGroups(CLI::App& app);
 
 // Formats a distance as "0.412".
 std::string Fixed(double value, int digits = 3);
+// Columns a UTF-8 string takes in a terminal (wcwidth: Hangul and CJK are two).
+size_t DisplayWidth(const std::string& utf8);
+// Pads to `width` display columns (at least one space after the text).
+std::string Pad(const std::string& utf8, size_t width);
 
 }  // namespace faceatt::cli

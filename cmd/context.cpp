@@ -1,4 +1,6 @@
+#include <locale.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -51,6 +53,30 @@ std::string Fixed(double value, int digits) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", digits, value);
   return buf;
+}
+
+size_t DisplayWidth(const std::string& s) {
+  // wcwidth reads the thread's LC_CTYPE: a UTF-8 one just for this, so the
+  // process locale stays "C".
+  static const locale_t utf8 = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr);
+  const locale_t previous = utf8 ? ::uselocale(utf8) : nullptr;
+  size_t cols = 0;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    char32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    const int w = utf8 ? ::wcwidth(static_cast<wchar_t>(cp)) : 1;
+    cols += w < 0 ? 1 : static_cast<size_t>(w);
+    i += static_cast<size_t>(len);
+  }
+  if (utf8) ::uselocale(previous);
+  return cols;
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  const size_t cols = DisplayWidth(s);
+  return s + std::string(cols < width ? width - cols : 1, ' ');
 }
 
 bool Context::stdout_is_terminal() const { return ::isatty(STDOUT_FILENO) == 1; }

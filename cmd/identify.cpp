@@ -79,7 +79,7 @@ Runner SetupIdentify(CLI::App& app) {
     bool json = false, record = false;
     int top = 0;
     double tolerance = 0;
-    std::string type = "auto", device = "cli";
+    std::string type = "auto", device = "cli", group;
     std::vector<std::string> images;
   };
   auto o = std::make_shared<Options>();
@@ -93,6 +93,9 @@ Runner SetupIdentify(CLI::App& app) {
   app.add_option("--type", o->type, "With --record: IN, OUT or auto (default auto)");
   app.add_option("--device", o->device,
                  "With --record: device id stored with the record (default cli)");
+  app.add_option("--group", o->group,
+                 "Only this group's people are candidates (default: the --device's "
+                 "attendance.device_groups group, else everyone)");
   app.add_option("images", o->images, "Photos to identify")->required();
   return [o](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Config * config, ctx.config());
@@ -113,6 +116,9 @@ Runner SetupIdentify(CLI::App& app) {
     IdentifyOptions opts;
     if (o->tolerance > 0) opts.tolerance = o->tolerance;
     if (o->top > 0) opts.top_k = o->top;
+    opts.group = o->group.empty() ? DeviceGroup(*config, o->device) : o->group;
+    if (!opts.group.empty() && !service->HasGroup(opts.group))
+      return Status::NotFound("no group '" + opts.group + "' (faceatt groups list)");
     const ImageLimits limits{config->image.max_bytes, config->image.max_pixels};
     bool any_match = false, any_bad = false;
     for (const auto& path : o->images) {

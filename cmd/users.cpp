@@ -8,16 +8,6 @@
 #include "faceatt/maintenance.h"
 
 namespace faceatt::cli {
-namespace {
-
-// Pads to `width` display columns, counting UTF-8 code points (not bytes).
-std::string Pad(const std::string& s, size_t width) {
-  size_t cols = 0;
-  for (unsigned char c : s) cols += (c & 0xC0) != 0x80;
-  return s + std::string(cols < width ? width - cols : 1, ' ');
-}
-
-}  // namespace
 
 Runner SetupUsers(CLI::App& app) {
   struct Options {

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "faceatt/export.h"
 #include "faceatt/store.h"
@@ -563,6 +565,82 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
           .exit_code,
       0);
   EXPECT_FALSE(fs::exists(t / "never.csv"));
+}
+
+// Display columns of UTF-8 text as a terminal shows it: Hangul syllables take two.
+size_t Columns(const std::string& s) {
+  size_t cols = 0;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    char32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    cols += cp >= 0xAC00 && cp <= 0xD7A3 ? 2 : 1;
+    i += len;
+  }
+  return cols;
+}
+
+// Issue 14: groups from the CLI, and `report today` with Korean names aligned.
+TEST(AdminCliTest, GroupsAndTodaysBoardWithKoreanNames) {
+  TempDir t;
+  fs::create_directories(t / "data");
+  {
+    auto store = Open(t / "data/faceatt.db");
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->CreateUser({"E1", "김민준", ""}, {}).ok());
+    ASSERT_TRUE(store->CreateUser({"E2", "Penny", ""}, {}).ok());
+    ASSERT_TRUE(store->CreateUser({"E3", "이서연", ""}, {}).ok());
+    for (auto [id, type, when] : {std::tuple{"E1", "IN", "2026-11-30T08:50:00+09:00"},
+                                  std::tuple{"E2", "IN", "2026-11-30T08:40:00+09:00"},
+                                  std::tuple{"E2", "OUT", "2026-11-30T12:00:00+09:00"}})
+      ASSERT_TRUE(store
+                      ->AddAttendance(
+                          testing::AttendanceRow(id, type, kStatusSuccess, *ParseTimestamp(when)))
+                      .ok());
+  }
+  auto env = Env();
+  env["FACEATT_ATTENDANCE_TIMEZONE"] = "Asia/Seoul";
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data-dir", "data"});
+    return RunCli(args, t.path(), env);
+  };
+  auto added = cli({"groups", "add", "Class 3A", "E1", "E3"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_NE(added.out.find("Class 3A"), std::string::npos);
+  // An unknown id changes nothing.
+  EXPECT_EQ(cli({"groups", "add", "Class 3A", "E2", "NOBODY"}).exit_code, 3);
+  EXPECT_EQ(*Open(t / "data/faceatt.db")->ListGroups(),
+            (std::map<std::string, std::vector<std::string>>{{"Class 3A", {"E1", "E3"}}}));
+
+  auto board = cli({"report", "today", "--at", "2026-11-30T13:00:00+09:00"});
+  ASSERT_EQ(board.exit_code, 0) << board.err;
+  EXPECT_NE(board.out.find("1 in, 1 left, 1 not come yet"), std::string::npos) << board.out;
+  // Every row's STATE column starts at the same display column as the header's.
+  std::istringstream lines(board.out);
+  std::string line;
+  std::getline(lines, line);  // the summary line
+  std::getline(lines, line);
+  const size_t state_col = Columns(line.substr(0, line.find("STATE")));
+  int rows = 0;
+  for (; std::getline(lines, line); ++rows) {
+    size_t at = line.find(" in ");
+    if (at == std::string::npos) at = line.find(" left ");
+    if (at == std::string::npos) at = line.find(" absent ");
+    ASSERT_NE(at, std::string::npos) << line;
+    EXPECT_EQ(Columns(line.substr(0, at + 1)), state_col) << line;
+  }
+  EXPECT_EQ(rows, 3);
+  auto scoped = cli(
+      {"report", "today", "--group", "Class 3A", "--json", "--at", "2026-11-30T13:00:00+09:00"});
+  ASSERT_EQ(scoped.exit_code, 0) << scoped.err;
+  auto people = nlohmann::json::parse(scoped.out);
+  ASSERT_EQ(people.size(), 2u);
+  EXPECT_EQ(people[0]["employee_id"], "E1");
+  EXPECT_EQ(people[0]["state"], "in");
+  EXPECT_EQ(people[1]["state"], "absent");
+  EXPECT_EQ(cli({"report", "today", "--group", "Class 9Z"}).exit_code, 3);
+  EXPECT_EQ(cli({"report", "daily", "--from", "2026-11-30", "--to", "2026-11-01"}).exit_code, 2);
 }
 
 }  // namespace

@@ -386,6 +386,85 @@ TEST_F(ServerTest, UsersCrudAndThumbnailAndManualAttendance) {
   EXPECT_EQ(Body(Identify(kObamaProbe2, "OUT"))["reason"], "unknown");
 }
 
+// Issue 14: a class's key identifies and reports only its class; a face of
+// someone outside the group comes back unknown; another group is refused.
+TEST_F(ServerTest, GroupsScopeIdentificationReportsAndKeys) {
+  config_.server.admin_keys = {"admin-key"};
+  config_.server.group_keys = {"3A=teacher-3a"};
+  config_.attendance.device_groups = {"door-3b=3B"};
+  StartServer();
+  const std::string obama = Enroll("Barack Obama", {kObamaA, kObamaB}, "admin-key");
+  const std::string biden =
+      Enroll("Joe Biden", {kBiden, "people/face_recognition/biden/biden.jpg"}, "admin-key");
+  auto admin = Client("admin-key");
+  ASSERT_EQ(admin.Put("/groups/3A/members/" + obama, "", "application/json")->status, 200);
+  ASSERT_EQ(admin.Put("/groups/3B/members/" + biden, "", "application/json")->status, 200);
+  EXPECT_EQ(admin.Put("/groups/3A/members/NOBODY", "", "application/json")->status, 404);
+  EXPECT_EQ(Body(admin.Get("/groups"))["groups"]["3A"], json::array({obama}));
+
+  // Scoped /recognize: Obama is in 3A, so in 3B he is unknown.
+  auto recognize = [&](const std::string& group, const std::string& key) {
+    auto c = Client(key);
+    return c.Post("/recognize?group=" + group, Form({}, {kObamaProbe}));
+  };
+  auto in_3a = recognize("3A", "admin-key");
+  ASSERT_EQ(in_3a->status, 200) << in_3a->body;
+  EXPECT_EQ(Body(in_3a)["faces"][0]["employee_id"], obama);
+  auto in_3b = recognize("3B", "admin-key");
+  ASSERT_EQ(in_3b->status, 200);
+  EXPECT_EQ(Body(in_3b)["faces"][0]["employee_id"], nullptr);
+  EXPECT_EQ(recognize("9Z", "admin-key")->status, 404);
+  // A device bound to 3B records Obama as unknown; the teacher's key records him.
+  EXPECT_EQ(Body(Identify(kObamaProbe, "IN", "door-3b", "admin-key"))["reason"], "unknown");
+  auto teacher_in = Identify(kObamaProbe, "IN", "kiosk-1", "teacher-3a");
+  ASSERT_EQ(teacher_in->status, 200) << teacher_in->body;
+  EXPECT_EQ(Body(teacher_in)["employee_id"], obama);
+
+  // The teacher's key: its own group only, and only the group routes.
+  auto teacher = Client("teacher-3a");
+  EXPECT_EQ(recognize("3B", "teacher-3a")->status, 403);
+  EXPECT_EQ(teacher.Get("/attendance/today?group=3B")->status, 403);
+  EXPECT_EQ(teacher.Get("/users/" + biden + "/status")->status, 403);
+  EXPECT_EQ(teacher.Get("/attendance")->status, 403);
+  EXPECT_EQ(teacher.Get("/users")->status, 403);
+  EXPECT_EQ(teacher.Post("/enroll/json", "{}", "application/json")->status, 403);
+  auto board = teacher.Get("/attendance/today");
+  ASSERT_EQ(board->status, 200) << board->body;
+  ASSERT_EQ(Body(board)["people"].size(), 1u);
+  EXPECT_EQ(Body(board)["people"][0]["employee_id"], obama);
+  EXPECT_EQ(Body(board)["people"][0]["state"], "in");
+  auto status = teacher.Get("/users/" + obama + "/status");
+  ASSERT_EQ(status->status, 200);
+  EXPECT_EQ(Body(status)["state"], "in");
+  // The whole company's board (admin): Biden has not come.
+  auto all = Body(admin.Get("/attendance/today"));
+  EXPECT_EQ(all["counts"]["in"], 1);
+  EXPECT_EQ(all["counts"]["absent"], 1);
+  auto summary = admin.Get("/attendance/summary?group=3A");
+  ASSERT_EQ(summary->status, 200) << summary->body;
+  ASSERT_EQ(Body(summary)["days"].size(), 1u);
+  EXPECT_EQ(Body(summary)["days"][0]["first_in"].is_string(), true);
+  EXPECT_EQ(admin.Get("/attendance/summary?from=2026-12-01&to=2026-11-01")->status, 400);
+}
+
+// Issue 14: photos added to an existing person over HTTP must be theirs.
+TEST_F(ServerTest, EnrollRefusesAnotherPersonsPhotoForAnExistingId) {
+  StartServer();
+  const std::string obama = Enroll("Barack Obama", {kObamaA, kObamaB});
+  auto c = Client();
+  auto wrong = c.Post("/enroll", Form({{"employee_id", obama}}, {kBiden}));
+  ASSERT_EQ(wrong->status, 409) << wrong->body;
+  EXPECT_EQ(Body(wrong)["error"]["reason"], "face_does_not_match_person");
+  EXPECT_NE(Body(wrong)["error"]["message"].get<std::string>().find("distance"), std::string::npos);
+  auto renamed = c.Post("/enroll", Form({{"employee_id", obama}, {"name", "Joe"}}, {kObamaProbe}));
+  ASSERT_EQ(renamed->status, 400) << renamed->body;
+  EXPECT_EQ(Body(renamed)["error"]["reason"], "name_mismatch");
+  EXPECT_EQ(Body(c.Get("/users/" + obama))["embeddings"], 2);
+  auto own = c.Post("/enroll", Form({{"employee_id", obama}}, {kObamaProbe}));
+  ASSERT_EQ(own->status, 200) << own->body;
+  EXPECT_EQ(Body(own)["embeddings"], 3);
+}
+
 TEST_F(ServerTest, ApiKeyRoles) {
   config_.server.admin_keys = {"admin-key-123"};
   config_.server.device_keys = {"device-key-456"};

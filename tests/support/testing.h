@@ -186,6 +186,12 @@ class FailingStore : public Store {
     return inner_->CountAttendance(q);
   }
   Result<int64_t> CountUsers() override { return inner_->CountUsers(); }
+  Status SetGroupMembership(const std::string& id, const std::string& g, bool member) override {
+    return Write([&] { return inner_->SetGroupMembership(id, g, member); });
+  }
+  Result<std::map<std::string, std::vector<std::string>>> ListGroups() override {
+    return inner_->ListGroups();
+  }
   Result<int64_t> CountEmbeddings() override { return inner_->CountEmbeddings(); }
   Result<std::vector<StoredEmbedding>> DeleteAllUsers() override {
     return Write([&] { return inner_->DeleteAllUsers(); });

@@ -1,13 +1,14 @@
 // Attendance rules, shared by `faceatt identify --record` and the server:
 //   - every attempt is recorded: successes with the distance, unknown faces with
 //     the smallest distance, failures with their reason (audit rows);
-//   - type IN, OUT or auto (the person's first success of the local day is IN,
-//     later ones OUT);
+//   - type IN, OUT or auto (the person's first success of the working day is
+//     IN, later ones OUT; the working day starts at attendance.day_starts_at,
+//     report.h);
 //   - the same person with the same type within `cooldown_seconds` (across all
 //     devices, across midnight; with auto, any type) is not recorded twice: the
 //     decision says already_recorded with the first record's time, and an audit
 //     row (failed, already_recorded) is kept;
-//   - a second IN on the same local day is refused the same way unless
+//   - a second IN on the same working day is refused the same way unless
 //     allow_second_in.
 //
 // Thread safety: methods are serialised by an internal mutex, and the check and

@@ -1,7 +1,9 @@
 // Bulk enrollment: one folder per person under a known_faces folder.
 //
 //   known_faces/<label>/*.jpg|jpeg|png|bmp|webp|tif|tiff
-//   known_faces/people.csv   optional: label,employee_id,name,department
+//   known_faces/people.csv   optional: label,employee_id,name,department,group
+//                            (group: one or more group names separated by ';',
+//                            each person is put in them; never taken out)
 //
 // A label "EMP001" gives the employee id, "EMP001_Hong Gildong" the id and the
 // name, anything else the name (underscores read as spaces) with a generated id.
@@ -34,13 +36,14 @@ struct BulkLabel {
   std::string employee_id;  // "" = generate
   std::string name;         // "" = keep the existing person's
   std::string department;
+  std::vector<std::string> groups;  // people.csv `group` column, split at ';'
 };
 
 // Reads a folder label; kInvalidArgument when it is not a safe path component or
 // its id / name is invalid.
 Result<BulkLabel> ParseLabel(const std::string& label);
 
-// Reads people.csv (RFC 4180, header row with label,employee_id,name[,department]).
+// Reads people.csv (RFC 4180, header row with label,employee_id,name[,department][,group]).
 // kBadInput names the line of a malformed row or unsafe label.
 Result<std::map<std::string, BulkLabel>> ReadPeopleCsv(const std::string& path);
 // The same for text already read; `path` is named in errors.

@@ -46,6 +46,13 @@ std::string LocalDate(int64_t unix_ms);                // "2026-11-21" in the lo
 // Start of a local date (00:00 local) as Unix ms; kInvalidArgument for a bad date.
 Result<int64_t> LocalDayStart(const std::string& yyyy_mm_dd);
 
+// "HH:MM" (00:00-23:59) as minutes after midnight; kInvalidArgument otherwise.
+Result<int> ParseTimeOfDay(const std::string& hh_mm);
+// "Mon".."Sun" (any case) as 0 (Monday)..6; kInvalidArgument otherwise.
+Result<int> ParseWeekday(const std::string& name);
+// The weekday of a "YYYY-MM-DD" date, 0 = Monday.
+Result<int> WeekdayOf(const std::string& yyyy_mm_dd);
+
 // Sets the process time zone from an IANA name ("Asia/Seoul"); "" keeps the
 // system's. kInvalidArgument when the zone is not in the system's tz database.
 Status SetTimeZone(const std::string& iana_name);

@@ -67,6 +67,14 @@ struct AttendanceConfig {
   int cooldown_seconds = 60;    // same person + same type within this is not recorded twice
   bool allow_second_in = true;  // a second IN on the same local day
   std::string timezone;         // IANA name for local days; empty = the system's
+  // Reports (report.h): the working day runs from day_starts_at to the next
+  // day's, so a night shift is one day; an IN after work_starts_at is late; a
+  // working day with no IN is an absence.
+  std::string day_starts_at = "00:00";
+  std::string work_starts_at = "09:00";
+  std::vector<std::string> working_days = {"Mon", "Tue", "Wed", "Thu", "Fri"};
+  // "DEVICE=GROUP": identify from that device_id names only GROUP's people.
+  std::vector<std::string> device_groups;
 };
 
 struct ServerConfig {
@@ -80,6 +88,9 @@ struct ServerConfig {
   int request_timeout_seconds = 30;      // a whole request (headers and body) must arrive in this
   int max_connections_per_address = 16;  // open connections from one client address
   std::vector<std::string> cors_origins;
+  // "GROUP=KEY": a key with the device and reader roles for GROUP only (a
+  // teacher's key: identifies and sees only their class).
+  std::vector<std::string> group_keys;
   std::vector<std::string> admin_keys;
   std::vector<std::string> device_keys;
   std::vector<std::string> reader_keys;
@@ -143,6 +154,11 @@ struct Config {
   // The text form of a key's current value ("0.5", "true", "[\"a\"]").
   std::string Get(const std::string& key) const;
 };
+
+// The group attendance.device_groups binds `device_id` to ("" when none).
+std::string DeviceGroup(const Config& config, const std::string& device_id);
+// Splits a "LEFT=RIGHT" list entry (device_groups, group_keys) at its first '='.
+std::pair<std::string, std::string> SplitPair(const std::string& entry);
 
 // The environment as a map (for Config::Load).
 std::map<std::string, std::string> ProcessEnvironment();

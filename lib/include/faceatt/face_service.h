@@ -17,8 +17,10 @@
 // each with its own FacePipeline; the gallery is guarded by a reader/writer lock.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -41,6 +43,10 @@ inline constexpr const char* kUnknown = "unknown";
 inline constexpr const char* kAlreadyEnrolled = "already_enrolled";
 // Status reason of an enrollment refused because the face is someone else's.
 inline constexpr const char* kEnrolledAsSomeoneElse = "face_enrolled_as_someone_else";
+// Status reason of a photo refused because it is not the existing person's face.
+inline constexpr const char* kNotThisPerson = "face_does_not_match_person";
+// Status reason of an --id whose --name differs from the stored name.
+inline constexpr const char* kNameMismatch = "name_mismatch";
 
 // Where enroll and HTTP /enroll keep each photo's aligned chip (data-folder-relative),
 // which `faceatt reembed` embeds again after a model change.
@@ -57,7 +63,9 @@ struct EnrollRequest {
   std::string name;         // required for a new person
   std::string department;
   bool largest = false;  // several faces: take the largest instead of refusing
-  bool force = false;    // enroll even when the face matches someone else
+  // Enroll even when the face matches someone else, or (adding to an existing
+  // person) does not match them.
+  bool force = false;
   std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = kDefaultCropDir)
   std::vector<EnrollImage> images;
 };
@@ -101,6 +109,9 @@ struct Identification {
 struct IdentifyOptions {
   std::optional<double> tolerance;  // overrides the policy's
   std::optional<int> top_k;
+  // "" = everyone; else only this group's people are candidates (a face of
+  // anyone else is unknown). Identify: kNotFound for a group nobody is in.
+  std::string group;
 };
 
 // An embedding analysed for enrollment, before it is stored.
@@ -123,8 +134,12 @@ class FaceService {
               DataDir data_dir);
 
   // Enrolls one person from several images (all-or-nothing in the store).
-  // kInvalidArgument: missing/invalid name or id; kConflict: the face belongs to
-  // someone else (message names them; reason kEnrolledAsSomeoneElse); kBadInput:
+  // kInvalidArgument: missing/invalid name or id, or a name that differs from
+  // the existing person's (reason kNameMismatch); kConflict: the face belongs to
+  // someone else (message names them and the distance; reason
+  // kEnrolledAsSomeoneElse), or a photo added to an existing person is further
+  // than the tolerance from their current enrollment (message names the
+  // distance; reason kNotThisPerson). `force` skips both face rules. kBadInput:
   // no image was usable (every image's reason is in the message; the Status
   // reason is the first image's: kNoFace, kMultiFace, kBadQuality, kBadInput or
   // kAlreadyEnrolled).
@@ -147,11 +162,20 @@ class FaceService {
   // The decision for one embedding.
   FaceIdentity Decide(const Embedding& embedding, const IdentifyOptions& options = {}) const;
 
-  // Who a face already belongs to (for the one-enrollment-per-person rule).
+  // Who a face already belongs to (for the one-enrollment-per-person rule): the
+  // nearest person other than `except_employee_id` within the tolerance,
+  // whatever the margin to the next candidate (a near tie is still someone's face).
   std::optional<FaceIdentity> ExistingOwner(const Embedding& embedding,
                                             const std::string& except_employee_id) const;
+  // Distance from a face to one enrolled person (the policy's mean/min mode);
+  // nullopt when they have no embedding of this model.
+  std::optional<float> DistanceTo(const Embedding& embedding, const std::string& employee_id) const;
 
+  // Reloads the gallery, names and groups from the store.
   Status Reload();
+  // Whether anyone is in `group`, and whether `employee_id` is (as of Reload).
+  bool HasGroup(const std::string& group) const;
+  bool InGroup(const std::string& employee_id, const std::string& group) const;
   void ForgetPerson(const std::string& employee_id);
 
   const MatchPolicy& policy() const { return policy_; }
@@ -173,6 +197,7 @@ class FaceService {
   mutable std::shared_mutex mu_;
   Gallery gallery_;
   std::unordered_map<std::string, std::string> names_;
+  std::map<std::string, std::set<std::string>> groups_;  // group -> employee ids
 };
 
 // The square thumbnail of a face (the box enlarged 1.6x), `size` pixels wide.

@@ -13,6 +13,7 @@
 // access (the server swaps in a new Gallery instead of mutating a shared one).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -67,6 +68,9 @@ class Gallery {
   // Distances from the probe to each person (mean or min), unsorted, for
   // evaluation.
   std::vector<Candidate> DistancesToPeople(const Embedding& probe, MatchMode mode) const;
+
+  // A gallery of only the people `keep` accepts (group-scoped identification).
+  Gallery Subset(const std::function<bool(const std::string&)>& keep) const;
 
   // A person's mean embedding (nullopt when unknown).
   std::optional<Embedding> MeanOf(const std::string& employee_id) const;

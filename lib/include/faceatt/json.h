@@ -13,6 +13,7 @@
 
 #include "faceatt/face_service.h"
 #include "faceatt/pipeline.h"
+#include "faceatt/report.h"
 #include "faceatt/store.h"
 
 namespace faceatt {
@@ -34,5 +35,9 @@ nlohmann::json UserJson(const User& user);
 nlohmann::json FaceJson(const FaceIdentity& face);
 // [{"employee_id", "name", "distance"}, ...] nearest first.
 nlohmann::json CandidatesJson(const FaceIdentity& face);
+// A person's working day: {"date", "employee_id", "name", "department",
+// "state", "since", "first_in", "last_out" (local ISO 8601 or null),
+// "worked_minutes", "events", "late", "absent"}.
+nlohmann::json PersonDayJson(const PersonDay& day);
 
 }  // namespace faceatt

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ struct AttendanceRecord {
   int64_t ts_server_ms = 0;  // stored as UTC ISO 8601
   std::string ts_client;     // as the device sent it
   std::string image_ref;     // data-folder-relative
+  // The person's groups when the row was written, ';'-separated (schema 3).
+  // Filled by the store from its groups; what a caller sets is ignored.
+  std::string groups;
 };
 
 struct AttendanceQuery {
@@ -171,6 +175,15 @@ class PeopleStore {
   // and crop (bulk-enroll --update); its source path stays. No such embedding:
   // nothing changes (Ok).
   virtual Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) = 0;
+
+  // Groups (a class, a department): a person is in zero or more. Adds
+  // (member) or removes a person; kNotFound for an unknown person,
+  // kInvalidArgument for a bad group name; adding twice or removing a
+  // non-member changes nothing. Deleting a person leaves their groups.
+  virtual Status SetGroupMembership(const std::string& employee_id, const std::string& group,
+                                    bool member) = 0;
+  // Every group with its members' employee ids, by name.
+  virtual Result<std::map<std::string, std::vector<std::string>>> ListGroups() = 0;
 
   // Counts for /health and `users`.
   virtual Result<int64_t> CountUsers() = 0;
@@ -283,6 +296,9 @@ class SqliteStore : public Store {
   Result<int64_t> CountAttendance(const AttendanceQuery& query) override;
   Result<int64_t> CountUsers() override;
   Result<int64_t> CountEmbeddings() override;
+  Status SetGroupMembership(const std::string& employee_id, const std::string& group,
+                            bool member) override;
+  Result<std::map<std::string, std::vector<std::string>>> ListGroups() override;
 
   Result<std::vector<StoredEmbedding>> DeleteAllUsers() override;
   // SQLite's online backup API.

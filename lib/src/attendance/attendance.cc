@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "faceatt/report.h"
+
 namespace faceatt {
 
 Result<std::string> ParseAttendanceType(const std::string& type, bool allow_auto) {
@@ -24,7 +26,10 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
   std::lock_guard lock(mu_);
   const int64_t now = clock_->NowMillis();
   const int64_t cooldown_ms = int64_t{config_.cooldown_seconds} * 1000;
-  FACEATT_ASSIGN_OR_RETURN(int64_t day_start, LocalDayStart(LocalDate(now)));
+  // The working day (attendance.day_starts_at): a night shift's OUT after
+  // midnight closes the IN of the evening before.
+  FACEATT_ASSIGN_OR_RETURN(const WorkCalendar calendar, WorkCalendar::FromConfig(config_));
+  FACEATT_ASSIGN_OR_RETURN(int64_t day_start, calendar.DayStart(calendar.DayOf(now)));
 
   // The person's successes of the local day, and of the cooldown window when it
   // reaches back past midnight (08:59:50 IN, 00:00:10 IN is one scan, not two).

@@ -1,5 +1,6 @@
 #include "faceatt/config.h"
 
+#include "faceatt/clock.h"
 #include "faceatt/image.h"
 
 #include <toml++/toml.h>
@@ -70,6 +71,10 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(attendance, cooldown_seconds, kInt, 0, 86400),
       FACEATT_FIELD(attendance, allow_second_in, kBool),
       FACEATT_FIELD(attendance, timezone, kString),
+      FACEATT_FIELD(attendance, day_starts_at, kString),
+      FACEATT_FIELD(attendance, work_starts_at, kString),
+      FACEATT_FIELD(attendance, working_days, kStringList),
+      FACEATT_FIELD(attendance, device_groups, kStringList),
       FACEATT_FIELD(server, host, kString),
       FACEATT_FIELD(server, port, kInt, 0, 65535),
       FACEATT_FIELD(server, workers, kInt, 1, 64),
@@ -85,6 +90,7 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(server, reader_keys, kStringList),
       FACEATT_FIELD(server, trusted_networks, kStringList),
       FACEATT_FIELD(server, compat, kString),
+      FACEATT_FIELD(server, group_keys, kStringList),
       FACEATT_FIELD(camera, source, kString),
       FACEATT_FIELD(camera, fps, kInt, 1, 60),
       FACEATT_FIELD(camera, jpeg_quality, kInt, 10, 100),
@@ -348,7 +354,40 @@ Status Config::Validate() const {
   if (!server.compat.empty() && server.compat != "ml")
     return Status::InvalidArgument("server.compat = \"" + server.compat +
                                    "\": must be \"\" or \"ml\"");
+  for (const auto* key : {"day_starts_at", "work_starts_at"}) {
+    const std::string& v = key[0] == 'd' ? attendance.day_starts_at : attendance.work_starts_at;
+    auto minutes = ParseTimeOfDay(v);
+    if (!minutes.ok())
+      return minutes.status().WithPrefix(std::string("attendance.") + key + " = \"" + v + "\"");
+  }
+  for (const auto* list : {&attendance.device_groups, &server.group_keys})
+    for (const auto& entry : *list) {
+      auto [left, right] = SplitPair(entry);
+      if (left.empty() || right.empty())
+        return Status::InvalidArgument(std::string(list == &server.group_keys
+                                                       ? "server.group_keys"
+                                                       : "attendance.device_groups") +
+                                       ": entries are \"LEFT=RIGHT\" (device=group, group=key)");
+    }
+  for (const auto& day : attendance.working_days) {
+    auto weekday = ParseWeekday(day);
+    if (!weekday.ok()) return weekday.status().WithPrefix("attendance.working_days");
+  }
   return Status::Ok();
+}
+
+std::pair<std::string, std::string> SplitPair(const std::string& entry) {
+  const size_t eq = entry.find('=');
+  if (eq == std::string::npos) return {entry, ""};
+  return {entry.substr(0, eq), entry.substr(eq + 1)};
+}
+
+std::string DeviceGroup(const Config& config, const std::string& device_id) {
+  for (const auto& entry : config.attendance.device_groups) {
+    auto [device, group] = SplitPair(entry);
+    if (device == device_id) return group;
+  }
+  return "";
 }
 
 std::vector<std::string> Config::Keys() {

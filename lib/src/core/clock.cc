@@ -1,5 +1,6 @@
 #include "faceatt/clock.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -103,6 +104,39 @@ Result<int64_t> LocalDayStart(const std::string& date) {
   if (tm.tm_mday != d || tm.tm_mon != m - 1)
     return Status::InvalidArgument("bad date '" + date + "' (no such day)");
   return static_cast<int64_t>(t) * 1000;
+}
+
+Result<int> ParseTimeOfDay(const std::string& s) {
+  const bool shape = s.size() == 5 && s[2] == ':' &&
+                     std::isdigit(static_cast<unsigned char>(s[0])) &&
+                     std::isdigit(static_cast<unsigned char>(s[1])) &&
+                     std::isdigit(static_cast<unsigned char>(s[3])) &&
+                     std::isdigit(static_cast<unsigned char>(s[4]));
+  const int h = shape ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+  const int m = shape ? (s[3] - '0') * 10 + (s[4] - '0') : -1;
+  if (!shape || h > 23 || m > 59)
+    return Status::InvalidArgument("bad time of day '" + s + "' (want HH:MM, e.g. 04:00)");
+  return h * 60 + m;
+}
+
+namespace {
+constexpr const char* kWeekdays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+}  // namespace
+
+Result<int> ParseWeekday(const std::string& name) {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (int i = 0; i < 7; ++i)
+    if (lower == kWeekdays[i]) return i;
+  return Status::InvalidArgument("bad weekday '" + name + "' (want Mon, Tue, ... Sun)");
+}
+
+Result<int> WeekdayOf(const std::string& date) {
+  FACEATT_ASSIGN_OR_RETURN(int64_t start, LocalDayStart(date));
+  const time_t secs = static_cast<time_t>(FloorDiv(start, 1000));
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  return (tm.tm_wday + 6) % 7;
 }
 
 Status SetTimeZone(const std::string& name) {

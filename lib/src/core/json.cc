@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "faceatt/clock.h"
+
 namespace faceatt {
 
 std::string DumpJson(const nlohmann::json& j, int indent) {
@@ -23,6 +25,24 @@ json UserJson(const User& u) {
           {"department", u.department},   {"active", u.active},
           {"embeddings", u.embeddings},   {"created_at", u.created_at},
           {"updated_at", u.updated_at}};
+}
+
+json PersonDayJson(const PersonDay& d) {
+  auto local = [](const std::optional<int64_t>& ms) {
+    return ms ? json(FormatLocal(*ms)) : json();
+  };
+  return {{"date", d.date},
+          {"employee_id", d.employee_id},
+          {"name", d.name},
+          {"department", d.department},
+          {"state", d.state},
+          {"since", local(d.since)},
+          {"first_in", local(d.first_in)},
+          {"last_out", local(d.last_out)},
+          {"worked_minutes", d.worked_ms / 60000},
+          {"events", d.events},
+          {"late", d.late},
+          {"absent", d.absent}};
 }
 
 json FaceJson(const FaceIdentity& f) {

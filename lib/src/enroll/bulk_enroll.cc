@@ -10,6 +10,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -140,6 +141,15 @@ Result<std::map<std::string, BulkLabel>> ParsePeopleCsv(const std::string& text,
       return Status::BadInput(where + ": " + ValidateName(b.name).message());
     if (!b.department.empty() && !ValidateName(b.department, "department").ok())
       return Status::BadInput(where + ": " + ValidateName(b.department, "department").message());
+    std::stringstream groups(get(r, "group"));
+    for (std::string g; std::getline(groups, g, ';');) {
+      g.erase(0, g.find_first_not_of(' '));
+      g.erase(g.find_last_not_of(' ') + 1);
+      if (g.empty()) continue;
+      if (Status st = ValidateName(g, "group"); !st.ok())
+        return Status::BadInput(where + ": " + st.message());
+      b.groups.push_back(g);
+    }
     out[label] = std::move(b);
   }
   return out;
@@ -446,6 +456,13 @@ Result<BulkSummary> BulkEnroll(const Config& config, const Models& models, FaceS
           changed = true;
         }
       }
+      // people.csv's groups: added (never removed) once the person exists.
+      if (!employee.empty() && users_by_id.count(employee))
+        for (const auto& g : p.who.groups)
+          if (Status st = store.SetGroupMembership(employee, g, true); !st.ok()) {
+            join();
+            return st.WithPrefix(p.label);
+          }
       if (exists && changed) summary.people_updated++;
       if (!replace.empty()) FACEATT_RETURN_IF_ERROR(service.Reload());
     }

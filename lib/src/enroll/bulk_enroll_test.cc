@@ -87,6 +87,9 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   for (const char* who : {"Tony_Blair", "Serena_Williams"})
     fs::copy(testing::Face(std::string("lfw/") + who), t / (std::string("kf/") + who),
              fs::copy_options::recursive);
+  testing::WriteFile(t / "kf/people.csv",
+                     "label,employee_id,name,department,group\r\n"
+                     "Tony_Blair,,Tony Blair,,Class 3A; Staff\r\n");
   Config config = testing::TestConfig();
   Enrolling e(config, models, t);
   auto& store = e.store;
@@ -102,6 +105,7 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   ASSERT_TRUE(dry.ok()) << dry.status().ToString();
   EXPECT_EQ(dry->people_created, 2);
   EXPECT_EQ(*store->CountUsers(), 0);
+  EXPECT_TRUE(store->ListGroups()->empty());
   EXPECT_FALSE(fs::exists(t / "data/faces"));
   EXPECT_GT(calls, 0);
 
@@ -113,6 +117,12 @@ TEST(BulkEnroll, DryRunThenRunThenUpdate) {
   EXPECT_EQ(run->images_enrolled + run->images_rejected, run->images_total);
   EXPECT_TRUE(run->warnings.empty());
   EXPECT_EQ(service->people(), 2u);
+  // people.csv's group column put Tony Blair, and only him, in both groups.
+  auto groups = *store->ListGroups();
+  ASSERT_EQ(groups.size(), 2u);
+  ASSERT_EQ(groups["Class 3A"].size(), 1u);
+  EXPECT_EQ(store->GetUser(groups["Class 3A"][0])->name, "Tony Blair");
+  EXPECT_EQ(groups["Staff"], groups["Class 3A"]);
 
   // Replace one photo with another of the same person: without --update it is
   // reported as changed, with --update re-embedded in place.

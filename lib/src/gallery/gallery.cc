@@ -118,6 +118,25 @@ size_t Gallery::Remove(const std::string& employee_id) {
   return removed;
 }
 
+Gallery Gallery::Subset(const std::function<bool(const std::string&)>& keep) const {
+  Gallery out;
+  std::vector<int> new_index(people_.size(), -1);
+  for (size_t p = 0; p < people_.size(); ++p) {
+    if (!keep(people_[p])) continue;
+    new_index[p] = static_cast<int>(out.people_.size());
+    out.index_[people_[p]] = new_index[p];
+    out.people_.push_back(people_[p]);
+  }
+  for (size_t r = 0; r < owner_.size(); ++r) {
+    if (new_index[owner_[r]] < 0) continue;
+    out.matrix_.insert(out.matrix_.end(), matrix_.begin() + r * kEmbeddingDim,
+                       matrix_.begin() + (r + 1) * kEmbeddingDim);
+    out.owner_.push_back(new_index[owner_[r]]);
+  }
+  out.RebuildMeans();
+  return out;
+}
+
 void Gallery::RebuildMeans() {
   sums_.assign(people_.size() * kEmbeddingDim, 0.f);
   means_.assign(people_.size() * kEmbeddingDim, 0.f);

@@ -158,10 +158,38 @@ Role RoleOf(const Context& ctx, const Request& req) {
   return role;
 }
 
+std::string KeyGroup(const Context& ctx, const Request& req) {
+  std::string key = req.get_header_value("X-API-Key");
+  const std::string auth = req.get_header_value("Authorization");
+  if (key.empty() && auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0)
+    key = auth.substr(7);
+  if (key.empty()) return "";
+  std::string group;  // every key is compared, whatever matched first
+  for (const auto& entry : ctx.config.server.group_keys) {
+    auto [name, k] = SplitPair(entry);
+    if (SameKey(key, k) && group.empty()) group = name;
+  }
+  return group;
+}
+
+Result<std::string> ScopedGroup(const Context& ctx, const Request& req,
+                                const std::string& requested) {
+  const std::string own = KeyGroup(ctx, req);
+  if (own.empty()) return requested;
+  if (!requested.empty() && requested != own)
+    return Status::PermissionDenied("this API key is limited to group '" + own + "'");
+  return own;
+}
+
 Status Authorize(const Context& ctx, const Request& req, Response& res, Role needed) {
   if (needed == Role::kPublic || ctx.no_keys()) return Status::Ok();
   const Role have = RoleOf(ctx, req);
   if (have == Role::kAdmin || have == needed) return Status::Ok();
+  // A group key: reader and device roles (routes.cc limits it to the group routes).
+  if (have == Role::kPublic && !KeyGroup(ctx, req).empty()) {
+    if (needed == Role::kReader || needed == Role::kDevice) return Status::Ok();
+    return Status::PermissionDenied("this API key's role may not use this endpoint");
+  }
   const bool presented =
       !req.get_header_value("X-API-Key").empty() || !req.get_header_value("Authorization").empty();
   if (have == Role::kPublic || !presented) {  // no key, even from a trusted network
@@ -184,7 +212,7 @@ httplib::Server::HandlerResponse PreRoute(const Context& ctx, const Request& req
     res.set_header("Access-Control-Allow-Origin", origin);
     res.set_header("Vary", "Origin");
     res.set_header("Access-Control-Allow-Headers", "Authorization, X-API-Key, Content-Type");
-    res.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
+    res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
     res.set_header("Access-Control-Max-Age", "600");
   }
   if (Status st = CheckLength(ctx, req); !st.ok()) {

@@ -27,6 +27,16 @@ Role RoleOf(const Context& ctx, const Request& req);
 // unknown key; sets WWW-Authenticate on `res`) or kPermissionDenied.
 Status Authorize(const Context& ctx, const Request& req, Response& res, Role needed);
 
+// The group of the group key (server.group_keys) a request presents; "" when
+// it presents none. Such a key has the reader and device roles, but only on
+// the routes that scope to a group (routes.cc) and only for its group.
+std::string KeyGroup(const Context& ctx, const Request& req);
+
+// The group a request works within: a group key's own group (asking for
+// another is kPermissionDenied), else `requested` ("" = everyone).
+Result<std::string> ScopedGroup(const Context& ctx, const Request& req,
+                                const std::string& requested);
+
 // Runs before routing: adds CORS headers for allowed origins, answers
 // preflights, refuses bodies announced over server.max_upload_bytes, other
 // origins, and (with no keys) a Host that is not loopback. Handled when it

@@ -8,7 +8,8 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 bool Context::no_keys() const {
   return config.server.admin_keys.empty() && config.server.device_keys.empty() &&
-         config.server.reader_keys.empty() && config.server.trusted_networks.empty();
+         config.server.reader_keys.empty() && config.server.trusted_networks.empty() &&
+         config.server.group_keys.empty();
 }
 
 void Context::Stage(const char* stage, std::chrono::steady_clock::time_point t0) {

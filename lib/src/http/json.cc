@@ -1,11 +1,22 @@
 #include "http/json.h"
 
+#include <sstream>
+
 #include "faceatt/clock.h"
 #include "faceatt/json.h"
 
 namespace faceatt::http {
 
 using json = nlohmann::json;
+
+// "3A;Staff" (as the store keeps a row's groups) -> ["3A", "Staff"].
+json GroupsJson(const std::string& joined) {
+  json out = json::array();
+  std::stringstream in(joined);
+  for (std::string g; std::getline(in, g, ';');)
+    if (!g.empty()) out.push_back(g);
+  return out;
+}
 
 json RecordJson(const AttendanceRecord& r) {
   return {{"id", r.id},
@@ -17,7 +28,8 @@ json RecordJson(const AttendanceRecord& r) {
           {"distance", r.distance ? json(Round4(*r.distance)) : json()},
           {"ts_server", FormatUtc(r.ts_server_ms)},
           {"ts_client", OrNull(r.ts_client)},
-          {"image_ref", OrNull(r.image_ref)}};
+          {"image_ref", OrNull(r.image_ref)},
+          {"groups", GroupsJson(r.groups)}};
 }
 
 json DeliveryJson(const OutboxItem& o) {

@@ -7,6 +7,7 @@
 
 #include "faceatt/image.h"
 #include "faceatt/json.h"
+#include "http/auth.h"
 #include "http/errors.h"
 #include "http/json.h"
 #include "http/request_body.h"
@@ -64,6 +65,7 @@ struct IdentifyCall {
   const Request& req;
   Response& res;
   Attempt attempt;
+  std::string group;         // only this group's people are candidates ("" = everyone)
   std::optional<json> body;  // a JSON request's body
   bool camera_mode = false;  // no image given: the camera's latest frame
   cv::Mat image;
@@ -76,12 +78,17 @@ struct IdentifyCall {
 // (camera mode).
 Status ParseAttempt(IdentifyCall& c) {
   Attempt& a = c.attempt;
+  std::string group = c.req.get_param_value("group");
   if (c.req.is_multipart_form_data()) {
     a.type = FormValue(c.req, "type");
     a.device_id = FormValue(c.req, "device_id");
     a.ts_client = FormValue(c.req, "ts_client");
+    if (group.empty()) group = FormValue(c.req, "group");
   } else if (IsJson(c.req) || !c.req.body.empty()) {  // JSON, or an urlencoded form
     FACEATT_ASSIGN_OR_RETURN(c.body, BodyFields(c.req));
+    if (group.empty()) {
+      FACEATT_ASSIGN_OR_RETURN(group, JsonString(*c.body, "group"));
+    }
     for (auto [key, out] : {std::pair{"type", &a.type}, std::pair{"device_id", &a.device_id},
                             std::pair{"ts_client", &a.ts_client}}) {
       FACEATT_ASSIGN_OR_RETURN(*out, JsonString(*c.body, key));
@@ -92,6 +99,11 @@ Status ParseAttempt(IdentifyCall& c) {
   }
   FACEATT_ASSIGN_OR_RETURN(a.type, ParseAttendanceType(a.type.empty() ? "auto" : a.type));
   if (c.camera_mode && a.device_id.empty()) a.device_id = c.ctx.config.camera.device_id;
+  // A device bound to a group (attendance.device_groups) names only its people.
+  if (group.empty()) group = DeviceGroup(c.ctx.config, a.device_id);
+  FACEATT_ASSIGN_OR_RETURN(c.group, ScopedGroup(c.ctx, c.req, group));
+  if (!c.group.empty() && !c.ctx.service->HasGroup(c.group))
+    return Status::NotFound("no group '" + c.group + "'");
   return Status::Ok();
 }
 
@@ -144,7 +156,9 @@ void PrepareWebhooks(IdentifyCall& c, const FaceIdentity& only) {
 void IdentifyAndRecord(IdentifyCall& c, FacePipeline& pipeline) {
   Context& ctx = c.ctx;
   const auto t0 = std::chrono::steady_clock::now();
-  auto id = ctx.service->Identify(pipeline, c.image);
+  IdentifyOptions scope;
+  scope.group = c.group;
+  auto id = ctx.service->Identify(pipeline, c.image, scope);
   ctx.Stage("analyze", t0);
   ctx.ObserveStages(pipeline);
   if (!id.ok()) return Fail(c, Status::Internal(id.status().message()));
@@ -202,12 +216,23 @@ void HandleRecognize(Context& ctx, const Request& req, Response& res) {
     if (!parsed.ok()) return SendError(req, res, parsed.status());
     body = std::move(*parsed);
   }
+  IdentifyOptions scope;
+  std::string group = req.get_param_value("group");
+  if (group.empty() && body && body->contains("group")) {
+    auto g = JsonString(*body, "group");
+    if (!g.ok()) return SendError(req, res, g.status());
+    group = *g;
+  }
+  if (group.empty()) group = FormValue(req, "group");
+  auto scoped = ScopedGroup(ctx, req, group);
+  if (!scoped.ok()) return SendError(req, res, scoped.status());
+  scope.group = *scoped;
   auto lease = ctx.pool->Acquire();  // decoded inside the lease, as in /identify
   if (!lease.ok()) return SendError(req, res, lease.status());
   auto image = RequestImage(ctx, req, body ? &*body : nullptr);
   if (!image.ok()) return SendError(req, res, image.status());
   const auto t0 = std::chrono::steady_clock::now();
-  auto id = ctx.service->Identify(**lease, *image);
+  auto id = ctx.service->Identify(**lease, *image, scope);
   ctx.Stage("analyze", t0);
   ctx.ObserveStages(**lease);
   if (!id.ok()) return SendError(req, res, id.status());

@@ -37,6 +37,14 @@ constexpr Route kRoutes[] = {
     {"PATCH", R"(/users/([^/]+))", "/users/{id}", Role::kAdmin, HandleUserPatch},
     {"DELETE", R"(/users/([^/]+))", "/users/{id}", Role::kAdmin, HandleUserDelete},
     {"GET", R"(/users/([^/]+)/thumbnail)", "/users/{id}/thumbnail", Role::kReader, HandleThumbnail},
+    {"GET", "/attendance/today", "/attendance/today", Role::kReader, HandleAttendanceToday},
+    {"GET", "/attendance/summary", "/attendance/summary", Role::kReader, HandleAttendanceSummary},
+    {"GET", R"(/users/([^/]+)/status)", "/users/{id}/status", Role::kReader, HandleUserStatus},
+    {"GET", "/groups", "/groups", Role::kReader, HandleGroupList},
+    {"PUT", R"(/groups/([^/]+)/members/([^/]+))", "/groups/{name}/members/{id}", Role::kAdmin,
+     HandleGroupAdd},
+    {"DELETE", R"(/groups/([^/]+)/members/([^/]+))", "/groups/{name}/members/{id}", Role::kAdmin,
+     HandleGroupRemove},
     {"GET", "/events", "/events", Role::kReader, HandleEvents},
     {"GET", "/metrics", "/metrics", Role::kReader, HandleMetrics},
     {"GET", "/webhooks/deliveries", "/webhooks/deliveries", Role::kAdmin, HandleDeliveries},
@@ -63,6 +71,23 @@ std::vector<const Route*> ActiveRoutes(const Context& ctx) {
     for (const Route& r : kMlRoutes) routes.push_back(&r);
   for (const Route& r : kRoutes) routes.push_back(&r);
   return routes;
+}
+
+// The routes a group key (server.group_keys) may use: each scopes what it
+// reads or records to the key's group (ScopedGroup in auth.h).
+constexpr const char* kGroupScopedRoutes[] = {"/identify", "/recognize", "/attendance/today",
+                                              "/attendance/summary", "/users/{id}/status"};
+
+// The role check, and a group key kept to the routes that scope to its group.
+Status Allow(const Context& ctx, const Request& req, Response& res, const Route& route) {
+  FACEATT_RETURN_IF_ERROR(Authorize(ctx, req, res, route.role));
+  if (route.role == Role::kPublic || ctx.no_keys() || RoleOf(ctx, req) != Role::kPublic ||
+      KeyGroup(ctx, req).empty())
+    return Status::Ok();
+  for (const char* name : kGroupScopedRoutes)
+    if (route.name == std::string(name)) return Status::Ok();
+  return Status::PermissionDenied("this API key is limited to a group and may not use " +
+                                  std::string(route.name));
 }
 
 // A multipart upload holds an image and a few fields; more parts than this is
@@ -144,7 +169,7 @@ httplib::Server::HandlerResponse PreRouteWithTable(Context& ctx, const Request& 
   else if (route && route->method == std::string("GET") && HasBody(req))
     st = Status::InvalidArgument("a GET request carries no body");
   else if (route)
-    st = Authorize(ctx, req, res, route->role);
+    st = Allow(ctx, req, res, *route);
   if (st.ok()) return Server::HandlerResponse::Unhandled;
   res.set_header("Connection", "close");
   SendError(req, res, st);
@@ -168,7 +193,7 @@ void Serve(Context& ctx, const Route& route, const Request& req, Response& res,
   if (!read.ok()) {
     res.set_header("Connection", "close");  // the rest of the body is never read
     SendError(req, res, read);
-  } else if (Status st = Authorize(ctx, req, res, route.role); !st.ok()) {
+  } else if (Status st = Allow(ctx, req, res, route); !st.ok()) {
     SendError(req, res, st);  // checked before the body too; this is the guard of record
   } else {
     try {
@@ -207,6 +232,8 @@ void InstallRoutes(Context& ctx, httplib::Server& svr) {
       svr.Post(route.pattern, read_and_serve);
     else if (m == "PATCH")
       svr.Patch(route.pattern, read_and_serve);
+    else if (m == "PUT")
+      svr.Put(route.pattern, read_and_serve);
     else if (m == "DELETE")
       svr.Delete(route.pattern, read_and_serve);
   }

@@ -31,6 +31,12 @@ void HandleEnrollJson(Context&, const Request&, Response&);
 // attendance.cc
 void HandleAttendanceList(Context&, const Request&, Response&);
 void HandleAttendanceAdd(Context&, const Request&, Response&);
+void HandleAttendanceToday(Context&, const Request&, Response&);
+void HandleAttendanceSummary(Context&, const Request&, Response&);
+void HandleUserStatus(Context&, const Request&, Response&);
+void HandleGroupList(Context&, const Request&, Response&);
+void HandleGroupAdd(Context&, const Request&, Response&);
+void HandleGroupRemove(Context&, const Request&, Response&);
 // users.cc
 void HandleUserList(Context&, const Request&, Response&);
 void HandleUserGet(Context&, const Request&, Response&);

@@ -48,6 +48,9 @@ Result<std::unique_ptr<FaceService>> FaceService::Open(const Config& config,
 Status FaceService::Reload() {
   FACEATT_ASSIGN_OR_RETURN(auto rows, store_->LoadEmbeddings(model_id_));
   FACEATT_ASSIGN_OR_RETURN(auto users, store_->ListUsers());
+  FACEATT_ASSIGN_OR_RETURN(auto group_list, store_->ListGroups());
+  std::map<std::string, std::set<std::string>> groups;
+  for (auto& [group, ids] : group_list) groups[group].insert(ids.begin(), ids.end());
   Gallery gallery;
   for (const auto& e : rows) gallery.Add(e.employee_id, e.vector);
   std::unordered_map<std::string, std::string> names;
@@ -55,7 +58,19 @@ Status FaceService::Reload() {
   std::unique_lock lock(mu_);
   gallery_ = std::move(gallery);
   names_ = std::move(names);
+  groups_ = std::move(groups);
   return Status::Ok();
+}
+
+bool FaceService::HasGroup(const std::string& group) const {
+  std::shared_lock lock(mu_);
+  return groups_.count(group) > 0;
+}
+
+bool FaceService::InGroup(const std::string& employee_id, const std::string& group) const {
+  std::shared_lock lock(mu_);
+  auto it = groups_.find(group);
+  return it != groups_.end() && it->second.count(employee_id) > 0;
 }
 
 void FaceService::ForgetPerson(const std::string& employee_id) {
@@ -131,10 +146,33 @@ ImageOutcome FaceService::Prepare(FacePipeline& pipeline, const EnrollImage& ima
 
 std::optional<FaceIdentity> FaceService::ExistingOwner(const Embedding& embedding,
                                                        const std::string& except) const {
-  // "Already enrolled" means what identify would say: the same tolerance and margin.
-  FaceIdentity who = Decide(embedding);
-  if (!who.matched || who.employee_id == except) return std::nullopt;
+  // The tolerance alone decides: identify's margin rule exists to avoid naming
+  // the wrong one of two close people, but for enrollment a face within the
+  // tolerance of anyone else is already taken (issue 14: a photo 0.367 from its
+  // enrolled copy went in as a new person because a second candidate was close).
+  std::shared_lock lock(mu_);
+  const auto all = gallery_.DistancesToPeople(embedding, policy_.mode);
+  const Candidate* best = nullptr;
+  for (const auto& c : all)
+    if (c.employee_id != except && (!best || c.distance < best->distance)) best = &c;
+  if (!best || best->distance > policy_.tolerance) return std::nullopt;
+  FaceIdentity who;
+  who.matched = true;
+  who.employee_id = best->employee_id;
+  auto it = names_.find(best->employee_id);
+  who.name = it == names_.end() ? "" : it->second;
+  who.distance = best->distance;
+  who.threshold = static_cast<float>(policy_.tolerance);
   return who;
+}
+
+std::optional<float> FaceService::DistanceTo(const Embedding& embedding,
+                                             const std::string& employee_id) const {
+  std::shared_lock lock(mu_);
+  if (!gallery_.Contains(employee_id)) return std::nullopt;
+  for (const auto& c : gallery_.DistancesToPeople(embedding, policy_.mode))
+    if (c.employee_id == employee_id) return c.distance;
+  return std::nullopt;
 }
 
 Result<User> FaceService::Commit(const NewUser& user, bool add_to_existing,
@@ -197,6 +235,14 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
     return Status::NotFound("no person with employee id " + request.employee_id +
                             " (give --name to create them)");
   if (!existing) FACEATT_RETURN_IF_ERROR(ValidateName(request.name));
+  // A name given with an existing id must be theirs: a mismatch is a mistyped
+  // id (or a rename, which is `users update`), never silently ignored.
+  if (existing && !request.name.empty() && request.name != result.user.name)
+    return Status::InvalidArgument("employee id " + request.employee_id + " is " +
+                                   result.user.name + ", not " + request.name +
+                                   " (leave the name out to add photos; rename with `users rename` "
+                                   "or PATCH /users/{id})")
+        .WithReason(kNameMismatch);
   if (request.images.empty()) return Status::InvalidArgument("no images given");
 
   std::vector<PreparedFace> faces;
@@ -224,14 +270,33 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
     return Status::BadInput("no usable face in any image: " + why)
         .WithReason(result.outcomes.front().reason);
   }
+  auto distance_text = [](float d) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%.3f", d);
+    return std::string(text);
+  };
+  if (existing && !request.force) {
+    // A photo added to someone must be their face: within the tolerance of
+    // their current enrollment (a person with no embedding of this model, e.g.
+    // awaiting reembed, has nothing to compare against).
+    for (const auto& f : faces) {
+      auto d = DistanceTo(f.face.embedding, request.employee_id);
+      if (d && *d > policy_.tolerance)
+        return Status::Conflict(f.image + ": this face is not " + request.employee_id + " (" +
+                                result.user.name + "): distance " + distance_text(*d) +
+                                " to their enrollment, tolerance " +
+                                distance_text(static_cast<float>(policy_.tolerance)) +
+                                "; force (--force, or force=true over HTTP) adds it anyway")
+            .WithReason(kNotThisPerson);
+    }
+  }
   if (config_.enroll.check_duplicates && !request.force) {
     for (const auto& f : faces) {
       auto owner = ExistingOwner(f.face.embedding, existing ? request.employee_id : "");
       if (owner) {
-        char dist[16];
-        std::snprintf(dist, sizeof dist, "%.3f", owner->distance);
         return Status::Conflict(f.image + ": this face is already enrolled as " +
-                                owner->employee_id + " (" + owner->name + "), distance " + dist +
+                                owner->employee_id + " (" + owner->name + "), distance " +
+                                distance_text(owner->distance) +
                                 "; force (--force, or force=true over HTTP) enrolls it anyway")
             .WithReason(kEnrolledAsSomeoneElse);
       }
@@ -250,7 +315,18 @@ FaceIdentity FaceService::Decide(const Embedding& embedding, const IdentifyOptio
   if (options.tolerance) p.tolerance = *options.tolerance;
   if (options.top_k) p.top_k = *options.top_k;
   std::shared_lock lock(mu_);
-  const Match m = gallery_.Search(embedding, p);
+  Match m;
+  if (options.group.empty()) {
+    m = gallery_.Search(embedding, p);
+  } else {
+    // Only the group's people are candidates: a copy of their rows (a class,
+    // not the whole gallery), so the margin is measured among them too.
+    auto members = groups_.find(options.group);
+    static const std::set<std::string> kNobody;
+    const std::set<std::string>& ids = members == groups_.end() ? kNobody : members->second;
+    m = gallery_.Subset([&](const std::string& id) { return ids.count(id) > 0; })
+            .Search(embedding, p);
+  }
   FaceIdentity id;
   id.threshold = static_cast<float>(p.tolerance);
   id.distance = m.distance;
@@ -273,6 +349,8 @@ FaceIdentity FaceService::Decide(const Embedding& embedding, const IdentifyOptio
 
 Result<Identification> FaceService::Identify(FacePipeline& pipeline, const cv::Mat& image,
                                              const IdentifyOptions& options) {
+  if (!options.group.empty() && !HasGroup(options.group))
+    return Status::NotFound("no group '" + options.group + "' (faceatt groups list)");
   FACEATT_ASSIGN_OR_RETURN(std::vector<Face> faces, pipeline.Analyze(image));
   Identification out;
   if (faces.empty()) out.reason = kNoFace;

@@ -100,6 +100,91 @@ TEST_F(FaceServiceTest, SameFaceUnderANewNameIsRefusedUnlessForced) {
   EXPECT_EQ(*store_->CountUsers(), 2);
 }
 
+// Issue 14: Al Gore's photo added to Obama's record went in silently.
+TEST_F(FaceServiceTest, WrongPhotoAddedToAnExistingPersonIsRefusedUnlessForced) {
+  auto obama =
+      service_->Enroll(*pipeline_, Request("Obama", Photos("people/face_recognition/obama", 0, 2)));
+  ASSERT_TRUE(obama.ok()) << obama.status().ToString();
+  auto wrong = Request("", Photos("lfw/Al_Gore", 0, 1));
+  wrong.employee_id = obama->user.employee_id;
+  auto refused = service_->Enroll(*pipeline_, wrong);
+  ASSERT_EQ(refused.status().code(), Code::kConflict);
+  EXPECT_EQ(refused.status().reason(), kNotThisPerson);
+  EXPECT_NE(refused.status().message().find("distance 0."), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(store_->GetUser(obama->user.employee_id)->embeddings, 2);
+  // Their own third photo is accepted; --force takes the wrong one anyway.
+  auto own = Request("", Photos("people/face_recognition/obama", 2, 3));
+  own.employee_id = obama->user.employee_id;
+  ASSERT_TRUE(service_->Enroll(*pipeline_, own).ok());
+  wrong.force = true;
+  ASSERT_TRUE(service_->Enroll(*pipeline_, wrong).ok());
+  EXPECT_EQ(store_->GetUser(obama->user.employee_id)->embeddings, 4);
+}
+
+TEST_F(FaceServiceTest, AMismatchedNameForAnExistingIdIsAnError) {
+  auto amy = service_->Enroll(*pipeline_, Request("Amy", Photos("people/bbt/amy", 0, 1)));
+  ASSERT_TRUE(amy.ok());
+  auto other = Request("Penny", Photos("people/bbt/amy", 1, 2));
+  other.employee_id = amy->user.employee_id;
+  auto r = service_->Enroll(*pipeline_, other);
+  ASSERT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(r.status().reason(), kNameMismatch);
+  EXPECT_EQ(store_->GetUser(amy->user.employee_id)->embeddings, 1);
+  other.name = "Amy";  // the same name is fine
+  EXPECT_TRUE(service_->Enroll(*pipeline_, other).ok());
+}
+
+// With a margin so large that identify calls every face ambiguous, the
+// duplicate check still refuses a face within the tolerance of someone else.
+TEST_F(FaceServiceTest, DuplicateCheckIgnoresTheMargin) {
+  Config config = testing::TestConfig();
+  config.recognition.margin = 1.5;
+  FaceService strict(config, models_->model_id(), models_->defaults(), store_.get(),
+                     DataDir(dir_.path()));
+  ASSERT_TRUE(strict.Enroll(*pipeline_, Request("Amy", Photos("people/bbt/amy", 0, 2))).ok());
+  ASSERT_TRUE(strict.Enroll(*pipeline_, Request("Penny", Photos("people/bbt/penny", 0, 2))).ok());
+  auto probe = strict.Identify(*pipeline_, *ReadImageFile(Photos("people/bbt/amy", 2, 3)[0], {}));
+  ASSERT_TRUE(probe.ok());
+  ASSERT_EQ(probe->faces.size(), 1u);
+  EXPECT_FALSE(probe->faces[0].matched);  // identify: ambiguous under this margin
+  auto again = strict.Enroll(*pipeline_, Request("Amy Again", Photos("people/bbt/amy", 2, 3)));
+  ASSERT_EQ(again.status().code(), Code::kConflict);
+  EXPECT_EQ(again.status().reason(), kEnrolledAsSomeoneElse);
+  EXPECT_EQ(*store_->CountUsers(), 2);
+}
+
+// Issue 14: identification scoped to a group names only its people; a face of
+// someone enrolled outside the group comes back unknown.
+TEST_F(FaceServiceTest, ScopedIdentificationNamesOnlyTheGroupsPeople) {
+  auto raj = service_->Enroll(*pipeline_, Request("Raj", Photos("people/bbt/raj", 0, 3)));
+  auto penny = service_->Enroll(*pipeline_, Request("Penny", Photos("people/bbt/penny", 0, 3)));
+  ASSERT_TRUE(raj.ok() && penny.ok());
+  ASSERT_TRUE(store_->SetGroupMembership(raj->user.employee_id, "Class 3A", true).ok());
+  ASSERT_TRUE(service_->Reload().ok());
+  IdentifyOptions scoped;
+  scoped.group = "Class 3A";
+  auto insider =
+      service_->Identify(*pipeline_, *ReadImageFile(Photos("people/bbt/raj", 3, 4)[0], {}), scoped);
+  ASSERT_TRUE(insider.ok());
+  ASSERT_EQ(insider->faces.size(), 1u);
+  EXPECT_EQ(insider->faces[0].employee_id, raj->user.employee_id);
+  const std::string penny_photo = Photos("people/bbt/penny", 3, 4)[0];
+  auto everyone = service_->Identify(*pipeline_, *ReadImageFile(penny_photo, {}));
+  ASSERT_TRUE(everyone.ok());
+  EXPECT_EQ(everyone->faces[0].employee_id, penny->user.employee_id);
+  auto outsider = service_->Identify(*pipeline_, *ReadImageFile(penny_photo, {}), scoped);
+  ASSERT_TRUE(outsider.ok());
+  ASSERT_EQ(outsider->faces.size(), 1u);
+  EXPECT_FALSE(outsider->faces[0].matched);
+  EXPECT_EQ(outsider->faces[0].reason, kUnknown);
+  for (const auto& c : outsider->faces[0].candidates)
+    EXPECT_EQ(c.employee_id, raj->user.employee_id);  // nobody outside the group is named
+  scoped.group = "Class 9Z";
+  EXPECT_EQ(service_->Identify(*pipeline_, *ReadImageFile(penny_photo, {}), scoped).status().code(),
+            Code::kNotFound);
+}
+
 TEST_F(FaceServiceTest, RejectedImagesSayWhyAndNothingIsStored) {
   testing::WriteFile(dir_ / "broken.jpg", "not an image");
   auto r = Request("Nobody", {Face("noface/dlib__dog.jpg"), dir_ / "broken.jpg",

@@ -72,6 +72,23 @@ CREATE TABLE webhook_outbox (
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox(status, next_attempt_at);
 )sql",
+    // 3 (issue 14b): groups. A person belongs to zero or more; each existing
+    // free-text department becomes a group of the same name (the department
+    // stays as the person's display field). Attendance rows keep the person's
+    // groups as of the event (existing rows: their groups now).
+    R"sql(
+CREATE TABLE user_groups (
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  PRIMARY KEY (user_id, name)
+);
+CREATE INDEX user_groups_name ON user_groups(name);
+INSERT INTO user_groups (user_id, name) SELECT id, department FROM users WHERE department <> '';
+ALTER TABLE attendance ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+UPDATE attendance SET groups = coalesce((SELECT group_concat(g.name, ';') FROM user_groups g
+  JOIN users u ON u.id = g.user_id WHERE u.employee_id = attendance.employee_id), '')
+  WHERE employee_id IS NOT NULL;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -453,6 +470,31 @@ Status SqliteStore::UpdateUser(const std::string& employee_id,
   });
 }
 
+Status SqliteStore::SetGroupMembership(const std::string& employee_id, const std::string& group,
+                                       bool member) {
+  FACEATT_RETURN_IF_ERROR(ValidateName(group, "group"));
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
+    Stmt s(impl_->db, member ? "INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?1, ?2)"
+                             : "DELETE FROM user_groups WHERE user_id = ?1 AND name = ?2");
+    s.Bind(1, row).Bind(2, group);
+    s.Step();
+    return s.status("changing a group");
+  });
+}
+
+Result<std::map<std::string, std::vector<std::string>>> SqliteStore::ListGroups() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT g.name, u.employee_id FROM user_groups g JOIN users u ON u.id = g.user_id "
+         "ORDER BY g.name, u.employee_id");
+  std::map<std::string, std::vector<std::string>> out;
+  while (s.Step()) out[s.Text(0)].push_back(s.Text(1));
+  FACEATT_RETURN_IF_ERROR(s.status("listing groups"));
+  return out;
+}
+
 Result<std::vector<StoredEmbedding>> SqliteStore::DeleteUser(const std::string& employee_id,
                                                              bool purge_attendance) {
   std::lock_guard lock(impl_->mu);
@@ -546,7 +588,9 @@ Status CheckAttendance(const AttendanceRecord& r) {
 Result<int64_t> InsertAttendance(sqlite3* db, const AttendanceRecord& r, int64_t ts) {
   Stmt s(db,
          "INSERT INTO attendance (employee_id, type, status, reason, device_id, distance, "
-         "ts_server, ts_client, image_ref) VALUES (?,?,?,?,?,?,?,?,?)");
+         "ts_server, ts_client, image_ref, groups) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+         " coalesce((SELECT group_concat(name, ';') FROM (SELECT g.name FROM user_groups g"
+         " JOIN users u ON u.id = g.user_id WHERE u.employee_id = ?1 ORDER BY g.name)), ''))");
   s.Bind(1, r.employee_id).Bind(2, r.type).Bind(3, r.status).Bind(4, r.reason);
   s.Bind(5, r.device_id).Bind(6, r.distance).Bind(7, FormatUtc(ts)).Bind(8, r.ts_client);
   s.Bind(9, r.image_ref);
@@ -572,7 +616,7 @@ Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const Attend
   std::vector<std::string> args;
   std::string sql =
       "SELECT id, employee_id, type, status, reason, device_id, distance, ts_server, ts_client, "
-      "image_ref FROM attendance" +
+      "image_ref, groups FROM attendance" +
       AttendanceWhere(q, args) + " ORDER BY ts_server " + (q.newest_first ? "DESC" : "ASC") +
       ", id " + (q.newest_first ? "DESC" : "ASC");
   if (q.limit > 0)
@@ -593,6 +637,7 @@ Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const Attend
     r.ts_server_ms = ts.ok() ? *ts : 0;
     r.ts_client = s.Text(8);
     r.image_ref = s.Text(9);
+    r.groups = s.Text(10);
     out.push_back(std::move(r));
   }
   FACEATT_RETURN_IF_ERROR(s.status("reading attendance"));

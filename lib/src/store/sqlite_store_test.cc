@@ -216,6 +216,48 @@ TEST(SqliteStoreTest, SchemaIsVersionedAndWal) {
   EXPECT_NE(newer.status().message().find("newer"), std::string::npos);
 }
 
+TEST(SqliteStoreTest, GroupsAndTheirMigrationFromDepartments) {
+  TempDir dir;
+  {
+    auto s = Open(dir / "db");
+    ASSERT_TRUE(s->CreateUser({"E1", "Kim", "Sales"}, {}).ok());
+    ASSERT_TRUE(s->CreateUser({"E2", "Lee", ""}, {}).ok());
+    ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("E1")).ok());
+  }
+  // The database as schema 2 left it: no groups table.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE user_groups; ALTER TABLE attendance DROP COLUMN groups; "
+                         "PRAGMA user_version = 2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s);
+  auto groups = s->ListGroups();
+  ASSERT_TRUE(groups.ok()) << groups.status().ToString();
+  EXPECT_EQ(*groups, (std::map<std::string, std::vector<std::string>>{{"Sales", {"E1"}}}));
+  ASSERT_TRUE(s->SetGroupMembership("E2", "Class 3A", true).ok());
+  ASSERT_TRUE(s->SetGroupMembership("E2", "Class 3A", true).ok());  // twice: no change
+  ASSERT_TRUE(s->SetGroupMembership("E1", "Class 3A", true).ok());
+  ASSERT_TRUE(s->SetGroupMembership("E1", "Sales", false).ok());
+  EXPECT_EQ(s->SetGroupMembership("E9", "Class 3A", true).code(), Code::kNotFound);
+  EXPECT_EQ(s->SetGroupMembership("E1", "", true).code(), Code::kInvalidArgument);
+  ASSERT_TRUE(s->DeleteUser("E2", false).ok());
+  EXPECT_EQ(*s->ListGroups(),
+            (std::map<std::string, std::vector<std::string>>{{"Class 3A", {"E1"}}}));
+  // Each row keeps the groups of its moment: the migrated row its department.
+  ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("E1", "OUT")).ok());
+  AttendanceQuery q;
+  q.newest_first = false;
+  auto rows = s->QueryAttendance(q);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].groups, "Sales");
+  EXPECT_EQ((*rows)[1].groups, "Class 3A");
+}
+
 TEST(SqliteStoreTest, NotADatabaseIsAnError) {
   TempDir dir;
   testing::WriteFile(dir / "db", std::string(8192, 'z'));
