@@ -82,6 +82,7 @@ Runner SetupEval(CLI::App& app);
 Runner SetupCalibrate(CLI::App& app);
 Runner SetupServe(CLI::App& app);
 Runner SetupReembed(CLI::App& app);
+Runner SetupImport(CLI::App& app);
 
 // Formats a distance as "0.412".
 std::string Fixed(double value, int digits = 3);

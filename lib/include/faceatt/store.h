@@ -171,6 +171,9 @@ class PeopleStore {
   // and crop (bulk-enroll --update); its source path stays. No such embedding:
   // nothing changes (Ok).
   virtual Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) = 0;
+  // Makes generated ids continue after <prefix><number> (an import keeps the
+  // old system's ids); never moves the sequence back.
+  virtual Status ContinueIdsAfter(int64_t number) = 0;
 
   // Counts for /health and `users`.
   virtual Result<int64_t> CountUsers() = 0;
@@ -290,6 +293,7 @@ class SqliteStore : public Store {
   Result<std::vector<FileRef>> ListFileRefs() override;
   Status UpdateFileRef(const FileRef& ref, const std::string& new_path) override;
   Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) override;
+  Status ContinueIdsAfter(int64_t number) override;
   Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override;
   Status UpdateOutbox(const OutboxItem& item) override;
   Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;
