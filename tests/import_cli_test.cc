@@ -37,7 +37,7 @@ const std::string kRose = "people/face_recognition/rose_leslie/";
 
 // Runs a shell command; its output goes to `log`.
 int Sh(const std::string& cmd, const std::string& log = "/dev/null") {
-  const int rc = std::system((cmd + " >" + log + " 2>&1").c_str());
+  const int rc = std::system(("(" + cmd + ") >" + log + " 2>&1").c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 

@@ -48,7 +48,7 @@ TEST(TablesTest, MalformedDumpsNameFileAndLine) {
   const Case cases[] = {
       {swap("(2,'EMP002',NULL)", "(2,'EMP002')"), "db.sql:12: a row of 2 values"},
       {swap("'EMP003','김민준');", "'EMP003','김민준"), "unterminated string"},
-      {swap("(2,'EMP002',NULL)", "(2,'EMP002',NULL"), "db.sql:12: expected ',' or ')'"},
+      {swap("(2,'EMP002',NULL)", "(2,'EMP002',NULL"), "db.sql:12: unexpected '(3'"},
       {swap("INSERT INTO `users`", "INSERT INTO `people`"), "db.sql:11: INSERT INTO people before"},
       {swap("(2,'EMP002',NULL)", "(2,EMP002,NULL)"), "unexpected 'EMP002'"},
       {dump.substr(0, dump.find("(3,")), "db.sql:12: expected '('"},
