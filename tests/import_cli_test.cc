@@ -5,6 +5,7 @@
 // faceatt's dlib engine) in .npy files; the ML service's data/ folder; a
 // school-system SQLite file. Then the people are identified, and malformed
 // inputs each fail naming file and line with the database unchanged.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -118,8 +119,10 @@ INSERT INTO attendance (employee_id, type, device_id, distance, ts_server, ts_cl
 
 class ImportCliTest : public ::testing::Test {
  protected:
-  // One MariaDB server for the suite: the schema and rows above, dumped once.
-  static void SetUpTestSuite() {
+  // One MariaDB server for the suite, started by the first test that needs
+  // it (the ML and school tests do not): the schema and rows above, dumped once.
+  static void StartServer() {
+    if (server_dir_) return;
     server_dir_ = new TempDir();
     const std::string d = server_dir_->path(), log = d + "/server.log";
     const std::string user = ::geteuid() == 0 ? " --user=root" : "";
@@ -136,6 +139,9 @@ class ImportCliTest : public ::testing::Test {
         fs::exists("/usr/sbin/mariadbd") ? "/usr/sbin/mariadbd" : "mariadbd";
     server_pid_ = ::fork();
     if (server_pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
       const std::string datadir = "--datadir=" + d + "/data", sock = "--socket=" + d + "/sock",
                         pid = "--pid-file=" + d + "/pid", err = "--log-error=" + log;
       if (::geteuid() == 0)
@@ -180,15 +186,22 @@ class ImportCliTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_TRUE(testing::RealModels()) << "models are required";
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
     env_ = {{"FACEATT_PATHS_MODELS_DIR", testing::ModelsDir()},
             {"FACEATT_PATHS_DATA_DIR", work_ / "data"}};
   }
   testing::CliResult Run(const std::vector<std::string>& args) {
     return testing::RunCli(args, work_.path(), env_);
   }
-  std::string Dump() const { return server_dir_->path() + "/dump.sql"; }
-  std::string Tsv() const { return server_dir_->path() + "/tsv"; }
+  std::string Dump() const {
+    StartServer();
+    EXPECT_TRUE(setup_error_.empty()) << setup_error_;
+    return server_dir_->path() + "/dump.sql";
+  }
+  std::string Tsv() const {
+    StartServer();
+    EXPECT_TRUE(setup_error_.empty()) << setup_error_;
+    return server_dir_->path() + "/tsv";
+  }
 
   // The attendance API's encodings and images folders for the rows above.
   void WriteKoreanFiles() {
