@@ -84,6 +84,7 @@ Runner SetupServe(CLI::App& app);
 Runner SetupReembed(CLI::App& app);
 Runner SetupReport(CLI::App& app);
 Runner SetupGroups(CLI::App& app);
+Runner SetupImport(CLI::App& app);
 
 // Formats a distance as "0.412".
 std::string Fixed(double value, int digits = 3);

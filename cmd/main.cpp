@@ -45,6 +45,8 @@ const CommandRow kCommands[] = {
     {"eval", "Measure accuracy on a folder of people (temporary store)", faceatt::cli::SetupEval},
     {"calibrate", "Suggest tolerance and margin from the people enrolled",
      faceatt::cli::SetupCalibrate},
+    {"import", "Import people, embeddings and attendance from the Python services (resumable)",
+     faceatt::cli::SetupImport},
     {"serve", "Run the HTTP API, camera stream and webhooks (daemon)", faceatt::cli::SetupServe},
 };
 

@@ -16,6 +16,7 @@ packages=(
   libsqlite3-dev libssl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libwebp-dev libstb-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev ccache
+  mariadb-server mariadb-client
   npm
 )
 missing=()

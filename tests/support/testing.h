@@ -159,6 +159,9 @@ class FailingStore : public Store {
   Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& id, bool purge) override {
     return Write([&] { return inner_->DeleteUser(id, purge); });
   }
+  Status ContinueIdsAfter(int64_t n) override {
+    return Write([&] { return inner_->ContinueIdsAfter(n); });
+  }
   Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& id) override {
     return inner_->ListEmbeddings(id);
   }

@@ -175,6 +175,9 @@ class PeopleStore {
   // and crop (bulk-enroll --update); its source path stays. No such embedding:
   // nothing changes (Ok).
   virtual Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) = 0;
+  // Makes generated ids continue after <prefix><number> (an import keeps the
+  // old system's ids); never moves the sequence back.
+  virtual Status ContinueIdsAfter(int64_t number) = 0;
 
   // Groups (a class, a department): a person is in zero or more. Adds
   // (member) or removes a person; kNotFound for an unknown person,
@@ -306,6 +309,7 @@ class SqliteStore : public Store {
   Result<std::vector<FileRef>> ListFileRefs() override;
   Status UpdateFileRef(const FileRef& ref, const std::string& new_path) override;
   Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) override;
+  Status ContinueIdsAfter(int64_t number) override;
   Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override;
   Status UpdateOutbox(const OutboxItem& item) override;
   Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;

@@ -418,6 +418,18 @@ Result<User> SqliteStore::CreateUser(const NewUser& user,
   return Impl::ReadUser(s);
 }
 
+Status SqliteStore::ContinueIdsAfter(int64_t number) {
+  if (number < 0) return Status::InvalidArgument("id number must not be negative");
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    Stmt s(impl_->db,
+           "UPDATE id_sequence SET next = max(next, ?) WHERE name = 'employee_id'");
+    s.Bind(1, number + 1);
+    s.Step();
+    return s.status("advancing id sequence");
+  });
+}
+
 Status SqliteStore::AddEmbeddings(const std::string& employee_id,
                                   const std::vector<StoredEmbedding>& embeddings) {
   std::lock_guard lock(impl_->mu);

@@ -51,6 +51,17 @@ TEST(SqliteStoreTest, GeneratesIdsAndNeverReusesThem) {
   EXPECT_EQ(s->CreateUser({"", "Fay", ""}, {})->employee_id, "EMP006");
 }
 
+TEST(SqliteStoreTest, ContinuesIdsAfterAnImportedNumberAndNeverGoesBack) {
+  auto s = Open(":memory:");
+  ASSERT_TRUE(s->CreateUser({"EMP001", "Ann", ""}, {}).ok());
+  ASSERT_TRUE(s->CreateUser({"EMP040", "Bob", ""}, {}).ok());
+  ASSERT_TRUE(s->ContinueIdsAfter(40).ok());
+  EXPECT_EQ(s->CreateUser({"", "Cy", ""}, {})->employee_id, "EMP041");
+  ASSERT_TRUE(s->ContinueIdsAfter(7).ok());  // lower: no effect
+  EXPECT_EQ(s->CreateUser({"", "Dee", ""}, {})->employee_id, "EMP042");
+  EXPECT_EQ(s->ContinueIdsAfter(-1).code(), Code::kInvalidArgument);
+}
+
 TEST(SqliteStoreTest, ValidatesIdsAndNames) {
   TempDir dir;
   auto s = Open(dir / "db");
