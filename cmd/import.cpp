@@ -74,7 +74,7 @@ Runner SetupImport(CLI::App& app) {
     if (!r.ids_continue_after.empty())
       std::cout << "generated ids continue after " << r.ids_continue_after << "\n";
     for (const auto& [cls, ids] : r.classes) {
-      std::cout << "class " << cls << " (department):";
+      std::cout << "class " << cls << " (group):";
       for (const auto& id : ids) std::cout << " " << id;
       std::cout << "\n";
     }

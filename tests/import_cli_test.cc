@@ -416,11 +416,15 @@ TEST_F(ImportCliTest, SchoolSqliteClassesStudentsAndAttendance) {
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("512-D InsightFace vector (another model)"), std::string::npos);
-  EXPECT_NE(r.out.find("class Grade 10 A (department): S2024001 S2024002"), std::string::npos)
+  EXPECT_NE(r.out.find("class Grade 10 A (group): S2024001 S2024002"), std::string::npos)
       << r.out;
   auto store = testing::OpenTestStore(work_ / "data/faceatt.db");
   ASSERT_TRUE(store);
   EXPECT_EQ(store->GetUser("S2024003")->department, "Grade 11 B");
+  auto groups = store->ListGroups();  // classes became groups
+  ASSERT_TRUE(groups.ok()) << groups.status().ToString();
+  EXPECT_EQ((*groups)["Grade 10 A"], (std::vector<std::string>{"S2024001", "S2024002"}));
+  EXPECT_EQ((*groups)["Grade 11 B"], (std::vector<std::string>{"S2024003"}));
   AttendanceQuery q;
   q.employee_id = "S2024001";
   auto rows = store->QueryAttendance(q);

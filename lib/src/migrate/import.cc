@@ -463,6 +463,9 @@ Result<ImportReport> Import(const Config& config, FaceService& service, FacePipe
 
   Store& store = service.store();
   const DataDir& data = service.data_dir();
+  std::map<std::string, std::vector<std::string>> groups_of;  // employee id -> classes
+  for (const auto& [cls, ids] : plan.classes)
+    for (const auto& id : ids) groups_of[id].push_back(cls);
   int64_t highest = -1;
   for (size_t i = 0; i < plan.people.size(); ++i) {
     Person& p = plan.people[i];
@@ -502,6 +505,11 @@ Result<ImportReport> Import(const Config& config, FaceService& service, FacePipe
       report.embeddings_imported += out.vectors_imported;
       report.embeddings_reembedded += out.reembedded;
     }
+    // Classes become groups; also for people a resumed run skips, in case the
+    // last one stopped between the person and their groups.
+    if (!options.dry_run)
+      for (const auto& group : groups_of[out.employee_id])
+        FACEATT_RETURN_IF_ERROR(store.SetGroupMembership(out.employee_id, group, true));
     report.people.push_back(out);
     if (options.progress) options.progress(++done, total);
   }
