@@ -32,6 +32,8 @@ const CommandRow kCommands[] = {
     {"fix-paths", "Repair the file paths the database holds", faceatt::cli::SetupFixPaths},
     {"export", "Export attendance as CSV, JSON or JSON Lines (no models loaded)",
      faceatt::cli::SetupExport},
+    {"attendance", "List attendance; add, void or amend a record (audited)",
+     faceatt::cli::SetupAttendance},
     {"eval", "Measure accuracy on a folder of people (temporary store)", faceatt::cli::SetupEval},
     {"calibrate", "Suggest tolerance and margin from the people enrolled",
      faceatt::cli::SetupCalibrate},

@@ -56,8 +56,9 @@ struct EnrollRequest {
   std::string employee_id;  // "" = new person with a generated id
   std::string name;         // required for a new person
   std::string department;
-  bool largest = false;  // several faces: take the largest instead of refusing
-  bool force = false;    // enroll even when the face matches someone else
+  bool largest = false;           // several faces: take the largest instead of refusing
+  bool force = false;             // enroll even when the face matches someone else
+  bool reuse_retired_id = false;  // a deleted person's employee_id for someone new
   std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = kDefaultCropDir)
   std::vector<EnrollImage> images;
 };

@@ -34,5 +34,12 @@ nlohmann::json UserJson(const User& user);
 nlohmann::json FaceJson(const FaceIdentity& face);
 // [{"employee_id", "name", "distance"}, ...] nearest first.
 nlohmann::json CandidatesJson(const FaceIdentity& face);
+// What an attendance row keeps beside its event (issue 14): {"name_at_event",
+// "current_name" (null when the person is gone or the id names someone new),
+// "voided", "corrected" (true after a void or amend), "added_by_admin"}.
+nlohmann::json AttendanceFactsJson(const AttendanceRecord& record);
+// One correction: {"id", "attendance_id", "action", "by", "at" (UTC), "reason",
+// "old" and "new" (objects of the changed fields; null when none)}.
+nlohmann::json AuditJson(const AuditEntry& entry);
 
 }  // namespace faceatt

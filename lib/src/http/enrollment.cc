@@ -10,17 +10,32 @@ namespace {
 
 using json = nlohmann::json;
 
-// {name, employee_id, department, force, image | images} with base64 images.
+// An optional boolean field of a JSON body (false when absent).
+Result<bool> JsonFlag(const json& body, const char* key) {
+  if (!body.contains(key)) return false;
+  if (!body[key].is_boolean())
+    return Status::InvalidArgument(std::string(key) + " must be true or false");
+  return body[key].get<bool>();
+}
+
+// An optional boolean form field: true/1, false/0 or absent (false).
+Result<bool> FormFlag(const Request& req, const char* key) {
+  const std::string v = FormValue(req, key);
+  if (!v.empty() && v != "true" && v != "false" && v != "1" && v != "0")
+    return Status::InvalidArgument(std::string(key) + " must be true or false");
+  return v == "true" || v == "1";
+}
+
+// {name, employee_id, department, force, reuse_retired_id, image | images} with
+// base64 images.
 Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   EnrollRequest er;
   FACEATT_ASSIGN_OR_RETURN(json body, ParseJsonObject(req.body));
   FACEATT_ASSIGN_OR_RETURN(er.name, JsonString(body, "name"));
   FACEATT_ASSIGN_OR_RETURN(er.employee_id, JsonString(body, "employee_id"));
   FACEATT_ASSIGN_OR_RETURN(er.department, JsonString(body, "department"));
-  if (body.contains("force")) {
-    if (!body["force"].is_boolean()) return Status::InvalidArgument("force must be true or false");
-    er.force = body["force"].get<bool>();
-  }
+  FACEATT_ASSIGN_OR_RETURN(er.force, JsonFlag(body, "force"));
+  FACEATT_ASSIGN_OR_RETURN(er.reuse_retired_id, JsonFlag(body, "reuse_retired_id"));
   std::vector<std::string> texts;
   if (body.contains("image")) {
     FACEATT_ASSIGN_OR_RETURN(std::string one, JsonString(body, "image"));
@@ -40,7 +55,8 @@ Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   return er;
 }
 
-// Multipart fields name, employee_id, department, force and repeated image files.
+// Multipart fields name, employee_id, department, force, reuse_retired_id and
+// repeated image files.
 Result<EnrollRequest> ParseEnrollForm(const Request& req) {
   if (!req.is_multipart_form_data())
     return Status::InvalidArgument("expected multipart/form-data (or POST /enroll/json)");
@@ -48,10 +64,8 @@ Result<EnrollRequest> ParseEnrollForm(const Request& req) {
   er.name = FormValue(req, "name");
   er.employee_id = FormValue(req, "employee_id");
   er.department = FormValue(req, "department");
-  const std::string force = FormValue(req, "force");
-  if (!force.empty() && force != "true" && force != "false" && force != "1" && force != "0")
-    return Status::InvalidArgument("force must be true or false");
-  er.force = force == "true" || force == "1";
+  FACEATT_ASSIGN_OR_RETURN(er.force, FormFlag(req, "force"));
+  FACEATT_ASSIGN_OR_RETURN(er.reuse_retired_id, FormFlag(req, "reuse_retired_id"));
   auto range = req.files.equal_range("image");
   for (auto it = range.first; it != range.second; ++it) {
     const auto& f = it->second;

@@ -23,6 +23,9 @@ void HandleEnrollJson(Context&, const Request&, Response&);
 // attendance.cc
 void HandleAttendanceList(Context&, const Request&, Response&);
 void HandleAttendanceAdd(Context&, const Request&, Response&);
+void HandleAttendanceGet(Context&, const Request&, Response&);
+void HandleAttendanceAmend(Context&, const Request&, Response&);
+void HandleAttendanceVoid(Context&, const Request&, Response&);
 // users.cc
 void HandleUserList(Context&, const Request&, Response&);
 void HandleUserGet(Context&, const Request&, Response&);
