@@ -650,7 +650,7 @@ TEST(AttendanceCli, CorrectionsAuditedHistoryKeptRetiredIdRefused) {
   auto out = run({"add", "EMP002", "--type", "OUT", "--at", "2026-11-20 18:00", "--reason",
                   "forgot to check out", "--by", "lead"});
   ASSERT_EQ(out.exit_code, 0) << out.err;
-  auto dup = run({"add", "EMP002", "--type", "OUT", "--at", "2026-11-20T18:00+09:00", "--reason",
+  auto dup = run({"add", "EMP002", "--type", "OUT", "--at", "2026-11-20T18:00:00+09:00", "--reason",
                   "second entry", "--json"});
   ASSERT_EQ(dup.exit_code, 0) << dup.err;
   const int64_t dup_id = nlohmann::json::parse(dup.out)["id"];

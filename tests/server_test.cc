@@ -525,7 +525,8 @@ TEST_F(ServerTest, AttendanceCorrectionsAreAuditedWithTheKey) {
   // Deleting the person keeps the name on their rows.
   auto kept = admin.Post("/attendance", json{{"employee_id", id}, {"type", "IN"}}.dump(),
                          "application/json");
-  ASSERT_EQ(status(kept), 201);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->status, 201) << kept->body;
   ASSERT_EQ(status(admin.Delete("/users/" + id)), 200);
   auto after = Body(reader.Get("/attendance?employee_id=" + id));
   ASSERT_EQ(after["records"].size(), 1u);
