@@ -78,6 +78,7 @@ Runner SetupUsers(CLI::App& app);
 Runner SetupResetUsers(CLI::App& app);
 Runner SetupFixPaths(CLI::App& app);
 Runner SetupExport(CLI::App& app);
+Runner SetupAttendance(CLI::App& app);
 Runner SetupEval(CLI::App& app);
 Runner SetupCalibrate(CLI::App& app);
 Runner SetupServe(CLI::App& app);

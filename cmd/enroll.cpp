@@ -9,7 +9,7 @@ namespace faceatt::cli {
 Runner SetupEnroll(CLI::App& app) {
   struct Options {
     std::string name, id, department;
-    bool largest = false, force = false, json = false;
+    bool largest = false, force = false, json = false, reuse_retired_id = false;
     std::vector<std::string> images;
   };
   auto o = std::make_shared<Options>();
@@ -19,6 +19,8 @@ Runner SetupEnroll(CLI::App& app) {
   app.add_flag("--largest", o->largest, "Use the largest face when a photo shows several");
   app.add_flag("--force", o->force, "Enroll even if the face matches someone already enrolled");
   app.add_flag("--json", o->json, "Print the result as JSON");
+  app.add_flag("--reuse-retired-id", o->reuse_retired_id,
+               "Give a deleted person's --id to this new person (their old rows stay theirs)");
   app.add_option("images", o->images, "Photos of the person")->required();
   return [o](Context& ctx) -> Result<int> {
     if (o->id.empty() && o->name.empty())
@@ -31,6 +33,7 @@ Runner SetupEnroll(CLI::App& app) {
     req.department = o->department;
     req.largest = o->largest;
     req.force = o->force;
+    req.reuse_retired_id = o->reuse_retired_id;
     for (const auto& path : o->images) req.images.push_back({path, ""});
     FACEATT_ASSIGN_OR_RETURN(EnrollResult r, service->Enroll(*pipeline, req));
     if (o->json) {

@@ -11,7 +11,8 @@ namespace faceatt::cli {
 Runner SetupExport(CLI::App& app) {
   struct Options {
     std::string from, to, employee, type, summary, format = "csv", output;
-    bool include_failed = false, excel = false;
+    bool include_failed = false, excel = false, no_bom = false, include_voided = false,
+         with_corrections = false;
   };
   auto o = std::make_shared<Options>();
   app.add_option("--from", o->from, "First local date, YYYY-MM-DD (inclusive)");
@@ -24,10 +25,14 @@ Runner SetupExport(CLI::App& app) {
       ->check(CLI::IsMember({"daily"}));
   app.add_option("--format", o->format, "csv (default), json or jsonl")
       ->check(CLI::IsMember({"csv", "json", "jsonl"}));
-  app.add_flag("--excel", o->excel, "CSV with a UTF-8 byte order mark (for Excel)");
+  app.add_flag("--excel", o->excel, "Kept for old scripts: the byte order mark is the default");
+  app.add_flag("--no-bom", o->no_bom, "CSV without the UTF-8 byte order mark");
+  app.add_flag("--include-voided", o->include_voided, "Also voided records (column voided)");
+  app.add_flag("--with-corrections", o->with_corrections,
+               "Add each record's correction trail (column corrections, JSON)");
   app.add_option("-o,--output", o->output, "Write to FILE atomically instead of stdout");
   return [o](Context& ctx) -> Result<int> {
-    FACEATT_ASSIGN_OR_RETURN(Store* store, ctx.store());
+    FACEATT_ASSIGN_OR_RETURN(Store * store, ctx.store());
     ExportOptions opts;
     if (!o->from.empty()) opts.from_date = o->from;
     if (!o->to.empty()) opts.to_date = o->to;
@@ -36,7 +41,12 @@ Runner SetupExport(CLI::App& app) {
     opts.include_failed = o->include_failed;
     opts.summary_daily = o->summary == "daily";
     opts.format = o->format;
-    opts.excel = o->excel;
+    if (o->excel && o->no_bom) return Status::InvalidArgument("--excel and --no-bom disagree");
+    if ((o->excel || o->no_bom) && o->format != "csv")
+      return Status::InvalidArgument("--excel and --no-bom apply to CSV only");
+    opts.bom = !o->no_bom;
+    opts.include_voided = o->include_voided;
+    opts.with_corrections = o->with_corrections;
     FACEATT_ASSIGN_OR_RETURN(std::string text, ExportAttendance(*store, opts));
     if (o->output.empty() || o->output == "-") {
       std::cout << text << std::flush;

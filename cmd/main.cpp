@@ -42,6 +42,8 @@ const CommandRow kCommands[] = {
     {"report", "Presence: today's board, a person's status, per-day summaries",
      faceatt::cli::SetupReport},
     {"groups", "List groups, put people in or take them out of one", faceatt::cli::SetupGroups},
+    {"attendance", "List attendance; add, void or amend a record (audited)",
+     faceatt::cli::SetupAttendance},
     {"eval", "Measure accuracy on a folder of people (temporary store)", faceatt::cli::SetupEval},
     {"calibrate", "Suggest tolerance and margin from the people enrolled",
      faceatt::cli::SetupCalibrate},

@@ -494,11 +494,11 @@ TEST(ExportCli, RoundTripsNamesAndRespectsTimeZoneDays) {
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 4u) << r.out;  // header + 3 successes on the 21st in Seoul
   EXPECT_EQ((*rows)[0][0], "id");
-  EXPECT_EQ((*rows)[1][3], "EMP002");
-  EXPECT_EQ((*rows)[1][4], "홍길동");
+  EXPECT_EQ((*rows)[1][4], "EMP002");
+  EXPECT_EQ((*rows)[1][5], "홍길동");
   EXPECT_EQ((*rows)[1][1], "2026-11-21T00:00:00.000+09:00");
-  EXPECT_EQ((*rows)[2][4], "Kim, \"Jr\"");
-  EXPECT_EQ((*rows)[2][5], "R&D, Seoul");
+  EXPECT_EQ((*rows)[2][5], "Kim, \"Jr\"");
+  EXPECT_EQ((*rows)[2][6], "R&D, Seoul");
   EXPECT_NE(r.out.find("\"Kim, \"\"Jr\"\"\""), std::string::npos);  // RFC 4180 quoting
   EXPECT_NE(r.out.find("\r\n"), std::string::npos);
 
@@ -641,6 +641,170 @@ TEST(AdminCliTest, GroupsAndTodaysBoardWithKoreanNames) {
   EXPECT_EQ(people[1]["state"], "absent");
   EXPECT_EQ(cli({"report", "today", "--group", "Class 9Z"}).exit_code, 3);
   EXPECT_EQ(cli({"report", "daily", "--from", "2026-11-30", "--to", "2026-11-01"}).exit_code, 2);
+// Issue 14: a CSV for spreadsheets: BOM by default (Korean names in Excel),
+// --no-bom without; formula cells neutralised; Excel's date-time beside ISO.
+TEST(ExportCli, BomByDefaultFormulaCellsNeutralisedAndExcelTime) {
+  TempDir t;
+  SeedAttendance(t / "data");
+  {
+    StoreOptions o;
+    o.path = t / "data/faceatt.db";
+    auto store = std::move(OpenSqliteStore(o)).value();
+    ASSERT_TRUE(
+        store->CreateUser({"EMP003", "=HYPERLINK(\"http://x.example\",\"pay\")", "@SUM(A1)"}, {})
+            .ok());
+    auto row = testing::AttendanceRow("EMP003", "IN", kStatusSuccess,
+                                      *ParseTimestamp("2026-11-21T02:00:00Z"));
+    row.device_id = "-2+3";
+    row.ts_client = "+cmd";
+    ASSERT_TRUE(store->AddAttendance(row).ok());
+  }
+  std::map<std::string, std::string> env = {{"FACEATT_PATHS_MODELS_DIR", t / "no-models"},
+                                            {"FACEATT_ATTENDANCE_TIMEZONE", "Asia/Seoul"}};
+  auto r = RunCli({"--data-dir", "data", "export", "--from", "2026-11-21", "--to", "2026-11-21"},
+                  t.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("\xEF\xBB\xBFid,timestamp,excel_time,", 0), 0u) << r.out.substr(0, 40);
+  auto rows = ParseCsv(r.out);
+  ASSERT_TRUE(rows.ok());
+  const auto& header = (*rows)[0];
+  auto col = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  bool korean = false, formula = false;
+  for (size_t i = 1; i < rows->size(); ++i) {
+    const auto& row = (*rows)[i];
+    korean |= row[col("name")] == "홍길동";
+    if (row[col("employee_id")] != "EMP003") continue;
+    formula = true;
+    EXPECT_EQ(row[col("name")], "'=HYPERLINK(\"http://x.example\",\"pay\")");
+    EXPECT_EQ(row[col("department")], "'@SUM(A1)");
+    EXPECT_EQ(row[col("device_id")], "'-2+3");
+    EXPECT_EQ(row[col("ts_client")], "'+cmd");
+    EXPECT_EQ(row[col("excel_time")], "2026-11-21 11:00:00");
+    EXPECT_EQ(row[col("timestamp")], "2026-11-21T11:00:00.000+09:00");
+  }
+  EXPECT_TRUE(korean) << r.out;
+  EXPECT_TRUE(formula) << r.out;
+  auto plain = RunCli({"--data-dir", "data", "export", "--no-bom"}, t.path(), env);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out.rfind("id,", 0), 0u);
+  // JSON keeps values as they are: neutralising is for spreadsheets.
+  auto j = RunCli({"--data-dir", "data", "export", "--format", "json", "--employee", "EMP003"},
+                  t.path(), env);
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(nlohmann::json::parse(j.out)[0]["department"], "@SUM(A1)");
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--no-bom", "--format", "json"}, t.path(), env)
+                .exit_code,
+            2);
+}
+
+// Issue 14 over the CLI: add (a forgotten check-out at its real time), amend,
+// void, each audited with the CLI user; refused corrections change nothing;
+// a deleted person's rows keep the name; a retired --id is refused unless
+// --reuse-retired-id, and then the old rows stay with the old person.
+TEST(AttendanceCli, CorrectionsAuditedHistoryKeptRetiredIdRefused) {
+  TempDir t;
+  auto env = Env();
+  env["FACEATT_ATTENDANCE_TIMEZONE"] = "Asia/Seoul";
+  env["USER"] = "hr-kim";
+  const std::string obama = testing::Face("people/face_recognition/obama/obama.jpg");
+  const std::string biden = testing::Face("people/face_recognition/biden/biden.jpg");
+  auto enrolled =
+      RunCli({"--data-dir", "data", "enroll", "--id", "EMP002", "--name", "Barack Obama", obama},
+             t.path(), env);
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.err;
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data-dir", "data", "attendance"});
+    return RunCli(args, t.path(), env);
+  };
+  auto in = run({"add", "EMP002", "--type", "IN", "--at", "2026-11-20T09:05", "--reason",
+                 "badge reader down", "--json"});
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  const int64_t in_id = nlohmann::json::parse(in.out)["id"];
+  EXPECT_EQ(nlohmann::json::parse(in.out)["ts_server"], "2026-11-20T00:05:00.000Z");
+  auto out = run({"add", "EMP002", "--type", "OUT", "--at", "2026-11-20 18:00", "--reason",
+                  "forgot to check out", "--by", "lead"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  auto dup = run({"add", "EMP002", "--type", "OUT", "--at", "2026-11-20T18:00:00+09:00", "--reason",
+                  "second entry", "--json"});
+  ASSERT_EQ(dup.exit_code, 0) << dup.err;
+  const int64_t dup_id = nlohmann::json::parse(dup.out)["id"];
+  ASSERT_EQ(run({"amend", std::to_string(in_id), "--at", "2026-11-20T08:55", "--reason",
+                 "clock was slow"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run({"void", std::to_string(dup_id), "--reason", "entered twice"}).exit_code, 0);
+
+  // Refused: exit codes, and the database is as it was.
+  auto snapshot = [&] {
+    return run({"list", "--json", "--include-voided"}).out +
+           run({"history", std::to_string(in_id), "--json"}).out +
+           run({"history", std::to_string(dup_id), "--json"}).out;
+  };
+  const std::string before = snapshot();
+  EXPECT_EQ(run({"void", std::to_string(dup_id), "--reason", "again"}).exit_code, 4);
+  EXPECT_EQ(run({"amend", "999", "--type", "IN", "--reason", "x"}).exit_code, 3);
+  EXPECT_EQ(run({"amend", std::to_string(in_id), "--reason", "nothing to change"}).exit_code, 2);
+  EXPECT_EQ(run({"add", "EMP002", "--type", "IN", "--at", "yesterday", "--reason", "x"}).exit_code,
+            2);
+  EXPECT_EQ(
+      run({"add", "EMP404", "--type", "IN", "--at", "2026-11-20T09:00", "--reason", "x"}).exit_code,
+      3);
+  EXPECT_EQ(snapshot(), before);
+
+  auto history = run({"history", std::to_string(in_id), "--json"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  auto h = nlohmann::json::parse(history.out);
+  EXPECT_EQ(h["ts_server"], "2026-11-19T23:55:00.000Z");
+  EXPECT_EQ(h["corrected"], true);
+  ASSERT_EQ(h["corrections"].size(), 2u);  // the add, then the amend
+  EXPECT_EQ(h["corrections"][1]["action"], "amend");
+  EXPECT_EQ(h["corrections"][1]["by"], "cli:hr-kim");
+  EXPECT_EQ(h["corrections"][1]["reason"], "clock was slow");
+  EXPECT_EQ(h["corrections"][1]["old"]["ts_server"], "2026-11-20T00:05:00.000Z");
+  auto listed = nlohmann::json::parse(run({"list", "--json"}).out);
+  EXPECT_EQ(listed.size(), 2u);  // the voided one is left out
+  EXPECT_EQ(nlohmann::json::parse(run({"list", "--json", "--include-voided"}).out).size(), 3u);
+
+  // Export: voided out by default; in with --include-voided, with the trail.
+  auto csv = RunCli({"--data-dir", "data", "export", "--no-bom"}, t.path(), env);
+  EXPECT_EQ(ParseCsv(csv.out)->size(), 3u) << csv.out;
+  auto trail = RunCli({"--data-dir", "data", "export", "--format", "json", "--include-voided",
+                       "--with-corrections"},
+                      t.path(), env);
+  ASSERT_EQ(trail.exit_code, 0) << trail.err;
+  auto rows = nlohmann::json::parse(trail.out);
+  ASSERT_EQ(rows.size(), 3u);
+  int voided = 0;
+  for (const auto& r : rows) {
+    voided += r["voided"].get<bool>();
+    EXPECT_GE(r["corrections"].size(), 1u);
+  }
+  EXPECT_EQ(voided, 1);
+
+  // Deleting the person keeps the rows' name; the id is retired.
+  ASSERT_EQ(RunCli({"--data-dir", "data", "users", "delete", "EMP002"}, t.path(), env).exit_code,
+            0);
+  auto kept = nlohmann::json::parse(run({"list", "--json"}).out);
+  ASSERT_EQ(kept.size(), 2u);
+  for (const auto& r : kept) {
+    EXPECT_EQ(r["name_at_event"], "Barack Obama");
+    EXPECT_TRUE(r["current_name"].is_null());
+  }
+  auto refused =
+      RunCli({"--data-dir", "data", "enroll", "--id", "EMP002", "--name", "Brand New Hire", biden},
+             t.path(), env);
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  EXPECT_NE(refused.err.find("retired"), std::string::npos) << refused.err;
+  auto reused = RunCli({"--data-dir", "data", "enroll", "--id", "EMP002", "--name",
+                        "Brand New Hire", "--reuse-retired-id", biden},
+                       t.path(), env);
+  ASSERT_EQ(reused.exit_code, 0) << reused.err;
+  for (const auto& r : nlohmann::json::parse(run({"list", "--json"}).out)) {
+    EXPECT_EQ(r["name_at_event"], "Barack Obama");
+    EXPECT_TRUE(r["current_name"].is_null()) << "the old rows went to the new hire";
+  }
 }
 
 }  // namespace

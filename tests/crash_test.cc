@@ -233,5 +233,28 @@ TEST(CrashTest, ServeKilledUnderLoadKeepsEveryAcknowledgedRecordAndItsOutboxRows
   EXPECT_GT(acknowledged, 0);
 }
 
+// Issue 14: a second serve on a port the first holds fails to bind and exits 5
+// (httplib's default SO_REUSEPORT let both listen and split the requests).
+TEST(CrashTest, SecondServeOnATakenPortExits5) {
+  TempDir t;
+  const pid_t first =
+      Spawn(t.path(), {"--data-dir", "data", "serve", "--port", "0"}, Env(), t / "first.out");
+  const int port = WaitForPort(t / "first.out", first);
+  ASSERT_GT(port, 0) << "the first serve did not start";
+  auto second =
+      RunCli({"--data-dir", "data", "serve", "--port", std::to_string(port)}, t.path(), Env());
+  EXPECT_EQ(second.exit_code, 5) << second.out << second.err;
+  EXPECT_NE(second.err.find(std::to_string(port)), std::string::npos) << second.err;
+  // The first one still answers.
+  httplib::Client c("127.0.0.1", port);
+  auto health = c.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  ::kill(first, SIGTERM);
+  int status = 0;
+  ::waitpid(first, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
 }  // namespace faceatt

@@ -504,6 +504,95 @@ TEST_F(ServerTest, ApiKeyRoles) {
   EXPECT_EQ(Body(r)["employee_id"], id);
 }
 
+// Issue 14 over HTTP: POST /attendance at its real time (with its offset),
+// PATCH and void, each audited with the key; refused corrections (reader key,
+// no reason, voided row, bad time) change nothing; a deleted person's rows
+// keep their name.
+TEST_F(ServerTest, AttendanceCorrectionsAreAuditedWithTheKey) {
+  config_.server.admin_keys = {"admin-key-123"};
+  config_.server.reader_keys = {"reader-key-789"};
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA}, "admin-key-123");
+  auto admin = Client("admin-key-123");
+  auto reader = Client("reader-key-789");
+  auto added = admin.Post("/attendance",
+                          json{{"employee_id", id},
+                               {"type", "OUT"},
+                               {"ts", "2026-11-20T18:00:00+09:00"},
+                               {"reason", "forgot to check out"},
+                               {"by", "Ms. Lee"}}
+                              .dump(),
+                          "application/json");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 201) << added->body;
+  const json row = Body(added);
+  const std::string row_id = std::to_string(row["id"].get<int64_t>());
+  EXPECT_EQ(row["ts_server"], "2026-11-20T09:00:00.000Z");
+  EXPECT_EQ(row["added_by_admin"], true);
+  EXPECT_EQ(row["name_at_event"], "Barack Obama");
+  ASSERT_EQ(row["corrections"].size(), 1u);
+  const std::string by = row["corrections"][0]["by"];
+  EXPECT_EQ(by.rfind("key:admin:", 0), 0u) << by;
+  EXPECT_NE(by.find("(Ms. Lee)"), std::string::npos) << by;
+  EXPECT_EQ(by.find("admin-key-123"), std::string::npos) << "the key itself is never stored";
+
+  // Refused: nothing changes.
+  const std::string before = Body(reader.Get("/attendance/" + row_id)).dump();
+  auto status = [&](httplib::Result r) { return r ? r->status : -1; };
+  EXPECT_EQ(status(reader.Patch("/attendance/" + row_id, R"({"type":"IN","reason":"x"})",
+                                "application/json")),
+            403);
+  EXPECT_EQ(status(admin.Patch("/attendance/" + row_id, R"({"type":"IN"})", "application/json")),
+            400);
+  EXPECT_EQ(status(admin.Patch("/attendance/" + row_id, R"({"ts":"soon","reason":"x"})",
+                               "application/json")),
+            400);
+  EXPECT_EQ(status(admin.Post("/attendance/99999/void", R"({"reason":"x"})", "application/json")),
+            404);
+  EXPECT_EQ(Body(reader.Get("/attendance/" + row_id)).dump(), before);
+
+  auto amended = admin.Patch("/attendance/" + row_id,
+                             R"({"ts":"2026-11-20T18:30:00+09:00","reason":"left later"})",
+                             "application/json");
+  ASSERT_TRUE(amended);
+  ASSERT_EQ(amended->status, 200) << amended->body;
+  EXPECT_EQ(Body(amended)["ts_server"], "2026-11-20T09:30:00.000Z");
+  EXPECT_EQ(Body(amended)["corrected"], true);
+  auto voided = admin.Post("/attendance/" + row_id + "/void", R"({"reason":"wrong person"})",
+                           "application/json");
+  ASSERT_TRUE(voided);
+  ASSERT_EQ(voided->status, 200) << voided->body;
+  EXPECT_EQ(Body(voided)["voided"], true);
+  ASSERT_EQ(Body(voided)["corrections"].size(), 3u);
+  EXPECT_EQ(Body(voided)["corrections"][2]["action"], "void");
+  EXPECT_EQ(status(admin.Post("/attendance/" + row_id + "/void", R"({"reason":"again"})",
+                              "application/json")),
+            409);
+  EXPECT_EQ(Body(reader.Get("/attendance?employee_id=" + id))["count"], 0);  // voided: left out
+
+  // The audit rows are in the database.
+  auto trail = store_->AttendanceAudit(std::stoll(row_id));
+  ASSERT_TRUE(trail.ok());
+  ASSERT_EQ(trail->size(), 3u);
+  EXPECT_EQ((*trail)[1].reason, "left later");
+
+  // Deleting the person keeps the name on their rows.
+  auto kept = admin.Post("/attendance", json{{"employee_id", id}, {"type", "IN"}}.dump(),
+                         "application/json");
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->status, 201) << kept->body;
+  ASSERT_EQ(status(admin.Delete("/users/" + id)), 200);
+  auto after = Body(reader.Get("/attendance?employee_id=" + id));
+  ASSERT_EQ(after["records"].size(), 1u);
+  EXPECT_EQ(after["records"][0]["name_at_event"], "Barack Obama");
+  EXPECT_TRUE(after["records"][0]["current_name"].is_null());
+  // Its id is retired: re-enrolling with it is refused unless asked.
+  auto again =
+      admin.Post("/enroll", Form({{"name", "Brand New Hire"}, {"employee_id", id}}, {kObamaProbe}));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;
+}
+
 TEST_F(ServerTest, NoKeysMeansLoopbackOnly) {
   config_.server.host = "0.0.0.0";
   StartServer();

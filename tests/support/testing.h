@@ -188,6 +188,21 @@ class FailingStore : public Store {
   Result<int64_t> CountAttendance(const AttendanceQuery& q) override {
     return inner_->CountAttendance(q);
   }
+  Result<int64_t> AddCorrectedAttendance(const AttendanceRecord& r, const Correction& c) override {
+    return Write([&] { return inner_->AddCorrectedAttendance(r, c); });
+  }
+  Status VoidAttendance(int64_t id, const Correction& c) override {
+    return Write([&] { return inner_->VoidAttendance(id, c); });
+  }
+  Status AmendAttendance(int64_t id, const std::optional<std::string>& t,
+                         const std::optional<int64_t>& ts, const Correction& c) override {
+    return Write([&] { return inner_->AmendAttendance(id, t, ts, c); });
+  }
+  Result<AttendanceRecord> GetAttendance(int64_t id) override { return inner_->GetAttendance(id); }
+  Result<std::vector<AuditEntry>> AttendanceAudit(int64_t id) override {
+    return inner_->AttendanceAudit(id);
+  }
+  Result<bool> IsRetiredId(const std::string& id) override { return inner_->IsRetiredId(id); }
   Result<int64_t> CountUsers() override { return inner_->CountUsers(); }
   Status SetGroupMembership(const std::string& id, const std::string& g, bool member) override {
     return Write([&] { return inner_->SetGroupMembership(id, g, member); });

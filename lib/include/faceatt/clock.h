@@ -43,6 +43,11 @@ Result<int64_t> ParseTimestamp(const std::string& s);  // ISO 8601 with Z or +hh
 std::string FormatLocal(int64_t unix_ms);              // "2026-11-21T17:30:00+09:00"
 std::string LocalDate(int64_t unix_ms);                // "2026-11-21" in the local zone
 
+// A time an admin gives for a correction: ISO 8601 with Z or an offset, or a
+// local wall time "YYYY-MM-DDTHH:MM[:SS]" (a space for the T is fine) in the
+// process time zone. kInvalidArgument otherwise.
+Result<int64_t> ParseWallTime(const std::string& s);
+
 // Start of a local date (00:00 local) as Unix ms; kInvalidArgument for a bad date.
 Result<int64_t> LocalDayStart(const std::string& yyyy_mm_dd);
 

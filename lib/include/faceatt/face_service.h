@@ -66,6 +66,7 @@ struct EnrollRequest {
   // Enroll even when the face matches someone else, or (adding to an existing
   // person) does not match them.
   bool force = false;
+  bool reuse_retired_id = false;  // a deleted person's employee_id for someone new
   std::string crop_dir;  // data-folder-relative folder for aligned crops ("" = kDefaultCropDir)
   std::vector<EnrollImage> images;
 };

@@ -39,5 +39,12 @@ nlohmann::json CandidatesJson(const FaceIdentity& face);
 // "state", "since", "first_in", "last_out" (local ISO 8601 or null),
 // "worked_minutes", "events", "late", "absent"}.
 nlohmann::json PersonDayJson(const PersonDay& day);
+// What an attendance row keeps beside its event (issue 14): {"name_at_event",
+// "current_name" (null when the person is gone or the id names someone new),
+// "voided", "corrected" (true after a void or amend), "added_by_admin"}.
+nlohmann::json AttendanceFactsJson(const AttendanceRecord& record);
+// One correction: {"id", "attendance_id", "action", "by", "at" (UTC), "reason",
+// "old" and "new" (objects of the changed fields; null when none)}.
+nlohmann::json AuditJson(const AuditEntry& entry);
 
 }  // namespace faceatt

@@ -18,7 +18,14 @@
 //   Reads of missing people return kNotFound; lists that match nothing are empty.
 // - Ids: employee ids are generated as <prefix><n> zero-padded (EMP001, EMP002,
 //   ...) when not given, and are never generated again after the person is
-//   deleted. File paths are stored as given (the callers make them relative to
+//   deleted. A deleted person's id is retired: CreateUser refuses it
+//   (kAlreadyExists) unless NewUser::reuse_retired_id, and then the new person
+//   is a new generation of the id, so the old rows stay with the old person.
+// - History keeps its facts: each attendance row stores the person's name and
+//   id generation as of the event; deleting or renaming a person never changes
+//   a kept row. Rows are never hard-deleted except by DeleteUser's purge:
+//   corrections (add, void, amend) each write an audit row in the same
+//   transaction. File paths are stored as given (the callers make them relative to
 //   the data folder, DataDir::Relative).
 // - Thread safety: every method may be called from any thread at once, and
 //   several processes may share one database (SqliteStore: WAL, a busy timeout,
@@ -53,6 +60,7 @@ struct NewUser {
   std::string employee_id;  // "" = generate
   std::string name;
   std::string department;
+  bool reuse_retired_id = false;  // an explicit id of a deleted person: a new generation
 };
 
 struct StoredEmbedding {
@@ -86,6 +94,36 @@ struct AttendanceRecord {
   // The person's groups when the row was written, ';'-separated (schema 3).
   // Filled by the store from its groups; what a caller sets is ignored.
   std::string groups;
+  // Schema 3 (issue 14). Written by the store at insert from the person the id
+  // names then (name_at_event given by the caller is kept, e.g. an import).
+  std::string name_at_event;
+  int generation = 1;  // which person of that id (a re-used retired id is 2, 3, ...)
+  // Read only: the person's name now; nullopt when deleted, or the id now
+  // names a later generation.
+  std::optional<std::string> current_name;
+  bool voided = false;
+  int corrections = 0;          // audit rows of void/amend on this row
+  bool added_by_admin = false;  // written by AddCorrectedAttendance
+};
+
+// One correction of the attendance log (schema 3): who, when, why, before, after.
+inline constexpr const char* kAuditAdd = "add";
+inline constexpr const char* kAuditVoid = "void";
+inline constexpr const char* kAuditAmend = "amend";
+struct AuditEntry {
+  int64_t id = 0;
+  int64_t attendance_id = 0;
+  std::string action;  // add | void | amend
+  std::string actor;   // "cli:<user>" or "key:<name>" (who)
+  int64_t at_ms = 0;   // when the correction was made
+  std::string reason;
+  std::string old_value;  // JSON object of the changed fields before ("" for add)
+  std::string new_value;  // JSON object after
+};
+// Who corrects, and why: both required (1..200 bytes, no control characters).
+struct Correction {
+  std::string actor;
+  std::string reason;
 };
 
 struct AttendanceQuery {
@@ -97,6 +135,7 @@ struct AttendanceQuery {
   int limit = 1000;  // <= 0: no limit
   int offset = 0;
   bool newest_first = true;
+  bool include_voided = false;  // voided rows count for nothing unless asked
 };
 
 inline constexpr const char* kOutboxPending = "pending";
@@ -121,6 +160,8 @@ struct OutboxItem {
 // Checks an explicit employee id: letters, digits, '_', '-', '.', 1..64 chars,
 // starting with a letter or digit.
 Status ValidateEmployeeId(const std::string& id);
+// The refusal of a retired id (kAlreadyExists, reason "retired_id").
+Status RetiredIdRefused(const std::string& employee_id);
 // Checks a display name: 1..200 bytes of valid UTF-8 without control characters.
 Status ValidateName(const std::string& name, const char* what = "name");
 
@@ -191,6 +232,8 @@ class PeopleStore {
   // Counts for /health and `users`.
   virtual Result<int64_t> CountUsers() = 0;
   virtual Result<int64_t> CountEmbeddings() = 0;
+  // Whether the id belonged to a deleted person (and names nobody now).
+  virtual Result<bool> IsRetiredId(const std::string& employee_id) = 0;
 };
 
 // The attendance log: successes, unknown faces and failures (audit rows).
@@ -219,6 +262,23 @@ class AttendanceStore {
   // there are in all (limit and offset ignored).
   virtual Result<std::vector<AttendanceRecord>> QueryAttendance(const AttendanceQuery& query) = 0;
   virtual Result<int64_t> CountAttendance(const AttendanceQuery& query) = 0;
+
+  // Corrections (issue 14). Each is one transaction with its audit row; a
+  // refused one (kInvalidArgument: bad type/time/actor/reason; kNotFound: no
+  // such row or person; kConflict: the row is voided) changes nothing.
+  // A row an admin adds (a forgotten check-out at its real time): a success
+  // row for an existing person, marked added_by_admin, with an "add" audit row.
+  virtual Result<int64_t> AddCorrectedAttendance(const AttendanceRecord& record,
+                                                 const Correction& by) = 0;
+  // Marks a row voided (kept, left out of queries unless include_voided).
+  virtual Status VoidAttendance(int64_t id, const Correction& by) = 0;
+  // Changes a row's type and/or time (at least one given).
+  virtual Status AmendAttendance(int64_t id, const std::optional<std::string>& type,
+                                 const std::optional<int64_t>& ts_ms, const Correction& by) = 0;
+  // One row, voided or not; kNotFound when absent.
+  virtual Result<AttendanceRecord> GetAttendance(int64_t id) = 0;
+  // The row's corrections, oldest first; kNotFound when the row is absent.
+  virtual Result<std::vector<AuditEntry>> AttendanceAudit(int64_t id) = 0;
 };
 
 // The webhook outbox (schema 2). Rows are added with the attendance they
@@ -302,6 +362,14 @@ class SqliteStore : public Store {
   Status SetGroupMembership(const std::string& employee_id, const std::string& group,
                             bool member) override;
   Result<std::map<std::string, std::vector<std::string>>> ListGroups() override;
+  Result<bool> IsRetiredId(const std::string& employee_id) override;
+  Result<int64_t> AddCorrectedAttendance(const AttendanceRecord& record,
+                                         const Correction& by) override;
+  Status VoidAttendance(int64_t id, const Correction& by) override;
+  Status AmendAttendance(int64_t id, const std::optional<std::string>& type,
+                         const std::optional<int64_t>& ts_ms, const Correction& by) override;
+  Result<AttendanceRecord> GetAttendance(int64_t id) override;
+  Result<std::vector<AuditEntry>> AttendanceAudit(int64_t id) override;
 
   Result<std::vector<StoredEmbedding>> DeleteAllUsers() override;
   // SQLite's online backup API.

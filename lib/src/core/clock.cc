@@ -139,6 +139,32 @@ Result<int> WeekdayOf(const std::string& date) {
   return (tm.tm_wday + 6) % 7;
 }
 
+Result<int64_t> ParseWallTime(const std::string& s) {
+  auto with_offset = ParseTimestamp(s);
+  if (with_offset.ok()) return with_offset;
+  const Status bad = Status::InvalidArgument(
+      "bad time '" + s + "' (want YYYY-MM-DDTHH:MM[:SS], local, or ISO 8601 with an offset)");
+  if (s.size() != 16 && s.size() != 19) return bad;
+  if (s[10] != 'T' && s[10] != ' ') return bad;
+  if (s[13] != ':' || (s.size() == 19 && s[16] != ':')) return bad;
+  for (size_t i = 11; i < s.size(); ++i)
+    if (i != 13 && i != 16 && (s[i] < '0' || s[i] > '9')) return bad;
+  auto day = LocalDayStart(s.substr(0, 10));
+  if (!day.ok()) return day.status();
+  const int hh = std::stoi(s.substr(11, 2)), mm = std::stoi(s.substr(14, 2));
+  const int ss = s.size() == 19 ? std::stoi(s.substr(17, 2)) : 0;
+  if (hh > 23 || mm > 59 || ss > 59) return bad;
+  // mktime, not day start + hours: a DST change inside the day moves the wall clock.
+  std::tm tm{};
+  const time_t start = static_cast<time_t>(*day / 1000);
+  localtime_r(&start, &tm);
+  tm.tm_hour = hh;
+  tm.tm_min = mm;
+  tm.tm_sec = ss;
+  tm.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&tm)) * 1000;
+}
+
 Status SetTimeZone(const std::string& name) {
   if (name.empty()) return Status::Ok();
   std::error_code ec;

@@ -56,6 +56,28 @@ json FaceJson(const FaceIdentity& f) {
           {"detail", OrNull(f.detail)}};
 }
 
+json AttendanceFactsJson(const AttendanceRecord& r) {
+  return {{"name_at_event", OrNull(r.name_at_event)},
+          {"current_name", r.current_name ? json(*r.current_name) : json()},
+          {"voided", r.voided},
+          {"corrected", r.corrections > 0},
+          {"added_by_admin", r.added_by_admin}};
+}
+
+json AuditJson(const AuditEntry& e) {
+  auto object = [](const std::string& text) {
+    return text.empty() ? json() : json::parse(text, nullptr, false);
+  };
+  return {{"id", e.id},
+          {"attendance_id", e.attendance_id},
+          {"action", e.action},
+          {"by", e.actor},
+          {"at", FormatUtc(e.at_ms)},
+          {"reason", e.reason},
+          {"old", object(e.old_value)},
+          {"new", object(e.new_value)}};
+}
+
 json CandidatesJson(const FaceIdentity& f) {
   json out = json::array();
   for (const auto& c : f.candidates)

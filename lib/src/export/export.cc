@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <unordered_map>
 
 #include "faceatt/attendance.h"
@@ -22,6 +23,13 @@ std::string LocalTimestamp(int64_t ms) {
   return base.substr(0, 19) + frac + base.substr(19);
 }
 
+// "2026-11-21 17:30:00", local: the form Excel turns into a date-time cell.
+std::string ExcelTime(int64_t ms) {
+  std::string t = FormatLocal(ms).substr(0, 19);
+  t[10] = ' ';
+  return t;
+}
+
 // Numbers rounded for reading (JSON's shortest form prints 0.4123, not 0.41230000000000003).
 double Round(double v, double scale) { return std::round(v * scale) / scale; }
 
@@ -29,9 +37,12 @@ struct Person {
   std::string name, department;
 };
 
-const std::vector<std::string> kEventColumns = {"id",     "timestamp",  "date",     "employee_id",
-                                                "name",   "department", "type",     "status",
-                                                "reason", "device_id",  "distance", "image_ref"};
+// excel_time beside the ISO timestamp: Excel reads "YYYY-MM-DD HH:MM:SS" as a
+// date-time, and ISO 8601 with an offset as text.
+const std::vector<std::string> kEventColumns = {
+    "id",         "timestamp", "excel_time",    "date",   "employee_id", "name",
+    "department", "type",      "status",        "reason", "device_id",   "distance",
+    "image_ref",  "ts_client", "name_at_event", "voided"};
 const std::vector<std::string> kSummaryColumns = {"date",     "employee_id", "name",  "department",
                                                   "first_in", "last_out",    "hours", "events"};
 
@@ -42,12 +53,15 @@ std::string Render(const std::vector<std::string>& columns, const std::vector<Ro
                    const ExportOptions& o) {
   std::string out;
   if (o.format == "csv") {
-    if (o.excel) out += "\xEF\xBB\xBF";
+    if (o.bom) out += "\xEF\xBB\xBF";
     out += CsvRow(columns);
     for (const auto& r : rows) {
       std::vector<std::string> fields;
       for (const auto& v : r)
-        fields.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : DumpJson(v));
+        fields.push_back(v.is_null()         ? ""
+                         : v.is_string()     ? NeutraliseFormula(v.get<std::string>())
+                         : v.is_structured() ? NeutraliseFormula(DumpJson(v))
+                                             : DumpJson(v));
       out += CsvRow(fields);
     }
     return out;
@@ -66,6 +80,15 @@ std::string Render(const std::vector<std::string>& columns, const std::vector<Ro
 }
 
 }  // namespace
+
+std::string NeutraliseFormula(const std::string& v) {
+  if (v.empty() || std::string_view("=+-@\t\r").find(v[0]) == std::string_view::npos) return v;
+  // A number (-3.5, +82) is data, not a formula.
+  char* end = nullptr;
+  std::strtod(v.c_str(), &end);
+  if (v[0] != '=' && v[0] != '@' && end == v.c_str() + v.size()) return v;
+  return "'" + v;
+}
 
 std::string CsvField(const std::string& v) {
   if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
@@ -144,7 +167,8 @@ Result<std::string> NextDate(const std::string& date) {
 Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
   if (o.format != "csv" && o.format != "json" && o.format != "jsonl")
     return Status::InvalidArgument("--format must be csv, json or jsonl, not '" + o.format + "'");
-  if (o.excel && o.format != "csv") return Status::InvalidArgument("--excel applies to CSV only");
+  if (o.with_corrections && o.summary_daily)
+    return Status::InvalidArgument("--with-corrections applies to events, not --summary daily");
   if (o.summary_daily && (o.include_failed || o.type))
     return Status::InvalidArgument(
         "--summary daily counts successful IN/OUT events only: drop --include-failed and --type");
@@ -167,6 +191,7 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
     q.type = t;
   }
   if (!o.include_failed) q.status = kStatusSuccess;
+  q.include_voided = o.include_voided;
 
   FACEATT_ASSIGN_OR_RETURN(auto users, store.ListUsers());
   std::unordered_map<std::string, Person> people;
@@ -190,16 +215,29 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
 
   std::vector<Row> rows;
   if (!o.summary_daily) {
+    std::vector<std::string> columns = kEventColumns;
+    if (o.with_corrections) columns.push_back("corrections");
     for (const auto& r : records) {
-      const Person p = person(r.employee_id);
-      rows.push_back({r.id, LocalTimestamp(r.ts_server_ms), LocalDate(r.ts_server_ms),
+      // The person's name now when the row is theirs (same id generation);
+      // else the name it was recorded with (deleted, or the id re-used).
+      const Person p = r.current_name ? person(r.employee_id) : Person{r.name_at_event, ""};
+      rows.push_back({r.id, LocalTimestamp(r.ts_server_ms), ExcelTime(r.ts_server_ms),
+                      LocalDate(r.ts_server_ms),
                       r.employee_id ? nlohmann::json(*r.employee_id) : nlohmann::json(),
                       OrNull(p.name), OrNull(p.department), OrNull(r.type), r.status,
                       OrNull(r.reason), OrNull(r.device_id),
                       r.distance ? nlohmann::json(Round(*r.distance, 1e4)) : nlohmann::json(),
-                      OrNull(r.image_ref)});
+                      OrNull(r.image_ref), OrNull(r.ts_client), OrNull(r.name_at_event), r.voided});
+      if (o.with_corrections) {
+        nlohmann::json trail = nlohmann::json::array();
+        if (r.corrections > 0 || r.added_by_admin) {
+          FACEATT_ASSIGN_OR_RETURN(auto audit, store.AttendanceAudit(r.id));
+          for (const auto& e : audit) trail.push_back(AuditJson(e));
+        }
+        rows.back().push_back(trail);
+      }
     }
-    return Render(kEventColumns, rows, o);
+    return Render(columns, rows, o);
   }
   // One row per (local date, person), in date then id order.
   struct Day {

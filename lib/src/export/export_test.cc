@@ -90,9 +90,10 @@ TEST_F(ExportTest, LocalDaysDecideTheRange) {
   auto rows = Csv(o);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[1][1], "2026-11-21T00:00:00.000+09:00");
-  EXPECT_EQ(rows[1][2], "2026-11-21");
+  EXPECT_EQ(rows[1][2], "2026-11-21 00:00:00");  // excel_time
+  EXPECT_EQ(rows[1][3], "2026-11-21");
   EXPECT_EQ(rows[2][1], "2026-11-21T23:59:59.000+09:00");
-  EXPECT_EQ(rows[1][4], "Kim, \"Jr\"");
+  EXPECT_EQ(rows[1][5], "Kim, \"Jr\"");
   o.type = "out";
   EXPECT_EQ(Csv(o).size(), 2u);
 }
@@ -107,8 +108,8 @@ TEST_F(ExportTest, FailedAttemptsOnlyOnRequestAndNeverInTheSummary) {
   o.include_failed = true;
   auto all = Csv(o);
   ASSERT_EQ(all.size(), 5u);
-  EXPECT_EQ(all[2][7], "unknown");
-  EXPECT_EQ(all[2][3], "");
+  EXPECT_EQ(all[2][8], "unknown");
+  EXPECT_EQ(all[2][4], "");
   o = {};
   o.summary_daily = true;
   auto daily = Csv(o);

@@ -1,5 +1,10 @@
-// GET /attendance (rows with filters and paging) and POST /attendance (a row
-// recorded by hand).
+// GET /attendance (rows with filters and paging), POST /attendance (a row
+// recorded by hand, at its real time), and the corrections: GET
+// /attendance/{id} (a row and its audit trail), PATCH /attendance/{id} (amend
+// type or time), POST /attendance/{id}/void. Each correction is audited with
+// the key that made it (ActorOf) and the body's reason.
+#include "faceatt/json.h"
+#include "http/auth.h"
 #include "http/errors.h"
 #include "http/json.h"
 #include "http/request_body.h"
@@ -45,11 +50,64 @@ Result<AttendanceQuery> ParseQuery(const Request& req) {
   return q;
 }
 
+// The person's name now, or the one the row was recorded with when the person
+// is gone or the id names someone new (never the new person's).
+std::string DisplayName(const AttendanceRecord& r) {
+  return r.current_name ? *r.current_name : r.name_at_event;
+}
+
+// Who and why of a correction: the key, "by" (a person's name, optional) and
+// "reason" (`fallback` when absent; required when there is none).
+Result<Correction> ParseCorrection(const Context& ctx, const Request& req, const json& body,
+                                   const std::string& fallback) {
+  Correction c;
+  FACEATT_ASSIGN_OR_RETURN(std::string by, JsonString(body, "by"));
+  FACEATT_ASSIGN_OR_RETURN(c.reason, JsonString(body, "reason"));
+  if (c.reason.empty()) c.reason = fallback;
+  if (c.reason.empty()) return Status::InvalidArgument("reason is required");
+  c.actor = ActorOf(ctx, req) + (by.empty() ? "" : " (" + by + ")");
+  return c;
+}
+
+// A correction's time: "ts" as ISO 8601 with an offset (the time zone), or a
+// local wall time in attendance.timezone; nullopt when absent.
+Result<std::optional<int64_t>> ParseCorrectionTime(const json& body) {
+  FACEATT_ASSIGN_OR_RETURN(std::string ts, JsonString(body, "ts"));
+  if (ts.empty()) return std::optional<int64_t>();
+  auto t = ParseWallTime(ts);
+  if (!t.ok()) return t.status().WithPrefix("ts");
+  return std::optional<int64_t>(*t);
+}
+
+Result<int64_t> PathRowId(const Request& req) {
+  const std::string text = req.matches[1];
+  if (text.size() > 18) return Status::NotFound("no attendance record " + text);
+  return static_cast<int64_t>(std::stoll(text));
+}
+
+// A row with its corrections (GET /attendance/{id} and the corrections' answers).
+Result<json> RowWithTrail(Context& ctx, int64_t id) {
+  FACEATT_ASSIGN_OR_RETURN(AttendanceRecord r, ctx.store->GetAttendance(id));
+  FACEATT_ASSIGN_OR_RETURN(auto audit, ctx.store->AttendanceAudit(id));
+  json j = RecordJson(r), trail = json::array();
+  if (r.employee_id) j["name"] = DisplayName(r);
+  for (const auto& e : audit) trail.push_back(AuditJson(e));
+  j["corrections"] = trail;
+  return j;
+}
+
+void SendRow(Context& ctx, const Request& req, Response& res, int64_t id, int status) {
+  auto j = RowWithTrail(ctx, id);
+  if (!j.ok()) return SendError(req, res, j.status());
+  SendJson(res, status, *j);
+}
+
 // The row of POST /attendance: {employee_id, type, device_id, ts_client,
-// distance}, as JSON or a form (BodyFields). The old API's image_ref named a
-// file on that server: it is accepted and not stored.
-Result<AttendanceRecord> ParseManualRecord(const Context& ctx, const Request& req) {
-  FACEATT_ASSIGN_OR_RETURN(json body, BodyFields(req));
+// distance, ts, reason, by}, as JSON or a form (BodyFields); ts is the event's
+// real time (now when absent). The old API's image_ref named a file on that
+// server: it is accepted and not stored.
+Result<AttendanceRecord> ParseManualRecord(const Context& ctx, const Request& req,
+                                           const json& body) {
   AttendanceRecord r;
   FACEATT_ASSIGN_OR_RETURN(r.distance, JsonNumber(body, "distance"));
   FACEATT_ASSIGN_OR_RETURN(std::string id, JsonString(body, "employee_id"));
@@ -62,7 +120,8 @@ Result<AttendanceRecord> ParseManualRecord(const Context& ctx, const Request& re
   r.status = kStatusSuccess;
   r.reason = "manual";
   if (r.device_id.empty()) r.device_id = "manual";
-  r.ts_server_ms = ctx.clock->NowMillis();
+  FACEATT_ASSIGN_OR_RETURN(auto ts, ParseCorrectionTime(body));
+  r.ts_server_ms = ts ? *ts : ctx.clock->NowMillis();
   return r;
 }
 
@@ -78,7 +137,7 @@ void HandleAttendanceList(Context& ctx, const Request& req, Response& res) {
   json records = json::array();
   for (const auto& r : *rows) {
     json j = RecordJson(r);
-    if (r.employee_id) j["name"] = ctx.service->NameOf(*r.employee_id);
+    if (r.employee_id) j["name"] = DisplayName(r);
     records.push_back(std::move(j));
   }
   SendJson(res, 200,
@@ -86,20 +145,64 @@ void HandleAttendanceList(Context& ctx, const Request& req, Response& res) {
 }
 
 void HandleAttendanceAdd(Context& ctx, const Request& req, Response& res) {
-  auto r = ParseManualRecord(ctx, req);
+  auto body = BodyFields(req);
+  if (!body.ok()) return SendError(req, res, body.status());
+  auto r = ParseManualRecord(ctx, req, *body);
   if (!r.ok()) return SendError(req, res, r.status());
-  auto user = ctx.store->GetUser(*r->employee_id);
-  if (!user.ok()) return SendError(req, res, user.status());
-  auto row = ctx.store->AddAttendance(*r);
+  auto by = ParseCorrection(ctx, req, *body, "added by hand");
+  if (!by.ok()) return SendError(req, res, by.status());
+  auto row = ctx.store->AddCorrectedAttendance(*r, *by);
   if (!row.ok()) return SendError(req, res, row.status());
-  r->id = *row;
-  json out = RecordJson(*r);
-  out["name"] = user->name;
-  ctx.events.Publish("attendance", out);
+  auto out = RowWithTrail(ctx, *row);
+  if (!out.ok()) return SendError(req, res, out.status());
+  ctx.events.Publish("attendance", *out);
   // success and message, with 200, are what the old attendance API answered.
-  out["success"] = true;
-  out["message"] = "recorded " + r->type + " for " + *r->employee_id;
-  SendJson(res, 200, out);
+  (*out)["success"] = true;
+  (*out)["message"] = "recorded " + r->type + " for " + *r->employee_id;
+  SendJson(res, 200, *out);
+}
+
+void HandleAttendanceGet(Context& ctx, const Request& req, Response& res) {
+  auto id = PathRowId(req);
+  if (!id.ok()) return SendError(req, res, id.status());
+  SendRow(ctx, req, res, *id, 200);
+}
+
+namespace {
+// A correction of row {id}: reads the body and who/why, runs `apply`, and
+// answers the row with its trail (or the refusal, with nothing changed).
+template <typename Apply>
+void Correct(Context& ctx, const Request& req, Response& res, Apply apply) {
+  auto id = PathRowId(req);
+  if (!id.ok()) return SendError(req, res, id.status());
+  auto body = BodyFields(req);
+  if (!body.ok()) return SendError(req, res, body.status());
+  auto by = ParseCorrection(ctx, req, *body, "");
+  if (!by.ok()) return SendError(req, res, by.status());
+  Status st = apply(*id, *body, *by);
+  if (!st.ok()) return SendError(req, res, st);
+  SendRow(ctx, req, res, *id, 200);
+}
+}  // namespace
+
+// {type?, ts?, reason, by?}
+void HandleAttendanceAmend(Context& ctx, const Request& req, Response& res) {
+  Correct(ctx, req, res, [&](int64_t id, const json& body, const Correction& by) -> Status {
+    FACEATT_ASSIGN_OR_RETURN(std::string type_text, JsonString(body, "type"));
+    std::optional<std::string> type;
+    if (!type_text.empty()) {
+      FACEATT_ASSIGN_OR_RETURN(type, ParseAttendanceType(type_text, false));
+    }
+    FACEATT_ASSIGN_OR_RETURN(auto ts, ParseCorrectionTime(body));
+    return ctx.store->AmendAttendance(id, type, ts, by);
+  });
+}
+
+// {reason, by?}
+void HandleAttendanceVoid(Context& ctx, const Request& req, Response& res) {
+  Correct(ctx, req, res, [&](int64_t id, const json&, const Correction& by) {
+    return ctx.store->VoidAttendance(id, by);
+  });
 }
 
 }  // namespace faceatt::http

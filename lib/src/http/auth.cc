@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "faceatt/image.h"
 #include "http/errors.h"
 
 namespace faceatt::http {
@@ -141,11 +142,26 @@ bool LoopbackHost(const std::string& host_header) {
   return host == "localhost" || host == "[::1]" || LoopbackIpv4(host);
 }
 
-Role RoleOf(const Context& ctx, const Request& req) {
+namespace {
+// X-API-Key, else Authorization: Bearer ("" when neither).
+std::string PresentedKey(const Request& req) {
   std::string key = req.get_header_value("X-API-Key");
   const std::string auth = req.get_header_value("Authorization");
   if (key.empty() && auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0)
     key = auth.substr(7);
+  return key;
+}
+}  // namespace
+
+std::string ActorOf(const Context& ctx, const Request& req) {
+  if (ctx.no_keys()) return "local";
+  static const char* const kRoleNames[] = {"public", "reader", "device", "admin"};
+  return std::string("key:") + kRoleNames[static_cast<int>(RoleOf(ctx, req))] + ":" +
+         Sha256Hex(PresentedKey(req)).substr(0, 8);
+}
+
+Role RoleOf(const Context& ctx, const Request& req) {
+  const std::string key = PresentedKey(req);
   if (key.empty()) return FromTrustedNetwork(ctx, req) ? Role::kDevice : Role::kPublic;
   const auto& server = ctx.config.server;
   Role role = Role::kPublic;  // every key is compared, whatever matched first
@@ -159,10 +175,7 @@ Role RoleOf(const Context& ctx, const Request& req) {
 }
 
 std::string KeyGroup(const Context& ctx, const Request& req) {
-  std::string key = req.get_header_value("X-API-Key");
-  const std::string auth = req.get_header_value("Authorization");
-  if (key.empty() && auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0)
-    key = auth.substr(7);
+  const std::string key = PresentedKey(req);
   if (key.empty()) return "";
   std::string group;  // every key is compared, whatever matched first
   for (const auto& entry : ctx.config.server.group_keys) {

@@ -22,6 +22,10 @@ enum class Role { kPublic, kReader, kDevice, kAdmin };
 // A request without a key from server.trusted_networks is kDevice.
 Role RoleOf(const Context& ctx, const Request& req);
 
+// Who a correction names in the audit trail: "key:<role>:<first 8 hex of the
+// key's SHA-256>" (never the key), or "local" when no keys are configured.
+std::string ActorOf(const Context& ctx, const Request& req);
+
 // OK when the request may use an endpoint of role `needed` (admin may use all;
 // with no keys configured everyone may). Otherwise kUnauthenticated (no or an
 // unknown key; sets WWW-Authenticate on `res`) or kPermissionDenied.

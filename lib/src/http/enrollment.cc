@@ -10,8 +10,16 @@ namespace {
 
 using json = nlohmann::json;
 
-// {name, employee_id, department, force, image | images} with base64 images,
-// as JSON or an urlencoded form (BodyFields).
+// An optional boolean form field: true/1, false/0 or absent (false).
+Result<bool> FormFlag(const Request& req, const char* key) {
+  const std::string v = FormValue(req, key);
+  if (!v.empty() && v != "true" && v != "false" && v != "1" && v != "0")
+    return Status::InvalidArgument(std::string(key) + " must be true or false");
+  return v == "true" || v == "1";
+}
+
+// {name, employee_id, department, force, reuse_retired_id, image | images}
+// with base64 images, as JSON or an urlencoded form (BodyFields).
 Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   EnrollRequest er;
   FACEATT_ASSIGN_OR_RETURN(json body, BodyFields(req));
@@ -19,6 +27,7 @@ Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   FACEATT_ASSIGN_OR_RETURN(er.employee_id, JsonString(body, "employee_id"));
   FACEATT_ASSIGN_OR_RETURN(er.department, JsonString(body, "department"));
   FACEATT_ASSIGN_OR_RETURN(er.force, JsonBool(body, "force", false));
+  FACEATT_ASSIGN_OR_RETURN(er.reuse_retired_id, JsonBool(body, "reuse_retired_id", false));
   std::vector<std::string> texts;
   if (body.contains("image")) {
     FACEATT_ASSIGN_OR_RETURN(std::string one, JsonString(body, "image"));
@@ -38,19 +47,17 @@ Result<EnrollRequest> ParseEnrollJson(const Request& req) {
   return er;
 }
 
-// Multipart fields name, employee_id, department, force and repeated image
-// files; another body is read as /enroll/json reads it (the old clients post
-// urlencoded forms and JSON to /enroll too).
+// Multipart fields name, employee_id, department, force, reuse_retired_id and
+// repeated image files; another body is read as /enroll/json reads it (the old
+// clients post urlencoded forms and JSON to /enroll too).
 Result<EnrollRequest> ParseEnrollForm(const Request& req) {
   if (!req.is_multipart_form_data()) return ParseEnrollJson(req);
   EnrollRequest er;
   er.name = FormValue(req, "name");
   er.employee_id = FormValue(req, "employee_id");
   er.department = FormValue(req, "department");
-  const std::string force = FormValue(req, "force");
-  if (!force.empty() && force != "true" && force != "false" && force != "1" && force != "0")
-    return Status::InvalidArgument("force must be true or false");
-  er.force = force == "true" || force == "1";
+  FACEATT_ASSIGN_OR_RETURN(er.force, FormFlag(req, "force"));
+  FACEATT_ASSIGN_OR_RETURN(er.reuse_retired_id, FormFlag(req, "reuse_retired_id"));
   auto range = req.files.equal_range("image");
   for (auto it = range.first; it != range.second; ++it) {
     const auto& f = it->second;

@@ -19,17 +19,19 @@ json GroupsJson(const std::string& joined) {
 }
 
 json RecordJson(const AttendanceRecord& r) {
-  return {{"id", r.id},
-          {"employee_id", r.employee_id ? json(*r.employee_id) : json()},
-          {"type", OrNull(r.type)},
-          {"status", r.status},
-          {"reason", OrNull(r.reason)},
-          {"device_id", r.device_id},
-          {"distance", r.distance ? json(Round4(*r.distance)) : json()},
-          {"ts_server", FormatUtc(r.ts_server_ms)},
-          {"ts_client", OrNull(r.ts_client)},
-          {"image_ref", OrNull(r.image_ref)},
-          {"groups", GroupsJson(r.groups)}};
+  json j = {{"id", r.id},
+            {"employee_id", r.employee_id ? json(*r.employee_id) : json()},
+            {"type", OrNull(r.type)},
+            {"status", r.status},
+            {"reason", OrNull(r.reason)},
+            {"device_id", r.device_id},
+            {"distance", r.distance ? json(Round4(*r.distance)) : json()},
+            {"ts_server", FormatUtc(r.ts_server_ms)},
+            {"ts_client", OrNull(r.ts_client)},
+            {"image_ref", OrNull(r.image_ref)},
+            {"groups", GroupsJson(r.groups)}};
+  j.update(AttendanceFactsJson(r));
+  return j;
 }
 
 json DeliveryJson(const OutboxItem& o) {

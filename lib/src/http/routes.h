@@ -37,6 +37,9 @@ void HandleUserStatus(Context&, const Request&, Response&);
 void HandleGroupList(Context&, const Request&, Response&);
 void HandleGroupAdd(Context&, const Request&, Response&);
 void HandleGroupRemove(Context&, const Request&, Response&);
+void HandleAttendanceGet(Context&, const Request&, Response&);
+void HandleAttendanceAmend(Context&, const Request&, Response&);
+void HandleAttendanceVoid(Context&, const Request&, Response&);
 // users.cc
 void HandleUserList(Context&, const Request&, Response&);
 void HandleUserGet(Context&, const Request&, Response&);

@@ -76,6 +76,14 @@ void ConfigureHttp(http::Context& ctx, httplib::Server& svr) {
   // Headers and body go out in separate writes: without this, Nagle's algorithm
   // and the client's delayed ACK add 40 ms to every answer.
   svr.set_tcp_nodelay(true);
+  // httplib's default sets SO_REUSEPORT, which lets a second `faceatt serve`
+  // bind the same port and the kernel split requests between the two. Only
+  // SO_REUSEADDR (a restart may bind while old connections sit in TIME_WAIT):
+  // a taken port fails to bind, and serve exits 5.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
+  });
   svr.set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) {
     ctx.connections->Answered(req);
     spdlog::debug("{} {} -> {}", req.method, req.path, res.status);

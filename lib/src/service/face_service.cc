@@ -243,6 +243,11 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
                                    " (leave the name out to add photos; rename with `users rename` "
                                    "or PATCH /users/{id})")
         .WithReason(kNameMismatch);
+  // Refused before any file is written (the store refuses it again, atomically).
+  if (!existing && !request.employee_id.empty() && !request.reuse_retired_id) {
+    FACEATT_ASSIGN_OR_RETURN(bool retired, store_->IsRetiredId(request.employee_id));
+    if (retired) return RetiredIdRefused(request.employee_id);
+  }
   if (request.images.empty()) return Status::InvalidArgument("no images given");
 
   std::vector<PreparedFace> faces;
@@ -303,7 +308,7 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
     }
   }
   NewUser user{existing ? result.user.employee_id : request.employee_id, request.name,
-               request.department};
+               request.department, request.reuse_retired_id};
   FACEATT_ASSIGN_OR_RETURN(result.user, Commit(user, existing, faces, request.crop_dir));
   result.created = !existing;
   result.accepted = static_cast<int>(faces.size());

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "faceatt/store.h"
 
@@ -72,7 +73,33 @@ CREATE TABLE webhook_outbox (
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox(status, next_attempt_at);
 )sql",
-    // 3 (issue 14b): groups. A person belongs to zero or more; each existing
+    // 3 (issue 14): history keeps its facts. Each attendance row keeps the name
+    // and id generation of the person as of the event (existing rows get the
+    // names their people have now); a retired id re-used on purpose is a new
+    // generation; corrections void or amend rows (never delete them) and each
+    // writes an audit row.
+    R"sql(
+ALTER TABLE users ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE retired_ids ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE attendance ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE attendance ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE attendance ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attendance ADD COLUMN added_by_admin INTEGER NOT NULL DEFAULT 0;
+UPDATE attendance SET name = coalesce(
+  (SELECT u.name FROM users u WHERE u.employee_id = attendance.employee_id), '');
+CREATE TABLE attendance_audit (
+  id INTEGER PRIMARY KEY,
+  attendance_id INTEGER NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('add', 'void', 'amend')),
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  old_value TEXT NOT NULL DEFAULT '',
+  new_value TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX attendance_audit_row ON attendance_audit(attendance_id, id);
+)sql",
+    // 4 (issue 14): groups. A person belongs to zero or more; each existing
     // free-text department becomes a group of the same name (the department
     // stays as the person's display field). Attendance rows keep the person's
     // groups as of the event (existing rows: their groups now).
@@ -215,6 +242,17 @@ struct SqliteStore::Impl {
     return Status::NotFound("no person with employee id " + employee_id);
   }
 
+  // The last generation of a retired id (nullopt when it is not retired).
+  Result<std::optional<int64_t>> RetiredGeneration(const std::string& employee_id) {
+    Stmt s(db,
+           "SELECT generation FROM retired_ids r WHERE employee_id = ?1 AND NOT EXISTS "
+           "(SELECT 1 FROM users u WHERE u.employee_id = ?1)");
+    s.Bind(1, employee_id);
+    if (s.Step()) return std::optional<int64_t>(s.Int(0));
+    FACEATT_RETURN_IF_ERROR(s.status("checking retired ids"));
+    return std::optional<int64_t>();
+  }
+
   Result<std::string> NextEmployeeId() {
     Stmt s(db, "SELECT next FROM id_sequence WHERE name = 'employee_id'");
     if (!s.Step()) return s.Error("reading id sequence");
@@ -296,6 +334,13 @@ struct SqliteStore::Impl {
 };
 
 namespace {
+// Retires the id ?1 ("" = every person's) with the generation it had, so a
+// deliberate re-use is the next one.
+const char* kRetireIds =
+    "INSERT INTO retired_ids (employee_id, generation) SELECT employee_id, generation FROM users "
+    "WHERE ?1 = '' OR employee_id = ?1 ON CONFLICT(employee_id) DO UPDATE SET generation = "
+    "max(generation, excluded.generation)";
+
 const char* kUserColumns =
     "SELECT u.employee_id, u.name, u.department, u.active, u.created_at, u.updated_at, "
     "(SELECT COUNT(*) FROM embeddings e WHERE e.user_id = u.id) FROM users u ";
@@ -303,11 +348,12 @@ const char* kUserColumns =
 // Builds the WHERE clause of an attendance query; binds in order.
 std::string AttendanceWhere(const AttendanceQuery& q, std::vector<std::string>& args) {
   std::string w = " WHERE 1=1";
-  if (q.employee_id) w += " AND employee_id = ?", args.push_back(*q.employee_id);
-  if (q.from_ms) w += " AND ts_server >= ?", args.push_back(FormatUtc(*q.from_ms));
-  if (q.to_ms) w += " AND ts_server < ?", args.push_back(FormatUtc(*q.to_ms));
-  if (q.status) w += " AND status = ?", args.push_back(*q.status);
-  if (q.type) w += " AND type = ?", args.push_back(*q.type);
+  if (q.employee_id) w += " AND a.employee_id = ?", args.push_back(*q.employee_id);
+  if (q.from_ms) w += " AND a.ts_server >= ?", args.push_back(FormatUtc(*q.from_ms));
+  if (q.to_ms) w += " AND a.ts_server < ?", args.push_back(FormatUtc(*q.to_ms));
+  if (q.status) w += " AND a.status = ?", args.push_back(*q.status);
+  if (q.type) w += " AND a.type = ?", args.push_back(*q.type);
+  if (!q.include_voided) w += " AND a.voided = 0";
   return w;
 }
 }  // namespace
@@ -322,6 +368,14 @@ Status ValidateEmployeeId(const std::string& id) {
       return Status::InvalidArgument("employee id '" + id +
                                      "' may hold only letters, digits, '_', '-' and '.'");
   return Status::Ok();
+}
+
+Status RetiredIdRefused(const std::string& id) {
+  return Status::AlreadyExists("employee id " + id +
+                               " belonged to a deleted person (retired) and their attendance "
+                               "keeps it; re-use it only on purpose (--reuse-retired-id, or "
+                               "reuse_retired_id=true over HTTP)")
+      .WithReason("retired_id");
 }
 
 Status ValidateName(const std::string& name, const char* what) {
@@ -396,14 +450,20 @@ Result<User> SqliteStore::CreateUser(const NewUser& user,
   std::lock_guard lock(impl_->mu);
   std::string id = user.employee_id;
   Status st = impl_->Transaction([&]() -> Status {
+    int64_t generation = 1;
     if (id.empty()) {
       FACEATT_ASSIGN_OR_RETURN(id, impl_->NextEmployeeId());
+    } else {
+      FACEATT_ASSIGN_OR_RETURN(auto retired, impl_->RetiredGeneration(id));
+      if (retired && !user.reuse_retired_id) return RetiredIdRefused(id);
+      if (retired) generation = *retired + 1;
     }
     Stmt s(impl_->db,
-           "INSERT INTO users (employee_id, name, department, created_at, updated_at) "
-           "VALUES (?,?,?,?,?)");
+           "INSERT INTO users (employee_id, name, department, created_at, updated_at, generation) "
+           "VALUES (?,?,?,?,?,?)");
     const std::string now = impl_->Now();
     s.Bind(1, id).Bind(2, user.name).Bind(3, user.department).Bind(4, now).Bind(5, now);
+    s.Bind(6, generation);
     s.Step();
     Status ins = s.status("creating person");
     if (ins.code() == Code::kAlreadyExists)
@@ -515,15 +575,21 @@ Result<std::vector<StoredEmbedding>> SqliteStore::DeleteUser(const std::string& 
     FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
     FACEATT_ASSIGN_OR_RETURN(removed,
                              impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row)));
+    Stmt retire(impl_->db, kRetireIds);  // before the delete: it reads the generation
+    retire.Bind(1, employee_id);
+    retire.Step();
+    FACEATT_RETURN_IF_ERROR(retire.status("retiring id"));
     Stmt del(impl_->db, "DELETE FROM users WHERE id = ?");
     del.Bind(1, row);
     del.Step();
     FACEATT_RETURN_IF_ERROR(del.status("deleting person"));
-    Stmt retire(impl_->db, "INSERT OR IGNORE INTO retired_ids VALUES (?)");
-    retire.Bind(1, employee_id);
-    retire.Step();
-    FACEATT_RETURN_IF_ERROR(retire.status("retiring id"));
     if (purge_attendance) {
+      Stmt audit(impl_->db,
+                 "DELETE FROM attendance_audit WHERE attendance_id IN "
+                 "(SELECT id FROM attendance WHERE employee_id = ?)");
+      audit.Bind(1, employee_id);
+      audit.Step();
+      FACEATT_RETURN_IF_ERROR(audit.status("purging attendance corrections"));
       Stmt purge(impl_->db, "DELETE FROM attendance WHERE employee_id = ?");
       purge.Bind(1, employee_id);
       purge.Step();
@@ -540,8 +606,10 @@ Result<std::vector<StoredEmbedding>> SqliteStore::DeleteAllUsers() {
   std::vector<StoredEmbedding> removed;
   Status st = impl_->Transaction([&]() -> Status {
     FACEATT_ASSIGN_OR_RETURN(removed, impl_->SelectEmbeddings("", ""));
-    FACEATT_RETURN_IF_ERROR(
-        Exec(impl_->db, "INSERT OR IGNORE INTO retired_ids SELECT employee_id FROM users"));
+    Stmt retire(impl_->db, kRetireIds);
+    retire.Bind(1, "");
+    retire.Step();
+    FACEATT_RETURN_IF_ERROR(retire.status("retiring ids"));
     return Exec(impl_->db, "DELETE FROM users");
   });
   if (!st.ok()) return st;
@@ -597,18 +665,55 @@ Status CheckAttendance(const AttendanceRecord& r) {
 }
 
 // The caller holds Impl::mu.
+// The name and generation are those of the person the id names now (kept as
+// given when the caller names the row, e.g. an import of old records).
 Result<int64_t> InsertAttendance(sqlite3* db, const AttendanceRecord& r, int64_t ts) {
   Stmt s(db,
          "INSERT INTO attendance (employee_id, type, status, reason, device_id, distance, "
-         "ts_server, ts_client, image_ref, groups) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-         " coalesce((SELECT group_concat(name, ';') FROM (SELECT g.name FROM user_groups g"
+         "ts_server, ts_client, image_ref, added_by_admin, name, generation, groups) "
+         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10, "
+         "coalesce(nullif(?11, ''), (SELECT name FROM users WHERE employee_id = ?1), ''), "
+         "coalesce((SELECT generation FROM users WHERE employee_id = ?1), "
+         "(SELECT generation FROM retired_ids WHERE employee_id = ?1), 1), "
+         "coalesce((SELECT group_concat(name, ';') FROM (SELECT g.name FROM user_groups g"
          " JOIN users u ON u.id = g.user_id WHERE u.employee_id = ?1 ORDER BY g.name)), ''))");
   s.Bind(1, r.employee_id).Bind(2, r.type).Bind(3, r.status).Bind(4, r.reason);
   s.Bind(5, r.device_id).Bind(6, r.distance).Bind(7, FormatUtc(ts)).Bind(8, r.ts_client);
-  s.Bind(9, r.image_ref);
+  s.Bind(9, r.image_ref).Bind(10, r.added_by_admin ? 1 : 0).Bind(11, r.name_at_event);
   s.Step();
   FACEATT_RETURN_IF_ERROR(s.status("recording attendance"));
   return sqlite3_last_insert_rowid(db);
+}
+
+// Rows with the current name of the same person (same id and generation).
+const char* kAttendanceColumns =
+    "SELECT a.id, a.employee_id, a.type, a.status, a.reason, a.device_id, a.distance, "
+    "a.ts_server, a.ts_client, a.image_ref, a.name, a.generation, u.name, a.voided, "
+    "(SELECT COUNT(*) FROM attendance_audit x WHERE x.attendance_id = a.id AND x.action != 'add'), "
+    "a.added_by_admin, a.groups FROM attendance a LEFT JOIN users u ON u.employee_id = a.employee_id AND "
+    "u.generation = a.generation";
+
+AttendanceRecord ReadAttendance(const Stmt& s) {
+  AttendanceRecord r;
+  r.id = s.Int(0);
+  r.employee_id = s.OptText(1);
+  r.type = s.Text(2);
+  r.status = s.Text(3);
+  r.reason = s.Text(4);
+  r.device_id = s.Text(5);
+  r.distance = s.OptDouble(6);
+  auto ts = ParseTimestamp(s.Text(7));
+  r.ts_server_ms = ts.ok() ? *ts : 0;
+  r.ts_client = s.Text(8);
+  r.image_ref = s.Text(9);
+  r.name_at_event = s.Text(10);
+  r.generation = static_cast<int>(s.Int(11));
+  r.current_name = s.OptText(12);
+  r.voided = s.Int(13) != 0;
+  r.corrections = static_cast<int>(s.Int(14));
+  r.added_by_admin = s.Int(15) != 0;
+  r.groups = s.Text(16);
+  return r;
 }
 
 // The caller holds Impl::mu.
@@ -626,32 +731,15 @@ Result<int64_t> InsertOutbox(sqlite3* db, const OutboxItem& item, const std::str
 // The caller holds Impl::mu.
 Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const AttendanceQuery& q) {
   std::vector<std::string> args;
-  std::string sql =
-      "SELECT id, employee_id, type, status, reason, device_id, distance, ts_server, ts_client, "
-      "image_ref, groups FROM attendance" +
-      AttendanceWhere(q, args) + " ORDER BY ts_server " + (q.newest_first ? "DESC" : "ASC") +
-      ", id " + (q.newest_first ? "DESC" : "ASC");
+  std::string sql = std::string(kAttendanceColumns) + AttendanceWhere(q, args) +
+                    " ORDER BY a.ts_server " + (q.newest_first ? "DESC" : "ASC") + ", a.id " +
+                    (q.newest_first ? "DESC" : "ASC");
   if (q.limit > 0)
     sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
   Stmt s(db, sql.c_str());
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   std::vector<AttendanceRecord> out;
-  while (s.Step()) {
-    AttendanceRecord r;
-    r.id = s.Int(0);
-    r.employee_id = s.OptText(1);
-    r.type = s.Text(2);
-    r.status = s.Text(3);
-    r.reason = s.Text(4);
-    r.device_id = s.Text(5);
-    r.distance = s.OptDouble(6);
-    auto ts = ParseTimestamp(s.Text(7));
-    r.ts_server_ms = ts.ok() ? *ts : 0;
-    r.ts_client = s.Text(8);
-    r.image_ref = s.Text(9);
-    r.groups = s.Text(10);
-    out.push_back(std::move(r));
-  }
+  while (s.Step()) out.push_back(ReadAttendance(s));
   FACEATT_RETURN_IF_ERROR(s.status("reading attendance"));
   return out;
 }
@@ -692,12 +780,151 @@ Result<std::vector<AttendanceRecord>> SqliteStore::QueryAttendance(const Attenda
 
 Result<int64_t> SqliteStore::CountAttendance(const AttendanceQuery& q) {
   std::vector<std::string> args;
-  std::string sql = "SELECT COUNT(*) FROM attendance" + AttendanceWhere(q, args);
+  std::string sql = "SELECT COUNT(*) FROM attendance a" + AttendanceWhere(q, args);
   std::lock_guard lock(impl_->mu);
   Stmt s(impl_->db, sql.c_str());
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
   if (s.Step()) return s.Int(0);
   return s.Error("counting attendance");
+}
+
+Result<bool> SqliteStore::IsRetiredId(const std::string& employee_id) {
+  std::lock_guard lock(impl_->mu);
+  FACEATT_ASSIGN_OR_RETURN(auto generation, impl_->RetiredGeneration(employee_id));
+  return generation.has_value();
+}
+
+namespace {
+
+Status CheckCorrection(const Correction& by) {
+  FACEATT_RETURN_IF_ERROR(ValidateName(by.actor, "who corrects (actor)"));
+  return ValidateName(by.reason, "reason");
+}
+
+// The caller holds Impl::mu.
+Result<AttendanceRecord> SelectOne(sqlite3* db, int64_t id) {
+  Stmt s(db, (std::string(kAttendanceColumns) + " WHERE a.id = ?").c_str());
+  s.Bind(1, id);
+  if (s.Step()) return ReadAttendance(s);
+  FACEATT_RETURN_IF_ERROR(s.status("reading attendance"));
+  return Status::NotFound("no attendance record " + std::to_string(id));
+}
+
+// The caller holds Impl::mu, inside a transaction.
+Status InsertAudit(sqlite3* db, int64_t row, const char* action, const Correction& by,
+                   const std::string& at, const nlohmann::json& old_value,
+                   const nlohmann::json& new_value) {
+  Stmt s(db,
+         "INSERT INTO attendance_audit (attendance_id, action, actor, at, reason, old_value, "
+         "new_value) VALUES (?,?,?,?,?,?,?)");
+  s.Bind(1, row).Bind(2, action).Bind(3, by.actor).Bind(4, at).Bind(5, by.reason);
+  s.Bind(6, old_value.is_null() ? "" : old_value.dump());
+  s.Bind(7, new_value.is_null() ? "" : new_value.dump());
+  s.Step();
+  return s.status("recording the correction");
+}
+
+nlohmann::json TypeAndTime(const AttendanceRecord& r) {
+  return {{"type", r.type}, {"ts_server", FormatUtc(r.ts_server_ms)}};
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::AddCorrectedAttendance(const AttendanceRecord& record,
+                                                    const Correction& by) {
+  FACEATT_RETURN_IF_ERROR(CheckCorrection(by));
+  AttendanceRecord r = record;
+  r.status = kStatusSuccess;
+  r.added_by_admin = true;
+  if (!r.employee_id) return Status::InvalidArgument("an added record needs an employee id");
+  if (r.type != "IN" && r.type != "OUT")
+    return Status::InvalidArgument("an added record's type must be IN or OUT");
+  if (r.ts_server_ms <= 0) return Status::InvalidArgument("an added record needs its time");
+  std::lock_guard lock(impl_->mu);
+  int64_t id = 0;
+  FACEATT_RETURN_IF_ERROR(impl_->Transaction([&]() -> Status {
+    auto person = impl_->UserRowId(*r.employee_id);  // not .status() of a temporary
+    if (!person.ok()) return person.status();
+    FACEATT_ASSIGN_OR_RETURN(id, InsertAttendance(impl_->db, r, r.ts_server_ms));
+    nlohmann::json added = TypeAndTime(r);
+    added["employee_id"] = *r.employee_id;
+    return InsertAudit(impl_->db, id, kAuditAdd, by, impl_->Now(), nullptr, added);
+  }));
+  return id;
+}
+
+Status SqliteStore::VoidAttendance(int64_t id, const Correction& by) {
+  FACEATT_RETURN_IF_ERROR(CheckCorrection(by));
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(AttendanceRecord r, SelectOne(impl_->db, id));
+    if (r.voided)
+      return Status::Conflict("attendance record " + std::to_string(id) + " is already voided");
+    Stmt s(impl_->db, "UPDATE attendance SET voided = 1 WHERE id = ?");
+    s.Bind(1, id);
+    s.Step();
+    FACEATT_RETURN_IF_ERROR(s.status("voiding attendance"));
+    return InsertAudit(impl_->db, id, kAuditVoid, by, impl_->Now(), {{"voided", false}},
+                       {{"voided", true}});
+  });
+}
+
+Status SqliteStore::AmendAttendance(int64_t id, const std::optional<std::string>& type,
+                                    const std::optional<int64_t>& ts_ms, const Correction& by) {
+  if (!type && !ts_ms) return Status::InvalidArgument("amend needs a new type or a new time");
+  if (type && *type != "IN" && *type != "OUT")
+    return Status::InvalidArgument("attendance type must be IN or OUT, not '" + *type + "'");
+  if (ts_ms && *ts_ms <= 0) return Status::InvalidArgument("amend: the new time is not valid");
+  FACEATT_RETURN_IF_ERROR(CheckCorrection(by));
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(AttendanceRecord r, SelectOne(impl_->db, id));
+    if (r.voided)
+      return Status::Conflict("attendance record " + std::to_string(id) +
+                              " is voided; add a new record instead");
+    if (r.status != kStatusSuccess)
+      return Status::InvalidArgument("only a recognised (success) record can be amended");
+    AttendanceRecord after = r;
+    if (type) after.type = *type;
+    if (ts_ms) after.ts_server_ms = *ts_ms;
+    Stmt s(impl_->db, "UPDATE attendance SET type = ?, ts_server = ? WHERE id = ?");
+    s.Bind(1, after.type).Bind(2, FormatUtc(after.ts_server_ms)).Bind(3, id);
+    s.Step();
+    FACEATT_RETURN_IF_ERROR(s.status("amending attendance"));
+    return InsertAudit(impl_->db, id, kAuditAmend, by, impl_->Now(), TypeAndTime(r),
+                       TypeAndTime(after));
+  });
+}
+
+Result<AttendanceRecord> SqliteStore::GetAttendance(int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  return SelectOne(impl_->db, id);
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::AttendanceAudit(int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  auto row = SelectOne(impl_->db, id);  // kNotFound for no such row
+  if (!row.ok()) return row.status();
+  Stmt s(impl_->db,
+         "SELECT id, attendance_id, action, actor, at, reason, old_value, new_value FROM "
+         "attendance_audit WHERE attendance_id = ? ORDER BY id");
+  s.Bind(1, id);
+  std::vector<AuditEntry> out;
+  while (s.Step()) {
+    AuditEntry e;
+    e.id = s.Int(0);
+    e.attendance_id = s.Int(1);
+    e.action = s.Text(2);
+    e.actor = s.Text(3);
+    auto at = ParseTimestamp(s.Text(4));
+    e.at_ms = at.ok() ? *at : 0;
+    e.reason = s.Text(5);
+    e.old_value = s.Text(6);
+    e.new_value = s.Text(7);
+    out.push_back(std::move(e));
+  }
+  FACEATT_RETURN_IF_ERROR(s.status("reading corrections"));
+  return out;
 }
 
 Result<int64_t> SqliteStore::CountUsers() {

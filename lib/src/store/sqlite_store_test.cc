@@ -338,5 +338,179 @@ TEST(SqliteStoreTest, KillDuringWritesLosesNothingCommitted) {
   for (const auto& u : *users) EXPECT_EQ(u.embeddings, 3) << u.employee_id;
 }
 
+// Issue 14: rows keep the name as of the event; delete, reset and a rename
+// change nothing kept, and the current name shows beside it.
+TEST(SqliteStoreTest, HistoryKeepsNamesThroughRenameDeleteAndReset) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s->CreateUser({"EMP001", "Ann Lee", ""}, {}).ok());
+  ASSERT_TRUE(s->CreateUser({"EMP002", "홍길동", ""}, {}).ok());
+  ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("EMP001", "IN", kStatusSuccess, 1000)).ok());
+  ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("EMP002", "IN", kStatusSuccess, 2000)).ok());
+  ASSERT_TRUE(s->UpdateUser("EMP001", std::string("Ann Park"), std::nullopt, std::nullopt).ok());
+  AttendanceQuery all;
+  all.newest_first = false;
+  auto rows = s->QueryAttendance(all);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].name_at_event, "Ann Lee");
+  EXPECT_EQ((*rows)[0].current_name, "Ann Park");
+  ASSERT_TRUE(s->DeleteUser("EMP002", false).ok());
+  ASSERT_TRUE(s->DeleteAllUsers().ok());
+  rows = s->QueryAttendance(all);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].name_at_event, "Ann Lee");
+  EXPECT_EQ((*rows)[1].name_at_event, "홍길동");
+  EXPECT_FALSE((*rows)[0].current_name.has_value());
+  EXPECT_FALSE((*rows)[1].current_name.has_value());
+}
+
+// A retired id is refused; re-used on purpose it is a new generation, and the
+// old rows stay with the old person.
+TEST(SqliteStoreTest, RetiredIdIsRefusedAndReuseKeepsOldRowsApart) {
+  TempDir dir;
+  auto s = Open(dir / "db");
+  ASSERT_TRUE(s->CreateUser({"EMP002", "Old Hand", ""}, {}).ok());
+  ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("EMP002", "IN", kStatusSuccess, 1000)).ok());
+  ASSERT_TRUE(s->DeleteUser("EMP002", false).ok());
+  EXPECT_TRUE(*s->IsRetiredId("EMP002"));
+  auto refused = s->CreateUser({"EMP002", "Brand New Hire", ""}, {});
+  EXPECT_EQ(refused.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(refused.status().reason(), "retired_id");
+  EXPECT_EQ(s->GetUser("EMP002").status().code(), Code::kNotFound);  // nothing changed
+  NewUser again{"EMP002", "Brand New Hire", ""};
+  again.reuse_retired_id = true;
+  ASSERT_TRUE(s->CreateUser(again, {}).ok());
+  ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("EMP002", "IN", kStatusSuccess, 2000)).ok());
+  AttendanceQuery q;
+  q.employee_id = "EMP002";
+  q.newest_first = false;
+  auto rows = s->QueryAttendance(q);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].name_at_event, "Old Hand");
+  EXPECT_EQ((*rows)[0].generation, 1);
+  EXPECT_FALSE((*rows)[0].current_name.has_value());  // not the new hire's
+  EXPECT_EQ((*rows)[1].generation, 2);
+  EXPECT_EQ((*rows)[1].current_name, "Brand New Hire");
+  // Deleted and re-used once more: generation 3.
+  ASSERT_TRUE(s->DeleteUser("EMP002", false).ok());
+  ASSERT_TRUE(s->CreateUser(again, {}).ok());
+  ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("EMP002", "IN", kStatusSuccess, 3000)).ok());
+  rows = s->QueryAttendance(q);
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[2].generation, 3);
+}
+
+// Add, void and amend each write one audit row; refused ones change nothing.
+TEST(SqliteStoreTest, CorrectionsAreAuditedAndNothingIsDeleted) {
+  TempDir dir;
+  ManualClock clock(5000);
+  auto s = Open(dir / "db", &clock);
+  ASSERT_TRUE(s->CreateUser({"EMP001", "Ann", ""}, {}).ok());
+  auto in = s->AddAttendance(testing::AttendanceRow("EMP001", "IN", kStatusSuccess, 1000));
+  ASSERT_TRUE(in.ok());
+  const Correction by{"cli:hr", "forgot to check out"};
+  AttendanceRecord out = testing::AttendanceRow("EMP001", "OUT", kStatusSuccess, 4000);
+  auto added = s->AddCorrectedAttendance(out, by);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  ASSERT_TRUE(s->AmendAttendance(*in, std::nullopt, 1500, {"cli:hr", "clock was slow"}).ok());
+  ASSERT_TRUE(s->VoidAttendance(*added, {"key:admin:1234", "entered twice"}).ok());
+
+  // Refused: each leaves the database as it was.
+  const auto before = s->QueryAttendance({.include_voided = true});
+  EXPECT_EQ(s->VoidAttendance(*added, by).code(), Code::kConflict);
+  EXPECT_EQ(s->VoidAttendance(999, by).code(), Code::kNotFound);
+  EXPECT_EQ(s->VoidAttendance(*in, {"cli:hr", ""}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(s->AmendAttendance(*in, "SIDEWAYS", std::nullopt, by).code(), Code::kInvalidArgument);
+  EXPECT_EQ(s->AmendAttendance(*in, std::nullopt, std::nullopt, by).code(), Code::kInvalidArgument);
+  EXPECT_EQ(s->AddCorrectedAttendance(testing::AttendanceRow("EMP404", "IN", kStatusSuccess, 1), by)
+                .status()
+                .code(),
+            Code::kNotFound);
+  const auto after = s->QueryAttendance({.include_voided = true});
+  ASSERT_EQ(before->size(), after->size());
+  for (size_t i = 0; i < before->size(); ++i) {
+    EXPECT_EQ((*before)[i].ts_server_ms, (*after)[i].ts_server_ms);
+    EXPECT_EQ((*before)[i].voided, (*after)[i].voided);
+    EXPECT_EQ((*before)[i].corrections, (*after)[i].corrections);
+  }
+
+  auto amended = s->GetAttendance(*in);
+  EXPECT_EQ(amended->ts_server_ms, 1500);
+  EXPECT_EQ(amended->corrections, 1);
+  auto trail = s->AttendanceAudit(*in);
+  ASSERT_EQ(trail->size(), 1u);
+  EXPECT_EQ((*trail)[0].action, kAuditAmend);
+  EXPECT_EQ((*trail)[0].actor, "cli:hr");
+  EXPECT_EQ((*trail)[0].reason, "clock was slow");
+  EXPECT_EQ((*trail)[0].at_ms, 5000);
+  EXPECT_NE((*trail)[0].old_value.find(FormatUtc(1000)), std::string::npos);
+  EXPECT_NE((*trail)[0].new_value.find(FormatUtc(1500)), std::string::npos);
+  auto voided = s->AttendanceAudit(*added);
+  ASSERT_EQ(voided->size(), 2u);
+  EXPECT_EQ((*voided)[0].action, kAuditAdd);
+  EXPECT_EQ((*voided)[1].action, kAuditVoid);
+  EXPECT_EQ((*voided)[1].actor, "key:admin:1234");
+  // The voided row is kept but left out unless asked.
+  EXPECT_EQ(s->QueryAttendance({})->size(), 1u);
+  EXPECT_EQ(after->size(), 2u);
+  EXPECT_TRUE(s->GetAttendance(*added)->voided);
+}
+
+// An old (schema 2) database migrates: its rows get the names their people have now.
+TEST(SqliteStoreTest, MigratedOldDatabaseKeepsItsRowsNames) {
+  TempDir dir;
+  const std::string path = dir / "old.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // Schema 2 as released: the tables rows 1 and 2 of kMigrations create.
+  const char* old_schema = R"sql(
+CREATE TABLE users (id INTEGER PRIMARY KEY, employee_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+  department TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE embeddings (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id)
+  ON DELETE CASCADE, model_id TEXT NOT NULL, vector BLOB NOT NULL, quality REAL NOT NULL DEFAULT 0,
+  source_path TEXT NOT NULL DEFAULT '', source_sha256 TEXT NOT NULL DEFAULT '',
+  thumbnail_path TEXT NOT NULL DEFAULT '', crop_path TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL);
+CREATE TABLE attendance (id INTEGER PRIMARY KEY, employee_id TEXT,
+  type TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
+  device_id TEXT NOT NULL DEFAULT '', distance REAL, ts_server TEXT NOT NULL,
+  ts_client TEXT NOT NULL DEFAULT '', image_ref TEXT NOT NULL DEFAULT '');
+CREATE TABLE id_sequence (name TEXT PRIMARY KEY, next INTEGER NOT NULL);
+INSERT INTO id_sequence VALUES ('employee_id', 3);
+CREATE TABLE retired_ids (employee_id TEXT PRIMARY KEY);
+CREATE TABLE webhook_outbox (id INTEGER PRIMARY KEY, url TEXT NOT NULL, event TEXT NOT NULL,
+  body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL, last_error TEXT NOT NULL DEFAULT '',
+  last_http_status INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, delivered_at TEXT);
+INSERT INTO users VALUES (1, 'EMP001', '김민수', '', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+INSERT INTO attendance (employee_id, type, status, ts_server) VALUES
+  ('EMP001', 'IN', 'success', '2026-02-01T00:00:00.000Z'),
+  ('EMP002', 'IN', 'success', '2026-02-01T01:00:00.000Z');
+INSERT INTO retired_ids VALUES ('EMP002');
+PRAGMA user_version = 2;
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto s = Open(path);
+  EXPECT_GE(s->schema_version(), 3);
+  AttendanceQuery all;
+  all.newest_first = false;
+  auto rows = s->QueryAttendance(all);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].name_at_event, "김민수");
+  EXPECT_EQ((*rows)[0].current_name, "김민수");
+  EXPECT_EQ((*rows)[1].name_at_event, "");  // deleted before the migration: no name known
+  // After the migration a delete keeps the name.
+  ASSERT_TRUE(s->DeleteUser("EMP001", false).ok());
+  EXPECT_EQ(s->QueryAttendance(all)->at(0).name_at_event, "김민수");
+  EXPECT_EQ(s->CreateUser({"EMP002", "New", ""}, {}).status().reason(), "retired_id");
+}
+
 }  // namespace
 }  // namespace faceatt
