@@ -4,7 +4,7 @@
 # when those are missing.
 # With CI=true (as .ci/run sets it) it first runs the sanitizer subset
 # (scripts/test-sanitize.sh, build-asan/) and every fuzz target for
-# FACEATT_FUZZ_SECONDS (default 60) each (scripts/fuzz.sh); the whole suite
+# FACEATT_FUZZ_SECONDS (default 40) each (scripts/fuzz.sh); the whole suite
 # runs last, so its summary closes the output.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,6 +15,6 @@ cmake --build "$build" -j"$(nproc)"
 export FACEATT_TEST_MODELS_DIR="${FACEATT_TEST_MODELS_DIR:-$repo/models}"
 if [ "${CI:-}" = "true" ]; then
   scripts/test-sanitize.sh
-  scripts/fuzz.sh "${FACEATT_FUZZ_SECONDS:-60}"
+  scripts/fuzz.sh "${FACEATT_FUZZ_SECONDS:-40}"
 fi
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"

@@ -641,6 +641,8 @@ TEST(AdminCliTest, GroupsAndTodaysBoardWithKoreanNames) {
   EXPECT_EQ(people[1]["state"], "absent");
   EXPECT_EQ(cli({"report", "today", "--group", "Class 9Z"}).exit_code, 3);
   EXPECT_EQ(cli({"report", "daily", "--from", "2026-11-30", "--to", "2026-11-01"}).exit_code, 2);
+}
+
 // Issue 14: a CSV for spreadsheets: BOM by default (Korean names in Excel),
 // --no-bom without; formula cells neutralised; Excel's date-time beside ISO.
 TEST(ExportCli, BomByDefaultFormulaCellsNeutralisedAndExcelTime) {

@@ -235,12 +235,12 @@ TEST(SqliteStoreTest, GroupsAndTheirMigrationFromDepartments) {
     ASSERT_TRUE(s->CreateUser({"E2", "Lee", ""}, {}).ok());
     ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("E1")).ok());
   }
-  // The database as schema 2 left it: no groups table.
+  // The database as schema 3 left it: no groups table.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE user_groups; ALTER TABLE attendance DROP COLUMN groups; "
-                         "PRAGMA user_version = 2",
+                         "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
