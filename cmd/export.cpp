@@ -10,7 +10,7 @@ namespace faceatt::cli {
 
 Runner SetupExport(CLI::App& app) {
   struct Options {
-    std::string from, to, employee, type, summary, format = "csv", output;
+    std::string from, to, employee, group, type, summary, format = "csv", output;
     bool include_failed = false, excel = false, no_bom = false, include_voided = false,
          with_corrections = false;
   };
@@ -18,6 +18,9 @@ Runner SetupExport(CLI::App& app) {
   app.add_option("--from", o->from, "First local date, YYYY-MM-DD (inclusive)");
   app.add_option("--to", o->to, "Last local date, YYYY-MM-DD (inclusive)");
   app.add_option("--employee", o->employee, "Only this employee id");
+  // Given empty (--group "") is an error, not "every group".
+  CLI::Option* group =
+      app.add_option("--group", o->group, "Only rows of this group's members (as of each event)");
   app.add_option("--type", o->type, "Only IN or OUT events");
   app.add_flag("--include-failed", o->include_failed, "Also unknown faces and failed attempts");
   app.add_option("--summary", o->summary,
@@ -31,13 +34,14 @@ Runner SetupExport(CLI::App& app) {
   app.add_flag("--with-corrections", o->with_corrections,
                "Add each record's correction trail (column corrections, JSON)");
   app.add_option("-o,--output", o->output, "Write to FILE atomically instead of stdout");
-  return [o](Context& ctx) -> Result<int> {
+  return [o, group](Context& ctx) -> Result<int> {
     FACEATT_ASSIGN_OR_RETURN(Store * store, ctx.store());
     ExportOptions opts;
     if (!o->from.empty()) opts.from_date = o->from;
     if (!o->to.empty()) opts.to_date = o->to;
     if (!o->employee.empty()) opts.employee_id = o->employee;
     if (!o->type.empty()) opts.type = o->type;
+    if (group->count()) opts.group = o->group;
     opts.include_failed = o->include_failed;
     opts.summary_daily = o->summary == "daily";
     opts.format = o->format;

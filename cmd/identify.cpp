@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "faceatt/attendance.h"
+#include "faceatt/evidence.h"
 #include "faceatt/json.h"
 
 namespace faceatt::cli {
@@ -130,6 +131,9 @@ Runner SetupIdentify(CLI::App& app) {
       std::string record_line;
       if (recorder) {
         attempt.ts_client = FormatUtc(kClock.NowMillis());
+        attempt.keep_photo = nullptr;
+        if (config->attendance.keep_photos && image.ok())
+          attempt.keep_photo = AttemptPhotoKeeper(DataDir(config->paths.data_dir), *image, kClock);
         FACEATT_ASSIGN_OR_RETURN(record, RecordAttempt(*recorder, id, attempt, &record_line));
       }
       any_bad |= !id.ok();

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -237,8 +238,11 @@ TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
   // Someone not enrolled, and a photo without a face.
   const std::string stranger =
       testing::FilesIn(testing::Face("lfw/" + std::string("Tony_Blair"))).front();
+  // With attendance.keep_photos the unknown face's crop is kept (evidence).
+  auto keep = Env();
+  keep["FACEATT_ATTENDANCE_KEEP_PHOTOS"] = "true";
   auto unknown =
-      RunCli({"--data-dir", "data", "identify", "--record", "--json", stranger}, t.path(), Env());
+      RunCli({"--data-dir", "data", "identify", "--record", "--json", stranger}, t.path(), keep);
   EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
   auto j = nlohmann::json::parse(unknown.out);
   EXPECT_EQ(j["attendance"]["status"], "unknown");
@@ -266,6 +270,9 @@ TEST(IdentifyRecordCli, RecordsSuccessCooldownUnknownAndFailure) {
   EXPECT_EQ((*rows)[0].device_id, "door1");
   EXPECT_EQ((*rows)[1].reason, "already_recorded");
   EXPECT_EQ((*rows)[2].status, kStatusUnknown);
+  EXPECT_EQ((*rows)[0].image_ref, "");  // keep_photos is off by default
+  ASSERT_EQ((*rows)[2].image_ref.rfind("attempts/", 0), 0u) << (*rows)[2].image_ref;
+  EXPECT_FALSE(cv::imread(t / ("data/" + (*rows)[2].image_ref)).empty());
   EXPECT_EQ((*rows)[3].reason, "no_face");
   EXPECT_EQ((*rows)[4].reason, "multi_face");
   EXPECT_EQ((*rows)[4].status, kStatusFailed);
@@ -699,6 +706,64 @@ TEST(ExportCli, BomByDefaultFormulaCellsNeutralisedAndExcelTime) {
   EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--no-bom", "--format", "json"}, t.path(), env)
                 .exit_code,
             2);
+}
+
+// Issue 14: export --group keeps the rows whose group snapshot (as of the
+// event) holds that exact group, and every row carries its groups column.
+TEST(ExportCli, GroupFilterUsesTheRowsGroupSnapshot) {
+  TempDir t;
+  fs::create_directories(t / "data");
+  {
+    auto store = Open(t / "data/faceatt.db");
+    ASSERT_TRUE(store);
+    for (auto [id, name] : {std::pair{"E1", "김민준"}, {"E2", "Penny"}, {"E3", "이서연"}})
+      ASSERT_TRUE(store->CreateUser({id, name, ""}, {}).ok());
+    ASSERT_TRUE(store->SetGroupMembership("E1", "3A", true).ok());
+    ASSERT_TRUE(store->SetGroupMembership("E2", "3AB", true).ok());  // a name, not a substring
+    ASSERT_TRUE(store->SetGroupMembership("E3", "Staff", true).ok());
+    ASSERT_TRUE(store->SetGroupMembership("E3", "3A", true).ok());
+    for (const char* id : {"E1", "E2", "E3"})
+      ASSERT_TRUE(store
+                      ->AddAttendance(testing::AttendanceRow(
+                          id, "IN", kStatusSuccess, *ParseTimestamp("2026-11-30T08:50:00+09:00")))
+                      .ok());
+    // E1 leaves 3A: the earlier row stays 3A's, a later one is not.
+    ASSERT_TRUE(store->SetGroupMembership("E1", "3A", false).ok());
+    ASSERT_TRUE(store
+                    ->AddAttendance(testing::AttendanceRow(
+                        "E1", "OUT", kStatusSuccess, *ParseTimestamp("2026-11-30T17:00:00+09:00")))
+                    .ok());
+  }
+  auto env = Env();
+  env["FACEATT_ATTENDANCE_TIMEZONE"] = "Asia/Seoul";
+  auto r = RunCli({"--data-dir", "data", "export", "--group", "3A"}, t.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = ParseCsv(r.out);
+  ASSERT_TRUE(rows.ok());
+  const auto& header = (*rows)[0];
+  const size_t groups = std::find(header.begin(), header.end(), "groups") - header.begin();
+  const size_t id = std::find(header.begin(), header.end(), "employee_id") - header.begin();
+  ASSERT_LT(groups, header.size());
+  ASSERT_EQ(rows->size(), 3u) << r.out;
+  EXPECT_EQ((*rows)[1][id], "E1");
+  EXPECT_EQ((*rows)[1][groups], "3A");
+  EXPECT_EQ((*rows)[2][id], "E3");
+  EXPECT_EQ((*rows)[2][groups], "3A;Staff");
+  // Without --group every row, each with its snapshot (E1's OUT: none).
+  auto all = ParseCsv(RunCli({"--data-dir", "data", "export"}, t.path(), env).out);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[2][groups], "3AB");
+  EXPECT_EQ((*all)[4][groups], "");
+  auto json = RunCli({"--data-dir", "data", "export", "--group", "Staff", "--format", "json"},
+                     t.path(), env);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto j = nlohmann::json::parse(json.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["employee_id"], "E3");
+  EXPECT_EQ(j[0]["groups"], "3A;Staff");
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--group", ""}, t.path(), env).exit_code, 2);
+  EXPECT_EQ(RunCli({"--data-dir", "data", "export", "--group", "9Z"}, t.path(), env).exit_code, 3);
 }
 
 // Issue 14 over the CLI: add (a forgotten check-out at its real time), amend,

@@ -593,6 +593,93 @@ TEST_F(ServerTest, AttendanceCorrectionsAreAuditedWithTheKey) {
   EXPECT_EQ(again->status, 409) << again->body;
 }
 
+// Issue 14 evidence: with attendance.keep_photos each success or unknown
+// attempt keeps its face crop under data/attempts/; only an admin fetches it,
+// and a row's image_ref never reaches outside that folder.
+TEST_F(ServerTest, KeptPhotosAreServedToAdminsOnlyFromTheAttemptsFolder) {
+  config_.server.admin_keys = {"admin-key-123"};
+  config_.server.reader_keys = {"reader-key-789"};
+  config_.server.device_keys = {"device-key-456"};
+  config_.attendance.keep_photos = true;
+  StartServer();
+  Enroll("Barack Obama", {kObamaA}, "admin-key-123");
+  auto known = Identify(kObamaProbe, "IN", "kiosk-1", "device-key-456");
+  ASSERT_TRUE(known);
+  ASSERT_EQ(known->status, 200) << known->body;
+  ASSERT_EQ(Body(known)["success"], true) << known->body;
+  const int64_t id = Body(known)["record_id"];
+  auto row = store_->GetAttendance(id);
+  ASSERT_TRUE(row.ok());
+  ASSERT_EQ(row->image_ref.rfind("attempts/", 0), 0u) << row->image_ref;
+  const std::string file = DataDir(config_.paths.data_dir).root() + "/" + row->image_ref;
+  const cv::Mat kept = cv::imread(file);
+  ASSERT_FALSE(kept.empty()) << file;
+  EXPECT_GT(kept.cols, 40);
+
+  auto admin = Client("admin-key-123");
+  auto photo = admin.Get("/attendance/" + std::to_string(id) + "/photo");
+  ASSERT_TRUE(photo);
+  ASSERT_EQ(photo->status, 200) << photo->body;
+  EXPECT_EQ(photo->get_header_value("Content-Type"), "image/jpeg");
+  const std::vector<uchar> bytes(photo->body.begin(), photo->body.end());
+  EXPECT_EQ(cv::imdecode(bytes, cv::IMREAD_COLOR).size(), kept.size());
+  auto reader = Client("reader-key-789").Get("/attendance/" + std::to_string(id) + "/photo");
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->status, 403);
+
+  // An unknown face keeps its crop too.
+  auto stranger = Identify(kStranger, "IN", "kiosk-1", "device-key-456");
+  ASSERT_TRUE(stranger);
+  ASSERT_EQ(Body(stranger)["reason"], "unknown") << stranger->body;
+  auto unknown = store_->GetAttendance(Body(stranger)["record_id"].get<int64_t>());
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(std::filesystem::is_regular_file(DataDir(config_.paths.data_dir).root() + "/" +
+                                               unknown->image_ref))
+      << unknown->image_ref;
+
+  // Rows naming files outside attempts/ (imported from another system, or
+  // forged) are 404, as is a row with no photo and a photo since swept.
+  for (const std::string ref :
+       {"../../etc/passwd", "/etc/passwd", "faceatt.db", "attempts/../faceatt.db", ""}) {
+    auto r = testing::AttendanceRow(nullptr, "", kStatusUnknown, 1764000000000);
+    r.image_ref = ref;
+    auto foreign = store_->AddAttendance(r);
+    ASSERT_TRUE(foreign.ok());
+    auto got = admin.Get("/attendance/" + std::to_string(*foreign) + "/photo");
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->status, 404) << ref << ": " << got->body.substr(0, 200);
+  }
+  std::filesystem::remove(file);
+  auto gone = admin.Get("/attendance/" + std::to_string(id) + "/photo");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  EXPECT_NE(gone->body.find("photo no longer kept"), std::string::npos) << gone->body;
+}
+
+TEST_F(ServerTest, PhotosAreNotKeptByDefaultAndOldOnesSweptAtStart) {
+  // Photos kept while keep_photos was on still go after the retention period.
+  const std::string day = config_.paths.data_dir + "/attempts/2026-01-01";
+  std::filesystem::create_directories(day);
+  testing::WriteFile(day + "/old.jpg", testing::ReadFile(testing::Face(kObamaA)));
+  testing::WriteFile(day + "/new.jpg", testing::ReadFile(testing::Face(kObamaA)));
+  const auto long_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 91);
+  std::filesystem::last_write_time(day + "/old.jpg", long_ago);
+  StartServer();
+  for (int i = 0; i < 100 && std::filesystem::exists(day + "/old.jpg"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(std::filesystem::exists(day + "/old.jpg"));
+  EXPECT_TRUE(std::filesystem::exists(day + "/new.jpg"));
+  std::filesystem::remove_all(config_.paths.data_dir + "/attempts");
+  Enroll("Barack Obama", {kObamaA});
+  auto known = Identify(kObamaProbe);
+  ASSERT_TRUE(known);
+  ASSERT_EQ(Body(known)["success"], true) << known->body;
+  auto row = store_->GetAttendance(Body(known)["record_id"].get<int64_t>());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->image_ref, "");
+  EXPECT_FALSE(std::filesystem::exists(DataDir(config_.paths.data_dir).root() + "/attempts"));
+}
+
 TEST_F(ServerTest, NoKeysMeansLoopbackOnly) {
   config_.server.host = "0.0.0.0";
   StartServer();

@@ -41,6 +41,12 @@ struct Attempt {
   // without the other). Not called for failures and refusals.
   using EventsFn = std::function<std::vector<OutboxItem>(const AttendanceRecord& row)>;
   EventsFn events;
+  // attendance.keep_photos: keeps the face crop of a success or unknown attempt
+  // (RecordIdentification calls it with the face's box before writing the row)
+  // and returns its image_ref (evidence.h, AttemptPhotoKeeper). An error fails
+  // the attempt with no row written.
+  using PhotoFn = std::function<Result<std::string>(const Box& face)>;
+  PhotoFn keep_photo;
 };
 
 struct RecordDecision {

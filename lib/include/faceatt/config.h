@@ -75,6 +75,11 @@ struct AttendanceConfig {
   std::vector<std::string> working_days = {"Mon", "Tue", "Wed", "Thu", "Fri"};
   // "DEVICE=GROUP": identify from that device_id names only GROUP's people.
   std::vector<std::string> device_groups;
+  // Evidence (evidence.h): the face crop of each success or unknown identify
+  // attempt under data/attempts/, named by the row's image_ref; files older than
+  // photo_retention_days are deleted (0 = kept forever). Off: photos are faces.
+  bool keep_photos = false;
+  int photo_retention_days = 90;
 };
 
 struct ServerConfig {

@@ -13,8 +13,10 @@
 // Dates are local dates in the process time zone (SetTimeZone, from
 // attendance.timezone); --to is inclusive. Timestamps are written as ISO 8601
 // local time with the offset ("2026-11-21T17:30:00.000+09:00").
+// Each event row carries its "groups" snapshot (';'-separated, as of the
+// event); `group` keeps the rows of that group's members at the time.
 // Errors: kInvalidArgument for a bad date, type, format or combination;
-// kNotFound for an employee id that is neither enrolled nor in the log.
+// kNotFound for an employee id, or a group, that is neither known nor in the log.
 //
 // Thread safety: ExportAttendance only reads the store.
 #pragma once
@@ -32,8 +34,9 @@ struct ExportOptions {
   std::optional<std::string> from_date;  // YYYY-MM-DD, inclusive
   std::optional<std::string> to_date;    // YYYY-MM-DD, inclusive
   std::optional<std::string> employee_id;
-  std::optional<std::string> type;  // IN | OUT (any case)
-  bool include_failed = false;      // also unknown faces and failures
+  std::optional<std::string> type;   // IN | OUT (any case)
+  std::optional<std::string> group;  // rows whose group snapshot (as of the event) holds it
+  bool include_failed = false;       // also unknown faces and failures
   bool summary_daily = false;
   std::string format = "csv";  // csv | json | jsonl
   bool bom = true;             // CSV with a UTF-8 byte order mark (--no-bom: without)

@@ -132,6 +132,8 @@ struct AttendanceQuery {
   std::optional<int64_t> to_ms;    // exclusive
   std::optional<std::string> status;
   std::optional<std::string> type;
+  // Rows whose groups snapshot (as of the event) holds this group name exactly.
+  std::optional<std::string> group;
   int limit = 1000;  // <= 0: no limit
   int offset = 0;
   bool newest_first = true;

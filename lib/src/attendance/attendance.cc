@@ -100,14 +100,25 @@ Result<AttemptOutcome> AttendanceRecorder::RecordIdentification(
     const std::function<bool(const Box&)>& in_area) {
   AttemptOutcome out;
   out.faces = static_cast<int>(id.faces.size());
+  // The evidence photo of the one face, written before its row (keep_photos).
+  auto with_photo = [&](const Box& box) -> Result<Attempt> {
+    Attempt a = attempt;
+    if (a.keep_photo) {
+      FACEATT_ASSIGN_OR_RETURN(a.image_ref, a.keep_photo(box));
+    }
+    return a;
+  };
   auto failure = [&](const std::string& reason, const std::string& message,
                      std::optional<double> min_distance) -> Result<AttemptOutcome> {
     out.reason = reason;
     out.message = message;
     out.min_distance = min_distance;
-    FACEATT_ASSIGN_OR_RETURN(out.record_id, reason == kUnknown
-                                                ? RecordUnknown(min_distance, attempt)
-                                                : RecordFailure(reason, min_distance, attempt));
+    if (reason == kUnknown) {
+      FACEATT_ASSIGN_OR_RETURN(Attempt a, with_photo(id.faces.front().box));
+      FACEATT_ASSIGN_OR_RETURN(out.record_id, RecordUnknown(min_distance, a));
+    } else {
+      FACEATT_ASSIGN_OR_RETURN(out.record_id, RecordFailure(reason, min_distance, attempt));
+    }
     return out;
   };
   if (id.faces.empty()) return failure(kNoFace, "no face found", std::nullopt);
@@ -129,7 +140,8 @@ Result<AttemptOutcome> AttendanceRecorder::RecordIdentification(
                    face.detail == "ambiguous" ? "too close to two people" : "face not recognised",
                    min_distance);
   out.min_distance = min_distance;
-  FACEATT_ASSIGN_OR_RETURN(out.decision, RecordSuccess(face.employee_id, face.distance, attempt));
+  FACEATT_ASSIGN_OR_RETURN(Attempt a, with_photo(face.box));
+  FACEATT_ASSIGN_OR_RETURN(out.decision, RecordSuccess(face.employee_id, face.distance, a));
   out.record_id = out.decision.record_id;
   out.success = out.decision.recorded;
   out.reason = out.decision.reason;

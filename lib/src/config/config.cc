@@ -75,6 +75,8 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(attendance, work_starts_at, kString),
       FACEATT_FIELD(attendance, working_days, kStringList),
       FACEATT_FIELD(attendance, device_groups, kStringList),
+      FACEATT_FIELD(attendance, keep_photos, kBool),
+      FACEATT_FIELD(attendance, photo_retention_days, kInt, 0, 36500),
       FACEATT_FIELD(server, host, kString),
       FACEATT_FIELD(server, port, kInt, 0, 65535),
       FACEATT_FIELD(server, workers, kInt, 1, 64),

@@ -42,7 +42,7 @@ struct Person {
 const std::vector<std::string> kEventColumns = {
     "id",         "timestamp", "excel_time",    "date",   "employee_id", "name",
     "department", "type",      "status",        "reason", "device_id",   "distance",
-    "image_ref",  "ts_client", "name_at_event", "voided"};
+    "image_ref",  "ts_client", "name_at_event", "voided", "groups"};
 const std::vector<std::string> kSummaryColumns = {"date",     "employee_id", "name",  "department",
                                                   "first_in", "last_out",    "hours", "events"};
 
@@ -191,6 +191,18 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
     q.type = t;
   }
   if (!o.include_failed) q.status = kStatusSuccess;
+  if (o.group) {
+    if (o.group->empty()) return Status::InvalidArgument("--group needs a group name");
+    // A typo is an error, not an empty export; a group since emptied still has its rows.
+    FACEATT_ASSIGN_OR_RETURN(auto groups, store.ListGroups());
+    if (!groups.count(*o.group)) {
+      AttendanceQuery any;
+      any.group = o.group;
+      FACEATT_ASSIGN_OR_RETURN(int64_t n, store.CountAttendance(any));
+      if (n == 0) return Status::NotFound("no group '" + *o.group + "' (nor attendance of one)");
+    }
+    q.group = o.group;
+  }
   q.include_voided = o.include_voided;
 
   FACEATT_ASSIGN_OR_RETURN(auto users, store.ListUsers());
@@ -227,7 +239,8 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
                       OrNull(p.name), OrNull(p.department), OrNull(r.type), r.status,
                       OrNull(r.reason), OrNull(r.device_id),
                       r.distance ? nlohmann::json(Round(*r.distance, 1e4)) : nlohmann::json(),
-                      OrNull(r.image_ref), OrNull(r.ts_client), OrNull(r.name_at_event), r.voided});
+                      OrNull(r.image_ref), OrNull(r.ts_client), OrNull(r.name_at_event), r.voided,
+                      OrNull(r.groups)});
       if (o.with_corrections) {
         nlohmann::json trail = nlohmann::json::array();
         if (r.corrections > 0 || r.added_by_admin) {

@@ -3,6 +3,8 @@
 // /attendance/{id} (a row and its audit trail), PATCH /attendance/{id} (amend
 // type or time), POST /attendance/{id}/void. Each correction is audited with
 // the key that made it (ActorOf) and the body's reason.
+#include "faceatt/evidence.h"
+#include "faceatt/image.h"
 #include "faceatt/json.h"
 #include "http/auth.h"
 #include "http/errors.h"
@@ -24,7 +26,7 @@ Result<int64_t> ParseWhen(const std::string& s, bool end) {
   return ParseTimestamp(s);
 }
 
-// The query's filters: employee_id, status, type, from, to, limit, offset.
+// The query's filters: employee_id, status, type, group, from, to, limit, offset.
 Result<AttendanceQuery> ParseQuery(const Request& req) {
   AttendanceQuery q;
   if (req.has_param("employee_id")) q.employee_id = req.get_param_value("employee_id");
@@ -35,6 +37,10 @@ Result<AttendanceQuery> ParseQuery(const Request& req) {
   }
   if (req.has_param("type")) {
     FACEATT_ASSIGN_OR_RETURN(q.type, ParseAttendanceType(req.get_param_value("type"), false));
+  }
+  if (req.has_param("group")) {
+    q.group = req.get_param_value("group");
+    if (q.group->empty()) return Status::InvalidArgument("group must not be empty");
   }
   for (auto [key, out, end] :
        {std::tuple{"from", &q.from_ms, false}, std::tuple{"to", &q.to_ms, true}}) {
@@ -166,6 +172,22 @@ void HandleAttendanceGet(Context& ctx, const Request& req, Response& res) {
   auto id = PathRowId(req);
   if (!id.ok()) return SendError(req, res, id.status());
   SendRow(ctx, req, res, *id, 200);
+}
+
+// The evidence photo of row {id} (attendance.keep_photos), only from inside
+// data/attempts/ (evidence.h): 404 for no photo, a swept one, or a foreign path.
+void HandleAttendancePhoto(Context& ctx, const Request& req, Response& res) {
+  // A kept crop is about 10 KB; a file far larger is not one faceatt wrote.
+  constexpr int64_t kMaxPhotoBytes = 16 << 20;
+  auto id = PathRowId(req);
+  if (!id.ok()) return SendError(req, res, id.status());
+  auto row = ctx.store->GetAttendance(*id);
+  if (!row.ok()) return SendError(req, res, row.status());
+  auto file = AttemptPhotoFile(DataDir(ctx.config.paths.data_dir), row->image_ref);
+  if (!file.ok()) return SendError(req, res, file.status());
+  auto bytes = ReadFileBytes(*file, kMaxPhotoBytes);
+  if (!bytes.ok()) return SendError(req, res, bytes.status());
+  res.set_content(std::move(*bytes), "image/jpeg");
 }
 
 namespace {

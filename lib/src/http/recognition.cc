@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 #include <optional>
 
+#include "faceatt/evidence.h"
 #include "faceatt/image.h"
 #include "faceatt/json.h"
 #include "http/auth.h"
@@ -167,6 +168,9 @@ void IdentifyAndRecord(IdentifyCall& c, FacePipeline& pipeline) {
     in_area = [size = c.image.size()](const Box& box) { return InsideGuide(size, box); };
   if (ctx.webhooks && ctx.webhooks->enabled() && id->faces.size() == 1)
     PrepareWebhooks(c, id->faces.front());
+  if (ctx.config.attendance.keep_photos)
+    c.attempt.keep_photo =
+        AttemptPhotoKeeper(DataDir(ctx.config.paths.data_dir), c.image, *ctx.clock);
   const auto t1 = std::chrono::steady_clock::now();
   auto outcome = ctx.recorder->RecordIdentification(*id, c.attempt, in_area);
   ctx.Stage("record", t1);

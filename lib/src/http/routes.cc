@@ -33,6 +33,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/attendance", "/attendance", Role::kReader, HandleAttendanceList},
     {"POST", "/attendance", "/attendance", Role::kAdmin, HandleAttendanceAdd},
     {"GET", R"(/attendance/(\d+))", "/attendance/{id}", Role::kReader, HandleAttendanceGet},
+    {"GET", R"(/attendance/(\d+)/photo)", "/attendance/{id}/photo", Role::kAdmin,
+     HandleAttendancePhoto},
     {"PATCH", R"(/attendance/(\d+))", "/attendance/{id}", Role::kAdmin, HandleAttendanceAmend},
     {"POST", R"(/attendance/(\d+)/void)", "/attendance/{id}/void", Role::kAdmin,
      HandleAttendanceVoid},

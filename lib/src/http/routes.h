@@ -38,6 +38,7 @@ void HandleGroupList(Context&, const Request&, Response&);
 void HandleGroupAdd(Context&, const Request&, Response&);
 void HandleGroupRemove(Context&, const Request&, Response&);
 void HandleAttendanceGet(Context&, const Request&, Response&);
+void HandleAttendancePhoto(Context&, const Request&, Response&);
 void HandleAttendanceAmend(Context&, const Request&, Response&);
 void HandleAttendanceVoid(Context&, const Request&, Response&);
 // users.cc

@@ -6,8 +6,11 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
+#include "faceatt/evidence.h"
 #include "http/auth.h"
 #include "http/context.h"
 #include "http/routes.h"
@@ -22,6 +25,11 @@ struct Server::Impl {
   int port = 0;
   bool started = false;
   bool shut_down = false;
+  // Evidence photos past attendance.photo_retention_days go at start and daily.
+  std::thread photo_sweeper;
+  std::mutex sweeper_mu;
+  std::condition_variable sweeper_cv;
+  bool sweeper_stop = false;  // under sweeper_mu
 };
 
 namespace {
@@ -153,6 +161,22 @@ Status Server::Start() {
                                                     ctx.config.camera, &ctx.metrics);
   }
   ctx.webhooks->Start();
+  if (ctx.config.attendance.photo_retention_days > 0) {
+    // Once a day is plenty for a retention counted in days.
+    constexpr auto kPhotoSweepInterval = std::chrono::hours(24);
+    s.photo_sweeper = std::thread([&s, kPhotoSweepInterval] {
+      const DataDir data(s.ctx.config.paths.data_dir);
+      const int days = s.ctx.config.attendance.photo_retention_days;
+      std::unique_lock lock(s.sweeper_mu);
+      do {
+        auto removed = SweepAttemptPhotos(data, days);
+        if (!removed.ok())
+          spdlog::warn("evidence photos: {}", removed.status().ToString());
+        else if (*removed > 0)
+          spdlog::info("evidence photos: deleted {} older than {} days", *removed, days);
+      } while (!s.sweeper_cv.wait_for(lock, kPhotoSweepInterval, [&s] { return s.sweeper_stop; }));
+    });
+  }
   s.started = true;
   ctx.started_at = std::chrono::steady_clock::now();
   s.listen_thread = std::thread([&s] { s.svr.listen_after_bind(); });
@@ -181,6 +205,12 @@ void Server::Shutdown() {
     s.svr.stop();  // stops accepting; the pool finishes the requests in flight
     if (s.listen_thread.joinable()) s.listen_thread.join();
   }
+  {
+    std::lock_guard lock(s.sweeper_mu);
+    s.sweeper_stop = true;
+  }
+  s.sweeper_cv.notify_all();
+  if (s.photo_sweeper.joinable()) s.photo_sweeper.join();
   ctx.webhooks->Stop();  // one last delivery pass over the outbox
   if (ctx.camera) ctx.camera->Stop();
   spdlog::info("faceatt serve: stopped");

@@ -353,6 +353,9 @@ std::string AttendanceWhere(const AttendanceQuery& q, std::vector<std::string>& 
   if (q.to_ms) w += " AND a.ts_server < ?", args.push_back(FormatUtc(*q.to_ms));
   if (q.status) w += " AND a.status = ?", args.push_back(*q.status);
   if (q.type) w += " AND a.type = ?", args.push_back(*q.type);
+  // groups is ';'-separated: a member match, not a substring ("A" is not in "AB").
+  if (q.group)
+    w += " AND instr(';' || a.groups || ';', ';' || ? || ';') > 0", args.push_back(*q.group);
   if (!q.include_voided) w += " AND a.voided = 0";
   return w;
 }
