@@ -19,9 +19,10 @@ const char* const kExitCodeHelp =
     "  1  nothing recognised (identify: no face matched)\n"
     "  2  usage error: bad flags or configuration\n"
     "  3  bad input: unreadable or unusable image, unknown employee id; reembed: someone\n"
-    "     could not be re-embedded (listed)\n"
-    "  4  refused by a rule: face already enrolled as someone else, id taken, not confirmed\n"
-    "  5  unavailable: model files, database or camera unusable\n"
+    "     could not be re-embedded (listed); import: a malformed or missing file (named)\n"
+    "  4  refused by a rule: face already enrolled as someone else, a photo that is not\n"
+    "     the --id person's, id taken or retired, not confirmed\n"
+    "  5  unavailable: model files, database or camera unusable; serve: the port is taken\n"
     "  10 internal error\n";
 
 int ExitCodeFor(const Status& s) {
