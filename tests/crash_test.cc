@@ -38,6 +38,9 @@ std::map<std::string, std::string> Env() {
 // Starts the faceatt binary in `cwd` with stdout to `out`, stderr discarded.
 pid_t Spawn(const std::string& cwd, const std::vector<std::string>& args,
             const std::map<std::string, std::string>& env, const std::string& out) {
+  // Gone before the child starts: read too early, the last run's output would
+  // name the last run's (killed) server's port.
+  fs::remove(out);
   pid_t pid = ::fork();
   if (pid == 0) {
     if (::chdir(cwd.c_str()) != 0) _exit(127);
