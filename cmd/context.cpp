@@ -1,7 +1,11 @@
 #include <locale.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <wchar.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 
@@ -148,9 +152,42 @@ Result<Store*> Context::store() {
   return store_.get();
 }
 
+namespace {
+// Loading the models writes ~150 MB of fresh memory (the recognizer's weights
+// are dequantised, then copied into OpenCV's graph, which repacks them on its
+// first run). In 4 KB pages that is ~37,000 page faults, about a third of a
+// cold `identify` (docs/benchmarks.md). So the main heap is reserved up front
+// with transparent huge pages allowed (Debian's default THP mode is
+// "madvise"), where the same memory takes under a hundred 2 MB faults. The
+// reservation is address space only: nothing is resident until touched.
+// Called once, on the main thread, before the first load (the main arena is
+// the one reserved); `serve` later sets its own malloc policy (Server::Start).
+void ReserveHeapForModels() {
+  constexpr size_t kBlock = size_t{16} << 20, kBlocks = 16;  // 256 MB in all
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  // Blocks under the mmap threshold come from the heap (32 MB is glibc's
+  // largest threshold), and freed heap is kept rather than given back.
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(2 * kBlock));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * kBlock * kBlocks));
+  void* blocks[kBlocks] = {};
+  uintptr_t low = UINTPTR_MAX;
+  for (auto& b : blocks) {
+    b = malloc(kBlock);
+    if (b) low = std::min(low, reinterpret_cast<uintptr_t>(b));
+  }
+  const uintptr_t start = (low + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(sbrk(0)) & ~(kHugePage - 1);
+  if (low != UINTPTR_MAX && end > start)
+    madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+  for (void* b : blocks) free(b);
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const Models>> Context::models() {
   if (models_) return models_;
   FACEATT_ASSIGN_OR_RETURN(Config * c, config());
+  ReserveHeapForModels();
   auto loaded = LoadModels(*c);
   if (!loaded.ok() && loaded.status().code() == Code::kBadInput)  // a damaged model file
     return Status::Unavailable(loaded.status().message());

@@ -4,13 +4,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-#include <sys/mman.h>
-
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstdint>
 #include <filesystem>
 #include <iostream>
 
@@ -51,34 +44,6 @@ const CommandRow kCommands[] = {
      faceatt::cli::SetupImport},
     {"serve", "Run the HTTP API, camera stream and webhooks (daemon)", faceatt::cli::SetupServe},
 };
-
-// Loading the models writes ~150 MB of fresh memory (the recognizer's weights
-// are dequantised, then copied into OpenCV's graph, which repacks them on its
-// first run). In 4 KB pages that is ~37,000 page faults, about a third of a
-// cold `identify` (docs/benchmarks.md). So the main heap is reserved up front
-// with transparent huge pages allowed (Debian's default THP mode is
-// "madvise"), where the same memory takes under a hundred 2 MB faults. The
-// reservation is address space only: nothing is resident until touched.
-// `serve` later sets its own malloc policy (Server::Start).
-void ReserveHeapForModels() {
-  constexpr size_t kBlock = size_t{16} << 20, kBlocks = 16;  // 256 MB in all
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-  // Blocks under the mmap threshold come from the heap (32 MB is glibc's
-  // largest threshold), and freed heap is kept rather than given back.
-  mallopt(M_MMAP_THRESHOLD, static_cast<int>(2 * kBlock));
-  mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * kBlock * kBlocks));
-  void* blocks[kBlocks] = {};
-  uintptr_t low = UINTPTR_MAX;
-  for (auto& b : blocks) {
-    b = malloc(kBlock);
-    if (b) low = std::min(low, reinterpret_cast<uintptr_t>(b));
-  }
-  const uintptr_t start = (low + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t end = reinterpret_cast<uintptr_t>(sbrk(0)) & ~(kHugePage - 1);
-  if (low != UINTPTR_MAX && end > start)
-    madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
-  for (void* b : blocks) free(b);
-}
 
 void SetUpLogging(const faceatt::cli::GlobalOptions& g) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -145,7 +110,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   SetUpLogging(g);
-  ReserveHeapForModels();
   Context ctx(g);
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;

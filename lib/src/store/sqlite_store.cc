@@ -485,8 +485,7 @@ Status SqliteStore::ContinueIdsAfter(int64_t number) {
   if (number < 0) return Status::InvalidArgument("id number must not be negative");
   std::lock_guard lock(impl_->mu);
   return impl_->Transaction([&]() -> Status {
-    Stmt s(impl_->db,
-           "UPDATE id_sequence SET next = max(next, ?) WHERE name = 'employee_id'");
+    Stmt s(impl_->db, "UPDATE id_sequence SET next = max(next, ?) WHERE name = 'employee_id'");
     s.Bind(1, number + 1);
     s.Step();
     return s.status("advancing id sequence");
@@ -693,7 +692,8 @@ const char* kAttendanceColumns =
     "SELECT a.id, a.employee_id, a.type, a.status, a.reason, a.device_id, a.distance, "
     "a.ts_server, a.ts_client, a.image_ref, a.name, a.generation, u.name, a.voided, "
     "(SELECT COUNT(*) FROM attendance_audit x WHERE x.attendance_id = a.id AND x.action != 'add'), "
-    "a.added_by_admin, a.groups FROM attendance a LEFT JOIN users u ON u.employee_id = a.employee_id AND "
+    "a.added_by_admin, a.groups FROM attendance a LEFT JOIN users u ON u.employee_id = "
+    "a.employee_id AND "
     "u.generation = a.generation";
 
 AttendanceRecord ReadAttendance(const Stmt& s) {
