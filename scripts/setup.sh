@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev ccache
   mariadb-server mariadb-client
+  chromium chromium-driver python3-selenium python3-pil fonts-nanum
   npm
 )
 missing=()
