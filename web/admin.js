@@ -118,7 +118,7 @@ async function renderPeople(panel) {
   panel.append(el('div', {class: 'toolbar'}, search, filter, count),
                el('div', {class: 'table-wrap'}, el('table', {id: 'people'},
                   el('thead', {}, el('tr', {}, [t('photo'), t('employee_id'), t('name'), t('department'),
-                     t('groups'), t('active'), isAdmin() ? t('actions') : null].filter(Boolean).map((h) => el('th', {}, h)))),
+                     t('groups'), t('photos'), t('active'), isAdmin() ? t('actions') : null].filter(Boolean).map((h) => el('th', {}, h)))),
                   body)));
   draw();
 }
@@ -130,7 +130,7 @@ function personRow(u, groups) {
   thumb.addEventListener('error', () => thumb.removeAttribute('src'), {once: true});
   const cells = [el('td', {}, thumb), el('td', {}, id), el('td', {class: 'name'}, u.name),
                  el('td', {}, u.department || ''), el('td', {}, groups.join(', ')),
-                 el('td', {}, u.active ? t('yes') : t('no'))];
+                 el('td', {class: 'photos'}, u.embeddings ?? ''), el('td', {}, u.active ? t('yes') : t('no'))];
   if (isAdmin()) {
     cells.push(el('td', {class: 'actions'},
       el('button', {type: 'button', class: 'edit', onclick: () => editPerson(u, groups)}, t('edit')),

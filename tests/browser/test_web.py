@@ -59,6 +59,7 @@ UPLOADED = 'Tony_Blair'         # enrolled by upload in the admin page
 CHECKIN = 'Trent_Lott'          # enrolled through the API, checks in at the kiosk
 WEBCAM = 'George_W_Bush'        # enrolled by the webcam session
 CAMERA = 'Jan_Ullrich'          # shown to the server's camera (a video file)
+RECORDS = 'Omar_Sharif'         # enrolled through the API; rows added by hand, corrected, exported
 STRANGER = os.path.join(FACES, 'single', 'compreface__einstein.jpeg')
 
 # Page waits: identify and enrol take a second or two each on this machine's
@@ -71,7 +72,7 @@ class WebTest(unittest.TestCase):
     def setUpClass(cls):
         if MISSING:
             raise RuntimeError('browser tests need: ' + '; '.join(MISSING))
-        needed = [BINARY, MODELS, STRANGER, lfw(UPLOADED, 1), lfw(CHECKIN, 1), lfw(WEBCAM, 1), lfw(CAMERA, 1)]
+        needed = [BINARY, MODELS, STRANGER] + [lfw(p, 1) for p in (UPLOADED, CHECKIN, WEBCAM, CAMERA, RECORDS)]
         for p in needed:
             if not os.path.exists(p):
                 raise RuntimeError(f'browser tests need {p} (the built binary, models/, ../shared/faces)')
@@ -90,7 +91,7 @@ class WebTest(unittest.TestCase):
         fixtures.write_mjpeg_avi(avi, [fixtures.letterbox(lfw(CAMERA, 4))])
         cls.server = fixtures.Server(BINARY, os.path.abspath(MODELS), cls.tmp, camera_source=avi)
         cls.url = cls.server.url
-        for person, photos in ((CHECKIN, (1, 2)), (CAMERA, (1, 2))):
+        for person, photos in ((CHECKIN, (1, 2)), (CAMERA, (1, 2)), (RECORDS, (1, 2))):
             status, body = cls.server.call('POST', '/enroll', files=[lfw(person, n) for n in photos],
                                            fields={'name': person.replace('_', ' ')})
             assert status == 200, f'enrolling {person}: {status} {body}'
@@ -203,6 +204,7 @@ class WebTest(unittest.TestCase):
         row = self.wait(d, lambda: [r for r in d.find_elements(By.CSS_SELECTOR, '#people tbody tr')
                                     if 'Tony Blair' in r.text], message='the new person in the table')[0]
         self.assertIn('Office', row.text)
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, 'td.photos').text, '2')  # both photos enrolled
         img = row.find_element(By.CSS_SELECTOR, 'img.thumb')
         self.wait(d, lambda: d.execute_script('return arguments[0].complete && arguments[0].naturalWidth', img) > 0,
                   message='the thumbnail loaded')
@@ -212,8 +214,7 @@ class WebTest(unittest.TestCase):
         d = self.browser(camera=self.cams['checkin'])
         self.sign_in(d, 'kiosk?device_id=browser-door', 'device')
         reason, name, kind, message = self.kiosk_result(d)
-        self.assertEqual((reason, name), ('success', CHECKIN.replace('_', ' ')), message)
-        self.assertIn(kind, ('IN', 'OUT'))
+        self.assertEqual((reason, name, kind), ('success', CHECKIN.replace('_', ' '), 'IN'), message)
         self.shot(d, 'kiosk-checked-in')
         # The record on the admin page (an admin signs in on the same browser).
         d.get(f'{self.url}/admin')
@@ -254,12 +255,12 @@ class WebTest(unittest.TestCase):
         self.wait(d, lambda: self.visible(d, '#stream') and d.execute_script(
             'return document.getElementById("stream").naturalWidth') > 0, message='the MJPEG stream')
         reason, name, kind, message = self.kiosk_result(d)
-        self.assertEqual((reason, name), ('success', CAMERA.replace('_', ' ')), message)
+        self.assertEqual((reason, name, kind), ('success', CAMERA.replace('_', ' '), 'IN'), message)
         self.shot(d, 'kiosk-server-camera')
 
     def test_correction_shows_audit_row(self):
         status, users = self.server.call('GET', '/users')
-        person = next(u for u in users['users'] if u['name'] == CHECKIN.replace('_', ' '))
+        person = next(u for u in users['users'] if u['name'] == RECORDS.replace('_', ' '))
         status, row = self.server.call('POST', '/attendance', body={'employee_id': person['employee_id'], 'type': 'OUT',
                                                                     'reason': 'browser test'})
         self.assertEqual(status, 200, row)
@@ -284,7 +285,7 @@ class WebTest(unittest.TestCase):
         downloads = os.path.join(self.tmp, 'downloads')
         os.makedirs(downloads, exist_ok=True)
         status, users = self.server.call('GET', '/users')
-        person = users['users'][0]['employee_id']
+        person = next(u for u in users['users'] if u['name'] == RECORDS.replace('_', ' '))['employee_id']
         for kind in ('IN', 'OUT', 'OUT'):
             self.server.call('POST', '/attendance', body={'employee_id': person, 'type': kind})
         d = self.browser(downloads=downloads)
