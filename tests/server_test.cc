@@ -14,9 +14,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <set>
 #include <thread>
 
 #include "faceatt/data_dir.h"
+#include "faceatt/export.h"
 #include "faceatt/server.h"
 #include "faceatt/webhook.h"
 #include "support/http_client.h"
@@ -1345,6 +1347,37 @@ TEST_F(ServerTest, WebhookQueuedWhileReceiverDownIsDeliveredAfterRestart) {
   for (int i = 0; i < 100 && store_->CountOutbox(kOutboxDelivered).value() < 1; ++i) Sleep(50);
   EXPECT_EQ(store_->CountOutbox(kOutboxDelivered).value(), 1);
   EXPECT_EQ(store_->CountOutbox(kOutboxPending).value(), 0);
+}
+
+// The admin page's CSV download: exactly the rows GET /attendance's filters
+// select (every page), refused filters refused the same way.
+TEST_F(ServerTest, AttendanceCsvHoldsTheFilteredRows) {
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA});
+  EXPECT_EQ(Body(Identify(kObamaProbe, "IN"))["success"], true);
+  EXPECT_EQ(Body(Identify(kStranger, "IN"))["reason"], "unknown");
+  auto c = Client();
+  ASSERT_EQ(
+      c.Post("/attendance", json{{"employee_id", id}, {"type", "OUT"}}.dump(), "application/json")
+          ->status,
+      200);
+  for (const std::string filter : {"", "status=success", "status=unknown", "type=OUT"}) {
+    auto listed = c.Get("/attendance?" + filter);
+    auto csv = c.Get("/attendance.csv?" + filter);
+    ASSERT_TRUE(listed && csv);
+    ASSERT_EQ(csv->status, 200) << csv->body;
+    EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+    auto rows = ParseCsv(csv->body);
+    ASSERT_TRUE(rows.ok());
+    std::set<std::string> csv_ids, listed_ids;
+    for (size_t i = 1; i < rows->size(); ++i) csv_ids.insert((*rows)[i][0]);
+    const json list = Body(listed);
+    for (const auto& r : list["records"]) listed_ids.insert(std::to_string(r["id"].get<int64_t>()));
+    EXPECT_EQ(csv_ids, listed_ids) << filter;
+    EXPECT_EQ(csv_ids.size(), list["count"].get<size_t>()) << filter;
+  }
+  EXPECT_EQ(c.Get("/attendance.csv?status=lost")->status, 400);
+  EXPECT_EQ(c.Get("/attendance.csv?from=yesterday")->status, 400);
 }
 
 }  // namespace

@@ -70,6 +70,14 @@ WAIT = 60
 class WebTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        try:
+            cls.start()
+        except BaseException:
+            cls.tearDownClass()  # unittest does not call it when setUpClass fails
+            raise
+
+    @classmethod
+    def start(cls):
         if MISSING:
             raise RuntimeError('browser tests need: ' + '; '.join(MISSING))
         needed = [BINARY, MODELS, STRANGER] + [lfw(p, 1) for p in (UPLOADED, CHECKIN, WEBCAM, CAMERA, RECORDS)]

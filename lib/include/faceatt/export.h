@@ -37,6 +37,9 @@ struct ExportOptions {
   std::optional<std::string> type;   // IN | OUT (any case)
   std::optional<std::string> group;  // rows whose group snapshot (as of the event) holds it
   bool include_failed = false;       // also unknown faces and failures
+  // Only rows of this status (success | unknown | failed); overrides
+  // include_failed (GET /attendance.csv's status filter).
+  std::optional<std::string> status;
   bool summary_daily = false;
   std::string format = "csv";  // csv | json | jsonl
   bool bom = true;             // CSV with a UTF-8 byte order mark (--no-bom: without)

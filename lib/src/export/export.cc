@@ -169,7 +169,10 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
     return Status::InvalidArgument("--format must be csv, json or jsonl, not '" + o.format + "'");
   if (o.with_corrections && o.summary_daily)
     return Status::InvalidArgument("--with-corrections applies to events, not --summary daily");
-  if (o.summary_daily && (o.include_failed || o.type))
+  if (o.status && *o.status != kStatusSuccess && *o.status != kStatusUnknown &&
+      *o.status != kStatusFailed)
+    return Status::InvalidArgument("status must be success, unknown or failed");
+  if (o.summary_daily && (o.include_failed || o.type || o.status))
     return Status::InvalidArgument(
         "--summary daily counts successful IN/OUT events only: drop --include-failed and --type");
   AttendanceQuery q;
@@ -191,6 +194,7 @@ Result<std::string> ExportAttendance(Store& store, const ExportOptions& o) {
     q.type = t;
   }
   if (!o.include_failed) q.status = kStatusSuccess;
+  if (o.status) q.status = o.status;
   if (o.group) {
     if (o.group->empty()) return Status::InvalidArgument("--group needs a group name");
     // A typo is an error, not an empty export; a group since emptied still has its rows.

@@ -110,6 +110,12 @@ TEST_F(ExportTest, FailedAttemptsOnlyOnRequestAndNeverInTheSummary) {
   ASSERT_EQ(all.size(), 5u);
   EXPECT_EQ(all[2][8], "unknown");
   EXPECT_EQ(all[2][4], "");
+  o.status = kStatusUnknown;  // one status only, whatever include_failed says
+  auto unknown = Csv(o);
+  ASSERT_EQ(unknown.size(), 2u);
+  EXPECT_EQ(unknown[1][8], "unknown");
+  o.status = "lost";
+  EXPECT_EQ(ExportAttendance(*store_, o).status().code(), Code::kInvalidArgument);
   o = {};
   o.summary_daily = true;
   auto daily = Csv(o);

@@ -4,6 +4,7 @@
 // type or time), POST /attendance/{id}/void. Each correction is audited with
 // the key that made it (ActorOf) and the body's reason.
 #include "faceatt/evidence.h"
+#include "faceatt/export.h"
 #include "faceatt/image.h"
 #include "faceatt/json.h"
 #include "http/auth.h"
@@ -148,6 +149,28 @@ void HandleAttendanceList(Context& ctx, const Request& req, Response& res) {
   }
   SendJson(res, 200,
            {{"records", records}, {"count", *count}, {"limit", q->limit}, {"offset", q->offset}});
+}
+
+// GET /attendance.csv: the rows GET /attendance's filters select, all pages,
+// oldest first, as `faceatt export` writes them (BOM, formulas neutralised);
+// the admin page's CSV download. from/to are local dates; empty is no filter.
+void HandleAttendanceCsv(Context& ctx, const Request& req, Response& res) {
+  ExportOptions o;
+  auto param = [&](const char* key) {
+    const std::string v = req.has_param(key) ? req.get_param_value(key) : "";
+    return v.empty() ? std::nullopt : std::optional<std::string>(v);
+  };
+  o.from_date = param("from");
+  o.to_date = param("to");
+  o.employee_id = param("employee_id");
+  o.type = param("type");
+  o.group = param("group");
+  o.status = param("status");
+  o.include_failed = true;  // every status unless status= picks one, as GET /attendance
+  auto csv = ExportAttendance(*ctx.store, o);
+  if (!csv.ok()) return SendError(req, res, csv.status());
+  res.set_header("Content-Disposition", "attachment; filename=\"attendance.csv\"");
+  res.set_content(std::move(*csv), "text/csv; charset=utf-8");
 }
 
 void HandleAttendanceAdd(Context& ctx, const Request& req, Response& res) {

@@ -126,6 +126,17 @@ json OpenApiDocument(const std::string& version) {
          op("Record an event by hand {employee_id, type, device_id, ts_client, ts (its real "
             "time: ISO 8601 with offset, or local), reason, by}; audited",
             "admin")}}},
+      {"/attendance.csv",
+       {{"get",
+         op("The records GET /attendance's filters select, every page, as CSV (oldest "
+            "first; the columns of faceatt export)",
+            "reader",
+            {{"parameters", query({{"employee_id", "one person"},
+                                   {"from", "YYYY-MM-DD (local), inclusive"},
+                                   {"to", "YYYY-MM-DD (local), inclusive"},
+                                   {"status", "success | unknown | failed"},
+                                   {"type", "IN | OUT"},
+                                   {"group", "rows whose groups (as of the event) hold it"}})}})}}},
       {"/attendance/{id}",
        {{"parameters", id_param},
         {"get", op("One record and its corrections (audit trail)", "reader")},

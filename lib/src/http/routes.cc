@@ -31,6 +31,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/identify", "/identify", Role::kDevice, HandleIdentify},
     {"POST", "/recognize", "/recognize", Role::kDevice, HandleRecognize},
     {"GET", "/attendance", "/attendance", Role::kReader, HandleAttendanceList},
+    {"GET", R"(/attendance\.csv)", "/attendance.csv", Role::kReader, HandleAttendanceCsv},
     {"POST", "/attendance", "/attendance", Role::kAdmin, HandleAttendanceAdd},
     {"GET", R"(/attendance/(\d+))", "/attendance/{id}", Role::kReader, HandleAttendanceGet},
     {"GET", R"(/attendance/(\d+)/photo)", "/attendance/{id}/photo", Role::kAdmin,

@@ -30,6 +30,7 @@ void HandleEnrollForm(Context&, const Request&, Response&);
 void HandleEnrollJson(Context&, const Request&, Response&);
 // attendance.cc
 void HandleAttendanceList(Context&, const Request&, Response&);
+void HandleAttendanceCsv(Context&, const Request&, Response&);
 void HandleAttendanceAdd(Context&, const Request&, Response&);
 void HandleAttendanceToday(Context&, const Request&, Response&);
 void HandleAttendanceSummary(Context&, const Request&, Response&);
