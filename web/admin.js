@@ -118,7 +118,7 @@ async function renderPeople(panel) {
   panel.append(el('div', {class: 'toolbar'}, search, filter, count),
                el('div', {class: 'table-wrap'}, el('table', {id: 'people'},
                   el('thead', {}, el('tr', {}, [t('photo'), t('employee_id'), t('name'), t('department'),
-                     t('groups'), t('photos'), t('active'), isAdmin() ? t('actions') : null].filter(Boolean).map((h) => el('th', {}, h)))),
+                     t('groups'), t('photo_count'), t('active'), isAdmin() ? t('actions') : null].filter(Boolean).map((h) => el('th', {}, h)))),
                   body)));
   draw();
 }
