@@ -305,6 +305,7 @@ class WebTest(unittest.TestCase):
         self.wait(d, lambda: all(td.text == 'OUT' for td in d.find_elements(By.CSS_SELECTOR, '#records td.type')),
                   message='the filtered rows')
         shown = {tr.get_attribute('data-id') for tr in d.find_elements(By.CSS_SELECTOR, '#records tbody tr[data-id]')}
+        self.shot(d, 'admin-records-filtered')
         d.find_element(By.ID, 'record-csv').click()
         path = self.wait(d, lambda: [p for p in glob.glob(os.path.join(downloads, '*.csv'))], message='the CSV')[0]
         with open(path, encoding='utf-8-sig') as f:
