@@ -72,7 +72,14 @@ async function startCamera() {
 async function currentFrame() {
   if (settings.mode === 'browser') return grabFrame($('#video'), frameCanvas);
   const res = await fetch('/capture', {credentials: 'same-origin'});
-  return res.ok ? res.blob() : null;
+  if (res.status === 401) throw Object.assign(new Error('signed out'), {status: 401});
+  if (!res.ok) {
+    // 503: no camera, or no frame for a while; say so and keep asking.
+    $('#guidance').textContent = t('r_camera_unavailable');
+    $('#guidance').dataset.guidance = 'camera_unavailable';
+    return null;
+  }
+  return res.blob();
 }
 
 function sizeGuide(ready) {
