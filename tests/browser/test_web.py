@@ -232,6 +232,9 @@ class WebTest(unittest.TestCase):
                               if CHECKIN.replace('_', ' ') in r.text and 'browser-door' in r.text],
                   message='the check-in among the records')
         self.shot(d, 'admin-records')
+        self.tab(d, 'today')  # and on today's board, among those who are in
+        self.assertIn(CHECKIN.replace('_', ' '), d.find_element(By.ID, 'board-in').text)
+        self.assertNotIn(CHECKIN.replace('_', ' '), d.find_element(By.ID, 'board-absent').text)
 
     def test_stranger_gets_unknown_message(self):
         d = self.browser(camera=self.cams['stranger'])
