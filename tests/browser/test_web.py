@@ -80,7 +80,7 @@ class WebTest(unittest.TestCase):
     def start(cls):
         if MISSING:
             raise RuntimeError('browser tests need: ' + '; '.join(MISSING))
-        needed = [BINARY, MODELS, STRANGER] + [lfw(p, 1) for p in (UPLOADED, CHECKIN, WEBCAM, CAMERA, RECORDS)]
+        needed = [BINARY, MODELS, STRANGER] + [lfw(p, 1) for p in (UPLOADED, CHECKIN, WEBCAM, CAMERA, RECORDS, 'Gary_Doer')]
         for p in needed:
             if not os.path.exists(p):
                 raise RuntimeError(f'browser tests need {p} (the built binary, models/, ../shared/faces)')
@@ -217,6 +217,33 @@ class WebTest(unittest.TestCase):
         self.wait(d, lambda: d.execute_script('return arguments[0].complete && arguments[0].naturalWidth', img) > 0,
                   message='the thumbnail loaded')
         self.shot(d, 'admin-people')
+
+    def test_people_edit_deactivate_delete(self):
+        status, person = self.server.call('POST', '/enroll', files=[lfw('Gary_Doer', 2)], fields={'name': 'Gary Doer'})
+        self.assertEqual(status, 200, person)
+        pid = person['employee_id']
+        d = self.browser()
+        self.admin(d)
+        row = lambda: d.find_elements(By.CSS_SELECTOR, f'#people tbody tr[data-id="{pid}"]')
+        self.wait(d, row, message='the person in the table')
+        row()[0].find_element(By.CSS_SELECTOR, 'button.edit').click()
+        dialog = self.wait(d, lambda: self.visible(d, '#dialog'), message='the edit dialog')
+        name = dialog.find_element(By.NAME, 'name')
+        name.clear()
+        name.send_keys('Gary A. Doer')
+        dialog.find_element(By.NAME, 'groups').send_keys('Board, Finance')
+        dialog.find_element(By.ID, 'dialog-ok').click()
+        self.wait(d, lambda: row() and 'Gary A. Doer' in row()[0].text and 'Board, Finance' in row()[0].text,
+                  message='the renamed person with groups')
+        Select(d.find_element(By.ID, 'people-group')).select_by_value('Finance')
+        self.assertEqual([r.get_attribute('data-id') for r in d.find_elements(By.CSS_SELECTOR, '#people tbody tr')], [pid])
+        row()[0].find_element(By.CSS_SELECTOR, 'button.toggle-active').click()
+        self.wait(d, lambda: row() and 'inactive' in row()[0].get_attribute('class'), message='deactivated')
+        self.assertFalse(self.server.call('GET', f'/users/{pid}')[1]['active'])
+        row()[0].find_element(By.CSS_SELECTOR, 'button.delete').click()
+        self.wait(d, lambda: self.visible(d, '#dialog-ok'), message='the delete confirmation').click()
+        self.wait(d, lambda: not row(), message='the person gone')
+        self.assertEqual(self.server.call('GET', f'/users/{pid}')[0], 404)
 
     def test_kiosk_check_in_then_record_on_admin_page(self):
         d = self.browser(camera=self.cams['checkin'])
