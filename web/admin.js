@@ -3,8 +3,8 @@
 // system's state. A reader key sees the same views without any button that
 // changes something (the server refuses those anyway).
 import {countDays, dayChart} from './chart.js';
-import {$, api, drawGuide, el, grabFrame, isoDate, localTime, queryString, requireSession,
-        signOut, t, translatePage, wireLanguageSwitch} from './common.js';
+import {$, api, drawGuide, el, frameForm, grabFrame, isoDate, kBrowserOval, localTime, queryString,
+        requireSession, signOut, t, translatePage, wireLanguageSwitch} from './common.js';
 
 // Rows per page of the records table.
 const kPageSize = 50;
@@ -264,9 +264,8 @@ function webcamCard() {
         drawGuide(overlay, video.clientWidth || 640, video.clientHeight || 480, false);
         const frame = await grabFrame(video, canvas);
         if (frame) {
-          const data = new FormData();
-          data.append('image', frame, 'frame.jpg');
-          const a = await api('POST', `/enroll/sessions/${sessionId}/frames`, {form: data});
+          const a = await api('POST', `/enroll/sessions/${sessionId}/frames`,
+                              {form: frameForm(frame, kBrowserOval)});
           const p = a.progress || {};
           const done = Array.isArray(p.poses_done) ? p.poses_done : [];
           const doneCount = Array.isArray(p.poses_done) ? done.length : Number(p.poses_done || 0);

@@ -193,9 +193,24 @@ export function grabFrame(source, canvas) {
   return new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
 }
 
-// The guide ellipse the server checks (camera.h GuideEllipse): centred, half
-// axes a quarter of the width and 0.4 of the height.
-export function drawGuide(canvas, width, height, ready) {
+// The guide oval the page draws over the browser's camera, as fractions of
+// the frame (centre cx, cy; half axes rx, ry): a face at arm's length from a
+// 4:3 webcam fills it. Sent with every frame (oval_cx, ...) so the server
+// judges "move into the oval" against the oval the person sees.
+export const kBrowserOval = {cx: 0.5, cy: 0.45, rx: 0.22, ry: 0.32};
+// The server camera's own ellipse (camera.h GuideEllipse), which camera-mode
+// identify gates on and its stream draws: frames from /capture are judged by it.
+export const kCameraOval = {cx: 0.5, cy: 0.5, rx: 0.25, ry: 0.4};
+
+// A frame for POST /guide or an enrolment session: the image and the oval.
+export function frameForm(frame, oval) {
+  const form = new FormData();
+  form.append('image', frame, 'frame.jpg');
+  for (const [k, v] of Object.entries(oval)) form.append(`oval_${k}`, String(v));
+  return form;
+}
+
+export function drawGuide(canvas, width, height, ready, oval = kBrowserOval) {
   canvas.width = width;
   canvas.height = height;
   const g = canvas.getContext('2d');
@@ -204,7 +219,7 @@ export function drawGuide(canvas, width, height, ready) {
   g.strokeStyle = ready ? '#2ecc71' : '#ffffff';
   g.setLineDash(ready ? [] : [12, 8]);
   g.beginPath();
-  g.ellipse(width / 2, height / 2, width * 0.25, height * 0.4, 0, 0, 2 * Math.PI);
+  g.ellipse(width * oval.cx, height * oval.cy, width * oval.rx, height * oval.ry, 0, 0, 2 * Math.PI);
   g.stroke();
 }
 

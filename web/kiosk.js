@@ -1,8 +1,8 @@
 // The kiosk (/kiosk): the browser's camera or the server's, the guide loop
 // (POST /guide about twice a second, nothing recorded), identify once the
 // face has been ready for a moment, then the result, large and brief.
-import {$, api, beep, drawGuide, grabFrame, localTime, requireSession, signOut, t,
-        translatePage, unlockAudio, wireLanguageSwitch} from './common.js';
+import {$, api, beep, drawGuide, frameForm, grabFrame, kBrowserOval, kCameraOval, localTime,
+        requireSession, signOut, t, translatePage, unlockAudio, wireLanguageSwitch} from './common.js';
 
 // About two frames a second: enough to follow a person stepping up, light on
 // the server (each /guide runs a detection).
@@ -91,9 +91,8 @@ async function tick() {
   if (showing || stopped) return;
   const frame = await currentFrame();
   if (!frame) return;
-  const form = new FormData();
-  form.append('image', frame, 'frame.jpg');
-  const g = await api('POST', '/guide', {form});
+  const oval = settings.mode === 'server' ? kCameraOval : kBrowserOval;
+  const g = await api('POST', '/guide', {form: frameForm(frame, oval)});
   setGuidance(g.guidance);
   // The server's stream draws its own overlay; the browser camera gets ours.
   if (settings.mode === 'browser') sizeGuide(g.guidance === 'ready');
