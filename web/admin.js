@@ -231,9 +231,14 @@ function webcamCard() {
   const canvas = document.createElement('canvas');
   let running = false;
   let sessionId = null;
+  let finishNow = false;  // Finish pressed: enrol with the poses collected so far
+  const finishButton = el('button', {type: 'button', id: 'session-finish', disabled: true,
+                                     onclick: () => { finishNow = true; }}, t('complete'));
 
   const finish = async (cancel) => {
     running = false;
+    finishNow = false;
+    finishButton.disabled = true;
     stopCamera = null;
     if (video.srcObject) for (const track of video.srcObject.getTracks()) track.stop();
     video.srcObject = null;
@@ -274,7 +279,8 @@ function webcamCard() {
           const next = needed.find((pose) => !done.includes(pose)) || needed[doneCount];
           prompt.textContent = a.guidance && a.guidance !== 'ready' && !a.accepted
                                    ? t(`g_${a.guidance}`) : t(`pose_${next || 'front'}`);
-          if (p.ready) {
+          finishButton.disabled = doneCount === 0;
+          if (p.ready || (finishNow && doneCount > 0)) {
             const id = sessionId;
             await finish(false);
             const user = await api('POST', `/enroll/sessions/${id}/complete`);
@@ -289,7 +295,8 @@ function webcamCard() {
     }).finally(() => { if (running) finish(true); });
   });
   const stop = el('button', {type: 'button', onclick: () => finish(true)}, t('stop'));
-  return el('section', {class: 'card'}, el('h3', {}, t('enroll_webcam')), form, prompt, camera, progress, stop);
+  return el('section', {class: 'card'}, el('h3', {}, t('enroll_webcam')), form, prompt, camera, progress,
+            el('div', {class: 'toolbar'}, finishButton, stop));
 }
 
 // ---- Today ----
