@@ -1,0 +1,3 @@
+import { wireSignIn } from './common.js';
+
+wireSignIn(() => {});
