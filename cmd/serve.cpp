@@ -10,7 +10,7 @@ namespace faceatt::cli {
 
 Runner SetupServe(CLI::App& app) {
   struct Options {
-    std::string host, camera;
+    std::string host, camera, web_dir;
     int port = -1, workers = 0;
   };
   auto o = std::make_shared<Options>();
@@ -21,6 +21,9 @@ Runner SetupServe(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   app.add_option("--camera", o->camera,
                  "Camera source: device index, video file or URL (default camera.source)");
+  app.add_option("--web-dir", o->web_dir,
+                 "Serve the web pages from this folder, reread per request (default "
+                 "server.web_dir; \"\" = compiled in)");
   return [o](Context& ctx) -> Result<int> {
     // Signals are taken by this thread only: block them before any thread starts.
     sigset_t signals;
@@ -36,6 +39,8 @@ Runner SetupServe(CLI::App& app) {
     if (o->workers > 0)
       FACEATT_RETURN_IF_ERROR(
           config->Set("server.workers", std::to_string(o->workers), "--workers"));
+    if (!o->web_dir.empty())
+      FACEATT_RETURN_IF_ERROR(config->Set("server.web_dir", o->web_dir, "--web-dir"));
     if (!o->camera.empty())
       FACEATT_RETURN_IF_ERROR(config->Set("camera.source", o->camera, "--camera"));
     SetComputeThreads(1);  // parallelism comes from the worker pipelines

@@ -1380,5 +1380,69 @@ TEST_F(ServerTest, AttendanceCsvHoldsTheFilteredRows) {
   EXPECT_EQ(c.Get("/attendance.csv?from=yesterday")->status, 400);
 }
 
+// The admin page's retry: a delivery that gave up is due again, and
+// delivered this time; a delivered one cannot be retried (409).
+TEST_F(ServerTest, WebhookDeliveryRetriedByHand) {
+  Receiver receiver(/*fail_first=*/2);
+  ASSERT_GT(receiver.port(), 0);
+  config_.webhook.urls = {receiver.url()};
+  config_.webhook.max_attempts = 2;
+  StartServer();
+  Enroll("Barack Obama", {kObamaA});
+  EXPECT_EQ(Body(Identify(kObamaProbe, "IN"))["success"], true);
+  for (int i = 0; i < 100 && store_->CountOutbox(kOutboxFailed).value() < 1; ++i) Sleep(50);
+  auto failed = store_->ListOutbox(kOutboxFailed, 10);
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  const std::string retry = "/webhooks/deliveries/" + std::to_string(failed->front().id) + "/retry";
+  auto c = Client();
+  auto r = c.Post(retry, "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["status"], "pending");
+  ASSERT_TRUE(receiver.WaitForBodies(1)) << "the third call is accepted";
+  for (int i = 0; i < 100 && store_->CountOutbox(kOutboxDelivered).value() < 1; ++i) Sleep(50);
+  EXPECT_EQ(store_->CountOutbox(kOutboxDelivered).value(), 1);
+  auto again = c.Post(retry, "", "text/plain");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;
+  auto unknown = c.Post("/webhooks/deliveries/987654/retry", "", "text/plain");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  // The failed attempts were logged at warn: the admin page's recent errors show them.
+  auto errors = Body(c.Get("/errors/recent"));
+  bool logged = false;
+  for (const auto& e : errors["errors"])
+    logged |= e["source"] == "log" &&
+              e["message"].get<std::string>().find("webhook") != std::string::npos;
+  EXPECT_TRUE(logged) << errors.dump();
+}
+
+// 5xx answers are kept for the admin page, newest last, at most 50.
+TEST_F(ServerTest, RecentErrorsKeepServerFailures) {
+  OpenStore();
+  failing_ = std::make_unique<testing::FailingStore>(store_.get());
+  StartServer({}, failing_.get());
+  Enroll("Barack Obama", {kObamaA});
+  failing_->writes_left = 0;
+  for (int i = 0; i < 52; ++i) {
+    auto broken = Identify(kObamaProbe);
+    ASSERT_TRUE(broken);
+    ASSERT_EQ(broken->status, 500);
+  }
+  auto c = Client();
+  auto r = c.Get("/errors/recent");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const json errors = Body(r)["errors"];
+  EXPECT_EQ(errors.size(), 50u);
+  const json last = errors.back();
+  EXPECT_EQ(last["source"], "POST /identify");
+  EXPECT_EQ(last["code"], 500);
+  EXPECT_NE(last["message"].get<std::string>().find("injected write failure"), std::string::npos)
+      << last.dump();
+  EXPECT_TRUE(ParseTimestamp(last["ts"]).ok());
+}
+
 }  // namespace
 }  // namespace faceatt

@@ -205,7 +205,8 @@ std::string ServeProcess::BaseConfig(const std::string& extra) const {
          "/data\"\n" + extra + "\n[logging]\nfile = false\n";
 }
 
-bool ServeProcess::Start(const std::string& config_toml) {
+bool ServeProcess::Start(const std::string& config_toml,
+                         const std::vector<std::string>& extra_args) {
   WriteFile(dir_ / "config.toml", config_toml);
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -214,9 +215,12 @@ bool ServeProcess::Start(const std::string& config_toml) {
     ::dup2(out, 2);
     std::string bin = FACEATT_TEST_BINARY, flag = "--config", cfg = dir_ / "config.toml",
                 cmd = "serve", port_flag = "--port", port = "0";
-    char* argv[] = {bin.data(),       flag.data(), cfg.data(), cmd.data(),
-                    port_flag.data(), port.data(), nullptr};
-    ::execv(bin.c_str(), argv);
+    std::vector<std::string> args = {bin, flag, cfg, cmd, port_flag, port};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
     _exit(127);
   }
   const std::regex listening(R"(listening on http://[^:]+:(\d+))");

@@ -88,8 +88,8 @@ class ServeProcess {
 
   // Config text with models_dir and data_dir (dir()/data) set, then `extra`.
   std::string BaseConfig(const std::string& extra = "") const;
-  // Starts the server with `config_toml`; true once it listens.
-  bool Start(const std::string& config_toml);
+  // Starts the server with `config_toml` and `serve`'s `extra_args`; true once it listens.
+  bool Start(const std::string& config_toml, const std::vector<std::string>& extra_args = {});
   bool Alive() const;
   int port() const { return port_; }
   pid_t pid() const { return pid_; }

@@ -103,6 +103,8 @@ struct ServerConfig {
   // key get the device role; [] = none. Admin and reader routes still need a key.
   std::vector<std::string> trusted_networks;
   std::string compat;  // "" or "ml": the ML microservice's routes and answers
+  std::string web_dir;  // "" = the web app compiled in; a folder = its files, read per request
+  int session_ttl_minutes = 720;  // a browser sign-in (POST /session) lasts this long
 };
 
 struct CameraConfig {

@@ -63,6 +63,11 @@ class FaceAligner {
   virtual ~FaceAligner() = default;
   // The kChipSize x kChipSize BGR chip of the face in `box`, aligned by its landmarks.
   virtual Result<cv::Mat> Align(const cv::Mat& bgr, const Box& box) = 0;
+  // The landmark points of the face in `box`, in image coordinates, in the
+  // model's order (68 or 5 points); kUnavailable for an aligner without them.
+  virtual Result<std::vector<cv::Point2f>> Landmarks(const cv::Mat& bgr, const Box& box) {
+    return Status::Unavailable("this aligner has no landmarks");
+  }
   virtual std::unique_ptr<FaceAligner> Clone() const = 0;
   virtual std::string name() const = 0;
 };

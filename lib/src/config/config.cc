@@ -93,6 +93,8 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(server, trusted_networks, kStringList),
       FACEATT_FIELD(server, compat, kString),
       FACEATT_FIELD(server, group_keys, kStringList),
+      FACEATT_FIELD(server, web_dir, kString),
+      FACEATT_FIELD(server, session_ttl_minutes, kInt, 1, 525600),
       FACEATT_FIELD(camera, source, kString),
       FACEATT_FIELD(camera, fps, kInt, 1, 60),
       FACEATT_FIELD(camera, jpeg_quality, kInt, 10, 100),

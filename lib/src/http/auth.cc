@@ -99,6 +99,18 @@ bool FromTrustedNetwork(const Context& ctx, const Request& req) {
   return false;
 }
 
+// The server's own pages: an Origin ("http://host:port", "https://host")
+// naming the Host the request was sent to. Browsers send Origin on a
+// same-origin POST too, and those requests need no server.cors_origins entry.
+bool SameOrigin(const Request& req, const std::string& origin) {
+  const size_t scheme_end = origin.find("://");
+  if (scheme_end == std::string::npos) return false;
+  const std::string scheme = origin.substr(0, scheme_end);
+  const std::string host = req.get_header_value("Host");
+  return (scheme == "http" || scheme == "https") && !host.empty() &&
+         strcasecmp(origin.c_str() + scheme_end + 3, host.c_str()) == 0;
+}
+
 }  // namespace
 
 Result<Network> ParseNetwork(const std::string& cidr) {
@@ -143,26 +155,53 @@ bool LoopbackHost(const std::string& host_header) {
 }
 
 namespace {
-// X-API-Key, else Authorization: Bearer ("" when neither).
-std::string PresentedKey(const Request& req) {
+bool HasKeyHeader(const Request& req) {
+  return !req.get_header_value("X-API-Key").empty() ||
+         !req.get_header_value("Authorization").empty();
+}
+
+// X-API-Key, else Authorization: Bearer, else the key of a session cookie
+// ("" when none).
+std::string PresentedKey(const Context& ctx, const Request& req) {
   std::string key = req.get_header_value("X-API-Key");
   const std::string auth = req.get_header_value("Authorization");
   if (key.empty() && auth.size() > 7 && strncasecmp(auth.c_str(), "Bearer ", 7) == 0)
     key = auth.substr(7);
+  if (key.empty() && !HasKeyHeader(req))
+    if (auto session = CookieSession(ctx, req)) key = session->key;
   return key;
+}
+
+bool ChangesState(const Request& req) {
+  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+         req.method == "DELETE";
 }
 }  // namespace
 
-std::string ActorOf(const Context& ctx, const Request& req) {
-  if (ctx.no_keys()) return "local";
-  static const char* const kRoleNames[] = {"public", "reader", "device", "admin"};
-  return std::string("key:") + kRoleNames[static_cast<int>(RoleOf(ctx, req))] + ":" +
-         Sha256Hex(PresentedKey(req)).substr(0, 8);
+std::optional<WebSession> CookieSession(const Context& ctx, const Request& req) {
+  if (!ctx.sessions || HasKeyHeader(req)) return std::nullopt;
+  for (size_t i = 0, n = req.get_header_value_count("Cookie"); i < n; ++i) {
+    const std::string id = CookieValue(req.get_header_value("Cookie", i), kSessionCookie);
+    if (!id.empty()) return ctx.sessions->Find(id);
+  }
+  return std::nullopt;
 }
 
-Role RoleOf(const Context& ctx, const Request& req) {
-  const std::string key = PresentedKey(req);
-  if (key.empty()) return FromTrustedNetwork(ctx, req) ? Role::kDevice : Role::kPublic;
+Status CheckCsrf(const Context& ctx, const Request& req) {
+  if (!ChangesState(req)) return Status::Ok();
+  auto session = CookieSession(ctx, req);
+  if (!session) return Status::Ok();
+  const std::string token = req.get_header_value("X-CSRF-Token");
+  if (token.size() == session->csrf_token.size() &&
+      CRYPTO_memcmp(token.data(), session->csrf_token.data(), token.size()) == 0)
+    return Status::Ok();
+  return Status::PermissionDenied(
+             "a request signed in by cookie that changes something needs the session's "
+             "X-CSRF-Token header (POST /session or GET /session gives it)")
+      .WithReason(kCsrfFailed);
+}
+
+Role RoleOfKey(const Context& ctx, const std::string& key) {
   const auto& server = ctx.config.server;
   Role role = Role::kPublic;  // every key is compared, whatever matched first
   for (const auto& k : server.reader_keys)
@@ -174,15 +213,35 @@ Role RoleOf(const Context& ctx, const Request& req) {
   return role;
 }
 
-std::string KeyGroup(const Context& ctx, const Request& req) {
-  const std::string key = PresentedKey(req);
-  if (key.empty()) return "";
+std::string GroupOfKey(const Context& ctx, const std::string& key) {
   std::string group;  // every key is compared, whatever matched first
   for (const auto& entry : ctx.config.server.group_keys) {
     auto [name, k] = SplitPair(entry);
     if (SameKey(key, k) && group.empty()) group = name;
   }
   return group;
+}
+
+const char* RoleName(Role role) {
+  static const char* const kRoleNames[] = {"public", "reader", "device", "admin"};
+  return kRoleNames[static_cast<int>(role)];
+}
+
+std::string ActorOf(const Context& ctx, const Request& req) {
+  if (ctx.no_keys()) return "local";
+  return std::string("key:") + RoleName(RoleOf(ctx, req)) + ":" +
+         Sha256Hex(PresentedKey(ctx, req)).substr(0, 8);
+}
+
+Role RoleOf(const Context& ctx, const Request& req) {
+  const std::string key = PresentedKey(ctx, req);
+  if (key.empty()) return FromTrustedNetwork(ctx, req) ? Role::kDevice : Role::kPublic;
+  return RoleOfKey(ctx, key);
+}
+
+std::string KeyGroup(const Context& ctx, const Request& req) {
+  const std::string key = PresentedKey(ctx, req);
+  return key.empty() ? "" : GroupOfKey(ctx, key);
 }
 
 Result<std::string> ScopedGroup(const Context& ctx, const Request& req,
@@ -194,8 +253,8 @@ Result<std::string> ScopedGroup(const Context& ctx, const Request& req,
   return own;
 }
 
-Status Authorize(const Context& ctx, const Request& req, Response& res, Role needed) {
-  if (needed == Role::kPublic || ctx.no_keys()) return Status::Ok();
+namespace {
+Status AuthorizeRole(const Context& ctx, const Request& req, Response& res, Role needed) {
   const Role have = RoleOf(ctx, req);
   if (have == Role::kAdmin || have == needed) return Status::Ok();
   // A group key: reader and device roles (routes.cc limits it to the group routes).
@@ -203,8 +262,7 @@ Status Authorize(const Context& ctx, const Request& req, Response& res, Role nee
     if (needed == Role::kReader || needed == Role::kDevice) return Status::Ok();
     return Status::PermissionDenied("this API key's role may not use this endpoint");
   }
-  const bool presented =
-      !req.get_header_value("X-API-Key").empty() || !req.get_header_value("Authorization").empty();
+  const bool presented = HasKeyHeader(req) || CookieSession(ctx, req).has_value();
   if (have == Role::kPublic || !presented) {  // no key, even from a trusted network
     res.set_header("WWW-Authenticate", "Bearer");
     return Status::Unauthenticated(
@@ -215,6 +273,13 @@ Status Authorize(const Context& ctx, const Request& req, Response& res, Role nee
             : "an API key is required (Authorization: Bearer KEY or X-API-Key)");
   }
   return Status::PermissionDenied("this API key's role may not use this endpoint");
+}
+}  // namespace
+
+Status Authorize(const Context& ctx, const Request& req, Response& res, Role needed) {
+  if (needed == Role::kPublic || ctx.no_keys()) return Status::Ok();
+  FACEATT_RETURN_IF_ERROR(AuthorizeRole(ctx, req, res, needed));
+  return CheckCsrf(ctx, req);
 }
 
 httplib::Server::HandlerResponse PreRoute(const Context& ctx, const Request& req, Response& res) {
@@ -236,7 +301,7 @@ httplib::Server::HandlerResponse PreRoute(const Context& ctx, const Request& req
   // A web page from another origin may not use the API, not only through a
   // preflight: a form post needs none, and with no keys nothing else stops it.
   // (An <img> of /stream.mjpeg sends no Origin and still works.)
-  if (!origin.empty() && !allowed) {
+  if (!origin.empty() && !allowed && !SameOrigin(req, origin)) {
     SendError(req, res, Status::PermissionDenied("origin not allowed (server.cors_origins)"));
     return Server::HandlerResponse::Handled;
   }

@@ -24,8 +24,11 @@
 #include "faceatt/store.h"
 #include "faceatt/webhook.h"
 #include "http/connections.h"
+#include "http/enroll_sessions.h"
 #include "http/metrics.h"
 #include "http/pipeline_pool.h"
+#include "http/recent_errors.h"
+#include "http/sessions.h"
 #include "http/streams.h"
 
 namespace faceatt::http {
@@ -66,6 +69,12 @@ struct Context {
   EventHub events;
   Metrics metrics;
   std::vector<Network> trusted_networks;  // parsed server.trusted_networks
+
+  // The web app's state: browser sign-ins (POST /session), webcam
+  // enrollments (POST /enroll/sessions), the errors of GET /errors/recent.
+  std::unique_ptr<SessionStore> sessions;
+  std::unique_ptr<EnrollSessions> enroll_sessions;
+  std::shared_ptr<RecentErrors> recent_errors = std::make_shared<RecentErrors>();
   std::atomic<bool> stopping{false};
   // Streams open now (at most kStreamThreads).
   std::atomic<int> open_streams{0};

@@ -91,6 +91,18 @@ json OpenApiDocument(const std::string& version) {
               {"ts_client", {{"type", "string"}}}}}}}}}}}};
   const json id_param = {
       {{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}};
+  json frame_body = image_form;
+  for (const char* f : {"oval_cx", "oval_cy", "oval_rx", "oval_ry", "session"})
+    for (const char* type : {"multipart/form-data", "application/json"})
+      frame_body["content"][type]["schema"]["properties"][f] = {{"type", "string"}};
+  frame_body["content"]["image/jpeg"] = {{"schema", {{"type", "string"}, {"format", "binary"}}}};
+  frame_body["content"]["image/png"] = {{"schema", {{"type", "string"}, {"format", "binary"}}}};
+  const json key_body = {{"content",
+                          {{"application/json",
+                            {{"schema",
+                              {{"type", "object"},
+                               {"properties", {{"key", {{"type", "string"}}}}},
+                               {"required", {"key"}}}}}}}}};
   json paths = {
       {"/health",
        {{"get", op("Status, database, camera, models, counts; 503 when unusable", "public")}}},
@@ -197,6 +209,67 @@ json OpenApiDocument(const std::string& version) {
        {{"get", op("Latest camera frame as JPEG; 503 without a camera", "device",
                    {{"parameters", query({{"preview", "1: with the guide overlay"}})}})}}},
       {"/openapi.json", {{"get", op("This document", "public")}}},
+      {"/", {{"get", op("Redirect (302) to /admin", "public")}}},
+      {"/kiosk",
+       {{"get",
+         op("The kiosk page (HTML; signs in itself; ETag, 304 on If-None-Match)", "public")}}},
+      {"/admin",
+       {{"get",
+         op("The admin page (HTML; signs in itself; ETag, 304 on If-None-Match)", "public")}}},
+      {"/session",
+       {{"post",
+         op("Sign a browser in with an API key {key} (JSON or form): {role, group?, csrf_token, "
+            "expires_at} and the HttpOnly cookie faceatt_session; 401 for a wrong key",
+            "public", {{"requestBody", key_body}})},
+        {"get", op("The cookie's session {role, group?, csrf_token, expires_at}; 401 without one",
+                   "public")},
+        {"delete", op("Sign out: ends the cookie's session (X-CSRF-Token needed) and clears the "
+                      "cookie; 204",
+                      "public")}}},
+      {"/guide",
+       {{"post", op("One frame judged for the camera guide, nothing recorded: {faces, guidance "
+                    "(no_face|multi_face|come_closer|move_into_oval|too_dark|too_bright|"
+                    "too_blurry|hold_still|ready), box, pose {yaw, pitch, roll, bucket}, quality, "
+                    "frame}; image as multipart, JSON base64 or a raw image/jpeg|png body; "
+                    "oval_cx, oval_cy, oval_rx, oval_ry (fractions), session or device_id "
+                    "(for hold_still)",
+                    "device", {{"requestBody", frame_body}})}}},
+      {"/enroll/sessions",
+       {{"post", op("Start a webcam enrollment {name, employee_id?, department?, groups?}: 201 "
+                    "{session_id, expires_at, needed_poses}; 503 when too many are open",
+                    "admin")}}},
+      {"/enroll/sessions/{id}",
+       {{"parameters", id_param},
+        {"delete", op("Cancel an enrollment session: 204; 404 unknown or expired", "admin")}}},
+      {"/enroll/sessions/{id}/frames",
+       {{"parameters", id_param},
+        {"post", op("One frame (as /guide): /guide's answer plus accepted, reason (null|no_face|"
+                    "multi_face|bad_quality|not_ready|duplicate_pose), pose_bucket, progress "
+                    "{frames, kept, poses_done, ready}; 404 unknown or expired",
+                    "admin", {{"requestBody", frame_body}})}}},
+      {"/enroll/sessions/{id}/complete",
+       {{"parameters", id_param},
+        {"post", op("Enroll the best frames (one per pose first, at most 5) under POST /enroll's "
+                    "rules and codes: 201 with the user as /enroll answers and groups; 409 when "
+                    "no frame was accepted; 404 unknown or expired",
+                    "admin")}}},
+      {"/webhooks/deliveries/{id}/retry",
+       {{"parameters", id_param},
+        {"post", op("Make a failed or pending delivery due now (a failed one gets "
+                    "webhook.max_attempts more tries): the row; 409 if delivered; 404 unknown",
+                    "admin")}}},
+      {"/errors/recent",
+       {{"get", op("The last 50 errors: 5xx answers and warn/error log lines {errors: [{ts, "
+                   "source, code, level, message}], max}, oldest first",
+                   "admin")}}},
+      {"/web/{file}",
+       {{"parameters", json::array({{{"name", "file"},
+                                     {"in", "path"},
+                                     {"required", true},
+                                     {"schema", {{"type", "string"}}}}})},
+        {"get", op("A file of the web app (script, style, image); ETag, 304 on If-None-Match; "
+                   "404 for any other name",
+                   "public")}}},
   };
   return {{"openapi", "3.0.3"},
           {"info",

@@ -117,6 +117,45 @@ void HandleDeliveries(Context& ctx, const Request& req, Response& res) {
             {"enabled", ctx.webhooks && ctx.webhooks->enabled()}});
 }
 
+// Outbox rows searched for the one to retry, per status: the newest this many
+// (what GET /webhooks/deliveries can show).
+constexpr int kRetrySearchRows = 1000;
+
+void HandleDeliveryRetry(Context& ctx, const Request& req, Response& res) {
+  const int64_t id = std::stoll(req.matches[1].str().substr(0, 18));
+  for (const char* status : {kOutboxFailed, kOutboxPending, kOutboxDelivered}) {
+    auto rows = ctx.store->ListOutbox(status, kRetrySearchRows);
+    if (!rows.ok()) return SendError(req, res, rows.status());
+    for (OutboxItem item : *rows) {
+      if (item.id != id) continue;
+      if (item.status == kOutboxDelivered)
+        return SendError(
+            req, res,
+            Status::Conflict("webhook delivery " + std::to_string(id) + " was already delivered"));
+      // Due now, with max_attempts more tries for one that had given up.
+      if (item.status == kOutboxFailed) item.attempts = 0;
+      item.status = kOutboxPending;
+      item.next_attempt_ms = ctx.clock->NowMillis();
+      if (Status st = ctx.store->UpdateOutbox(item); !st.ok()) return SendError(req, res, st);
+      return SendJson(res, 200, DeliveryJson(item));
+    }
+  }
+  SendError(req, res,
+            Status::NotFound("no webhook delivery " + std::to_string(id) + " (among the newest " +
+                             std::to_string(kRetrySearchRows) + " of each status)"));
+}
+
+void HandleRecentErrors(Context& ctx, const Request&, Response& res) {
+  json list = json::array();
+  for (const RecentError& e : ctx.recent_errors->List())
+    list.push_back({{"ts", FormatUtc(e.ts_ms)},
+                    {"source", e.source},
+                    {"code", e.code == 0 ? json() : json(e.code)},
+                    {"level", e.level},
+                    {"message", e.message}});
+  SendJson(res, 200, {{"errors", list}, {"max", kRecentErrors}});
+}
+
 void HandleOpenApi(Context& ctx, const Request&, Response& res) {
   SendJson(res, 200, OpenApiDocument(ctx.options.version));
 }

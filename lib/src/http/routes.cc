@@ -57,6 +57,24 @@ constexpr Route kRoutes[] = {
     {"GET", "/webhooks/deliveries", "/webhooks/deliveries", Role::kAdmin, HandleDeliveries},
     {"GET", "/stream.mjpeg", "/stream.mjpeg", Role::kDevice, HandleStream},
     {"GET", "/capture", "/capture", Role::kDevice, HandleCapture},
+    {"GET", "/", "/", Role::kPublic, HandleRoot},
+    {"GET", "/kiosk", "/kiosk", Role::kPublic, HandleKioskPage},
+    {"GET", "/admin", "/admin", Role::kPublic, HandleAdminPage},
+    {"GET", "/web/(.+)", "/web/{file}", Role::kPublic, HandleWebAsset},
+    {"POST", "/session", "/session", Role::kPublic, HandleSessionCreate},
+    {"GET", "/session", "/session", Role::kPublic, HandleSessionGet},
+    {"DELETE", "/session", "/session", Role::kPublic, HandleSessionDelete},
+    {"POST", "/guide", "/guide", Role::kDevice, HandleGuide},
+    {"POST", "/enroll/sessions", "/enroll/sessions", Role::kAdmin, HandleEnrollSessionStart},
+    {"POST", R"(/enroll/sessions/([0-9a-f]+)/frames)", "/enroll/sessions/{id}/frames", Role::kAdmin,
+     HandleEnrollSessionFrame},
+    {"POST", R"(/enroll/sessions/([0-9a-f]+)/complete)", "/enroll/sessions/{id}/complete",
+     Role::kAdmin, HandleEnrollSessionComplete},
+    {"DELETE", R"(/enroll/sessions/([0-9a-f]+))", "/enroll/sessions/{id}", Role::kAdmin,
+     HandleEnrollSessionCancel},
+    {"POST", R"(/webhooks/deliveries/(\d+)/retry)", "/webhooks/deliveries/{id}/retry", Role::kAdmin,
+     HandleDeliveryRetry},
+    {"GET", "/errors/recent", "/errors/recent", Role::kAdmin, HandleRecentErrors},
 };
 
 // server.compat = "ml": the ML microservice's routes and answer shapes
@@ -214,6 +232,13 @@ void Serve(Context& ctx, const Route& route, const Request& req, Response& res,
       "route=\"" + Metrics::Escape(route.name) + "\",method=\"" + route.method + "\"";
   // httplib fills in 200 after the handler when it set content but no status.
   const int code = res.status == -1 ? 200 : res.status;
+  if (code >= 500) {
+    const auto body = nlohmann::json::parse(res.body, nullptr, false);
+    ctx.recent_errors->Add(
+        {ctx.clock->NowMillis(), std::string(route.method) + " " + route.name, code, "error",
+         body.is_object() && body.contains("error") ? body["error"].value("message", "")
+                                                    : res.body.substr(0, 200)});
+  }
   ctx.metrics.Count("faceatt_http_requests_total",
                     labels + ",code=\"" + std::to_string(code) + "\"");
   ctx.metrics.Observe("faceatt_http_request_duration_seconds", labels, Seconds(t0));

@@ -64,6 +64,28 @@ void HandleConfig(Context&, const Request&, Response&);
 void HandleMetrics(Context&, const Request&, Response&);
 void HandleDeliveries(Context&, const Request&, Response&);
 void HandleOpenApi(Context&, const Request&, Response&);
+void HandleDeliveryRetry(Context&, const Request&, Response&);
+void HandleRecentErrors(Context&, const Request&, Response&);
+// web.cc: the pages and their assets (public: the pages sign in themselves).
+void HandleRoot(Context&, const Request&, Response&);
+void HandleKioskPage(Context&, const Request&, Response&);
+void HandleAdminPage(Context&, const Request&, Response&);
+void HandleWebAsset(Context&, const Request&, Response&);
+// sessions.cc: browser sign-in (public: the handlers check the key and CSRF).
+void HandleSessionCreate(Context&, const Request&, Response&);
+void HandleSessionGet(Context&, const Request&, Response&);
+void HandleSessionDelete(Context&, const Request&, Response&);
+// guide.cc: one frame judged for the camera guide, nothing recorded.
+void HandleGuide(Context&, const Request&, Response&);
+// enroll_sessions.cc: enrollment from a webcam.
+void HandleEnrollSessionStart(Context&, const Request&, Response&);
+void HandleEnrollSessionFrame(Context&, const Request&, Response&);
+void HandleEnrollSessionComplete(Context&, const Request&, Response&);
+void HandleEnrollSessionCancel(Context&, const Request&, Response&);
+// The Content-Security-Policy, nosniff and no-referrer headers of every page.
+void SetPageHeaders(Response& res);
+// server.web_dir is "" or a folder; kInvalidArgument naming it otherwise.
+Status CheckWebDir(const std::string& dir);
 
 // openapi.cc: the OpenAPI 3 document of every route.
 nlohmann::json OpenApiDocument(const std::string& version);

@@ -115,12 +115,16 @@ Result<std::unique_ptr<Server>> Server::Create(const Config& config,
   ctx.store = store;
   ctx.options = options;
   ctx.clock = options.clock ? options.clock : &ctx.system_clock;
+  FACEATT_RETURN_IF_ERROR(http::CheckWebDir(config.server.web_dir));
   for (const auto& cidr : config.server.trusted_networks) {
     FACEATT_ASSIGN_OR_RETURN(http::Network net, http::ParseNetwork(cidr));
     ctx.trusted_networks.push_back(net);
   }
   FACEATT_ASSIGN_OR_RETURN(
       ctx.service, FaceService::Open(config, models, store, DataDir(config.paths.data_dir)));
+  ctx.sessions = std::make_unique<http::SessionStore>(
+      ctx.clock, int64_t{config.server.session_ttl_minutes} * 60'000, http::kMaxSessions);
+  ctx.enroll_sessions = std::make_unique<http::EnrollSessions>(ctx.clock);
   ctx.recorder = std::make_unique<AttendanceRecorder>(store, config.attendance, ctx.clock);
   ctx.pool =
       std::make_unique<http::PipelinePool>(*models, PipelineOptions::FromConfig(config),
@@ -143,6 +147,7 @@ Status Server::Start() {
   http::Context& ctx = s.ctx;
   if (s.started) return Status::Ok();
   KeepMemoryFlat();
+  http::LogInto(ctx.recent_errors);
   const int port = ctx.config.server.port;
   if (port == 0) {
     s.port = s.svr.bind_to_any_port(s.host);
@@ -213,6 +218,7 @@ void Server::Shutdown() {
   if (s.photo_sweeper.joinable()) s.photo_sweeper.join();
   ctx.webhooks->Stop();  // one last delivery pass over the outbox
   if (ctx.camera) ctx.camera->Stop();
+  http::StopLogging(ctx.recent_errors.get());
   spdlog::info("faceatt serve: stopped");
 }
 

@@ -490,6 +490,20 @@ class DlibAligner : public FaceAligner {
       return Status::Internal(std::string("face alignment failed: ") + e.what());
     }
   }
+  Result<std::vector<cv::Point2f>> Landmarks(const cv::Mat& bgr, const Box& box) override {
+    try {
+      dlib::cv_image<dlib::bgr_pixel> img(bgr);
+      dlib::rectangle rect(box.left, box.top, box.right - 1, box.bottom - 1);
+      dlib::full_object_detection shape = model_->Predict(img, rect);
+      std::vector<cv::Point2f> points;
+      for (unsigned long i = 0; i < shape.num_parts(); ++i)
+        points.emplace_back(static_cast<float>(shape.part(i).x()),
+                            static_cast<float>(shape.part(i).y()));
+      return points;
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("face landmarks failed: ") + e.what());
+    }
+  }
   std::unique_ptr<FaceAligner> Clone() const override {
     return std::make_unique<DlibAligner>(*this);
   }
