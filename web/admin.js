@@ -506,7 +506,7 @@ async function renderSystem(panel) {
         render();
       })}, t('retry')) : '')))))) : el('p', {class: 'muted'}, t('none')));
   const errors = await api('GET', '/errors/recent').catch((e) => ({errors: [], failed: e.message}));
-  const list = errors.errors || [];
+  const list = (errors.errors || []).slice().reverse();  // newest first
   panel.append(el('h3', {}, t('last_errors')),
     errors.failed ? el('p', {class: 'error'}, errors.failed) : null,
     list.length ? el('div', {class: 'table-wrap'}, el('table', {id: 'errors'}, el('tbody', {},
