@@ -27,6 +27,7 @@ MISSING = []
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:
@@ -141,7 +142,9 @@ class WebTest(unittest.TestCase):
         return d
 
     def wait(self, d, what, timeout=WAIT, message=''):
-        return WebDriverWait(d, timeout, poll_frequency=0.2).until(lambda _: what(), message)
+        # A page that re-renders (after a save) can drop an element between two looks.
+        return WebDriverWait(d, timeout, poll_frequency=0.2,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda _: what(), message)
 
     def shot(self, d, name):
         d.save_screenshot(os.path.join(SHOTS, f'{name}.png'))
