@@ -16,8 +16,8 @@
 //   claims rows FOR UPDATE SKIP LOCKED and leases them (options.outbox_lease_ms)
 //   so two nodes never deliver one event at once and a dead node's claims come
 //   due again when the lease ends; UpdateOutbox ends the lease.
-// - Backup(): refused (kInvalidArgument) with a message pointing to pg_dump:
-//   PostgreSQL has its own backups (docs/scale-out.md).
+// - Backup(): runs pg_dump --format=custom into the destination (restore with
+//   pg_restore); kUnavailable when pg_dump is missing, kIoError when it fails.
 // Thread safety: every method may be called from any thread at once.
 #pragma once
 
@@ -75,7 +75,7 @@ class PostgresStore : public Store {
   Result<std::vector<AuditEntry>> AttendanceAudit(int64_t id) override;
 
   Result<std::vector<StoredEmbedding>> DeleteAllUsers() override;
-  // Refused: use pg_dump (or the server's own backups).
+  // pg_dump --format=custom to destination (a temporary file renamed when whole).
   Status Backup(const std::string& destination) override;
   Result<std::vector<FileRef>> ListFileRefs() override;
   Status UpdateFileRef(const FileRef& ref, const std::string& new_path) override;

@@ -3,6 +3,7 @@
 // said where it differs (postgres_store.h's top comment lists it).
 #include "faceatt/postgres_store.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -1007,9 +1008,61 @@ Result<int64_t> PostgresStore::CountEmbeddings() {
 }
 
 Status PostgresStore::Backup(const std::string& destination) {
-  return Status::InvalidArgument(
-      "a PostgreSQL store is backed up by the server's own tools, not to " + destination +
-      ": pg_dump --format=custom (see docs/scale-out.md, Backups)");
+  // pg_dump's custom format (pg_restore reads it), written to a temporary file
+  // and renamed when complete, as SQLite's backup is. The password, if the
+  // URL holds one, goes to pg_dump in PGPASSWORD, not on its command line
+  // (which every local user can read).
+  static const std::regex password(R"(^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*):([^@/?#]*)@)");
+  std::smatch m;
+  std::string url = impl_->pg.url, secret;
+  if (std::regex_search(url, m, password)) {
+    secret = m[2].str();
+    url = m[1].str() + "@" + m.suffix().str();
+  }
+  const std::string tmp = destination + ".partial";
+  std::vector<std::string> args = {"pg_dump", "--format=custom", "--file=" + tmp,
+                                   "--dbname=" + url};
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "PGPASSWORD=", 11) != 0 || secret.empty()) env_strings.push_back(*e);
+  if (!secret.empty()) env_strings.push_back("PGPASSWORD=" + secret);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  // pg_dump's messages go to a file and into the error, not to our stderr.
+  const std::string log = destination + ".log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "pg_dump", &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    std::remove(log.c_str());
+    return Status::Unavailable(
+        "backing up the PostgreSQL store needs pg_dump (Debian package postgresql-client)");
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::string message;
+  if (FILE* f = std::fopen(log.c_str(), "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) message = Trim(line);  // the last line says why
+    std::fclose(f);
+  }
+  std::remove(log.c_str());
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::remove(tmp.c_str());
+    return Status::IoError("pg_dump of " + RedactUrl(impl_->pg.url) + " to " + destination +
+                           " failed: " + RedactUrl(message));
+  }
+  if (std::rename(tmp.c_str(), destination.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::IoError("backup to " + destination + " failed: cannot rename " + tmp);
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<FileRef>> PostgresStore::ListFileRefs() {
