@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "support/postgres.h"
@@ -165,6 +166,28 @@ TEST(PostgresStoreTest, RecoversAfterTheServerRestarts) {
   auto up = s->CountUsers();
   ASSERT_TRUE(up.ok()) << up.status().ToString();
   EXPECT_EQ(*up, 1);
+}
+
+// reset-users' backup on PostgreSQL: a pg_dump archive, whole or absent.
+TEST(PostgresStoreTest, BackupIsAPgDumpArchive) {
+  const std::string url = FreshDatabase();
+  ASSERT_NE(url, "");
+  auto s = Open(url);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateUser({"E1", "Kim", ""}, {testing::EmbeddingRow(0.5f, "k")}).ok());
+  testing::TempDir dir;
+  const std::string file = dir / "faceatt.db";
+  Status st = s->Backup(file);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(testing::ReadFile(file).substr(0, 5), "PGDMP");  // pg_dump's custom format
+  EXPECT_FALSE(std::filesystem::exists(file + ".partial"));
+  EXPECT_FALSE(std::filesystem::exists(file + ".log"));
+  EXPECT_EQ(
+      std::system(("pg_restore --list " + file + " | grep -q 'TABLE DATA public users'").c_str()),
+      0);
+  // Into a folder that does not exist: an error, and no file.
+  EXPECT_FALSE(s->Backup(dir / "missing/faceatt.db").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir / "missing"));
 }
 
 }  // namespace
