@@ -269,16 +269,19 @@ struct PostgresStore::Impl {
     PQsetNoticeProcessor(c, IgnoreNotice, nullptr);
     return c;
   }
-  Result<PGconn*> Acquire() {
+  // A pooled connection (*reused = true) or a new one.
+  Result<PGconn*> Acquire(bool* reused) {
     {
       std::lock_guard lock(pool_mu);
       while (!idle.empty()) {
         PGconn* c = idle.back();
         idle.pop_back();
+        *reused = true;
         if (PQstatus(c) == CONNECTION_OK) return c;
         PQfinish(c);
       }
     }
+    *reused = false;
     return Connect();
   }
   void Release(PGconn* c) {
@@ -298,7 +301,7 @@ namespace {
 class Session {
  public:
   explicit Session(PostgresStore::Impl& impl) : impl_(impl) {
-    auto c = impl.Acquire();
+    auto c = impl.Acquire(&reused_);
     if (c.ok())
       conn_ = *c;
     else
@@ -314,6 +317,25 @@ class Session {
 
   Result<Rows> Exec(const std::string& sql, const std::vector<Param>& params = {},
                     const std::string& what = "database") {
+    auto r = ExecOnce(sql, params, what);
+    // A pooled connection the server dropped while it sat idle (a restart, a
+    // failover) fails its first statement; when that statement changed nothing
+    // (BEGIN, a read), it is retried once on a new connection.
+    const bool harmless = sql == "BEGIN" || sql.rfind("SELECT", 0) == 0;
+    if (!r.ok() && first_ && reused_ && harmless && PQstatus(conn_) != CONNECTION_OK) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+      reused_ = false;
+      auto c = impl_.Connect();
+      if (!c.ok()) return error_ = c.status();
+      conn_ = *c;
+      r = ExecOnce(sql, params, what);
+    }
+    first_ = false;
+    return r;
+  }
+  Result<Rows> ExecOnce(const std::string& sql, const std::vector<Param>& params,
+                        const std::string& what) {
     if (!conn_) return error_;
     std::vector<const char*> values;
     std::vector<int> lengths, formats;
@@ -352,6 +374,8 @@ class Session {
  private:
   PostgresStore::Impl& impl_;
   PGconn* conn_ = nullptr;
+  bool reused_ = false;  // from the pool (it may have died while idle)
+  bool first_ = true;    // no statement has run on it in this session
   Status error_;
 };
 

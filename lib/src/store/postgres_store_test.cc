@@ -166,6 +166,12 @@ TEST(PostgresStoreTest, RecoversAfterTheServerRestarts) {
   auto up = s->CountUsers();
   ASSERT_TRUE(up.ok()) << up.status().ToString();
   EXPECT_EQ(*up, 1);
+  // Restarted while nobody called: the pooled connections died idle, and the
+  // first calls after it (a read, a transaction) still succeed.
+  ASSERT_TRUE(pg->Stop());
+  ASSERT_TRUE(pg->Start());
+  EXPECT_TRUE(s->CreateUser({"E3", "Park", ""}, {}).ok());
+  EXPECT_EQ(*s->CountUsers(), 2);
 }
 
 // reset-users' backup on PostgreSQL: a pg_dump archive, whole or absent.
