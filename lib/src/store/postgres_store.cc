@@ -136,6 +136,7 @@ constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMi
 // on a shared server by accident of a hash.
 constexpr int kLockMigrations = 0x46410001;
 constexpr int kLockAttendance = 0x46410002;  // second key: hashtext(employee id)
+constexpr int kLockEnrollment = 0x46410003;
 
 constexpr size_t kVectorBytes = sizeof(float) * kEmbeddingDim;
 
@@ -1087,6 +1088,46 @@ Status PostgresStore::Backup(const std::string& destination) {
     return Status::IoError("backup to " + destination + " failed: cannot rename " + tmp);
   }
   return Status::Ok();
+}
+
+namespace {
+// Holds the advisory lock on its own connection until destroyed.
+class AdvisoryLock : public PostgresStore::Lock {
+ public:
+  AdvisoryLock(PostgresStore::Impl& impl, PGconn* conn, int key)
+      : impl_(impl), conn_(conn), key_(key) {}
+  ~AdvisoryLock() override {
+    const std::string sql = "SELECT pg_advisory_unlock(" + std::to_string(key_) + ", 0)";
+    PQclear(PQexec(conn_, sql.c_str()));  // a dead connection released it already
+    impl_.Release(conn_);
+  }
+
+ private:
+  PostgresStore::Impl& impl_;
+  PGconn* conn_;
+  int key_;
+};
+}  // namespace
+
+Result<std::unique_ptr<PostgresStore::Lock>> PostgresStore::LockEnrollment() {
+  bool reused = false;
+  FACEATT_ASSIGN_OR_RETURN(PGconn * conn, impl_->Acquire(&reused));
+  const std::string sql = "SELECT pg_advisory_lock(" + std::to_string(kLockEnrollment) + ", 0)";
+  PGresult* r = PQexec(conn, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK && reused && PQstatus(conn) != CONNECTION_OK) {
+    PQclear(r);  // died while idle: once more on a new connection
+    PQfinish(conn);
+    FACEATT_ASSIGN_OR_RETURN(conn, impl_->Connect());
+    r = PQexec(conn, sql.c_str());
+  }
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    Status st = Failure(conn, r, "locking enrollment");
+    PQclear(r);
+    impl_->Release(conn);
+    return st;
+  }
+  PQclear(r);
+  return std::unique_ptr<Lock>(new AdvisoryLock(*impl_, conn, kLockEnrollment));
 }
 
 Result<std::vector<FileRef>> PostgresStore::ListFileRefs() {

@@ -174,6 +174,28 @@ TEST(PostgresStoreTest, RecoversAfterTheServerRestarts) {
   EXPECT_EQ(*s->CountUsers(), 2);
 }
 
+// Two nodes enrolling at once: the second waits for the first's lock.
+TEST(PostgresStoreTest, EnrollmentLockSerialisesNodes) {
+  const std::string url = FreshDatabase();
+  ASSERT_NE(url, "");
+  auto a = Open(url), b = Open(url);
+  ASSERT_TRUE(a && b);
+  auto held = a->LockEnrollment();
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  std::atomic<bool> b_has_it{false};
+  std::thread other([&] {
+    auto lock = b->LockEnrollment();
+    EXPECT_TRUE(lock.ok());
+    b_has_it = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(b_has_it.load());  // still waiting for a
+  held->reset();
+  other.join();
+  EXPECT_TRUE(b_has_it.load());
+  EXPECT_TRUE(a->LockEnrollment().ok());  // b's lock was released with its object
+}
+
 // reset-users' backup on PostgreSQL: a pg_dump archive, whole or absent.
 TEST(PostgresStoreTest, BackupIsAPgDumpArchive) {
   const std::string url = FreshDatabase();
