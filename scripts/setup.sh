@@ -18,6 +18,7 @@ packages=(
   clang-14 libclang-rt-14-dev ccache
   mariadb-server mariadb-client
   chromium chromium-driver python3-selenium python3-pil fonts-nanum
+  postgresql libpq-dev
   npm
 )
 missing=()
