@@ -32,6 +32,7 @@ extern const char* const kExitCodeHelp;
 struct GlobalOptions {
   std::string config_path;  // "" = $FACEATT_CONFIG or ./config.toml
   std::string data_dir;     // overrides paths.data_dir
+  std::string store_url;    // overrides store.url (--store)
   int verbose = 0;
   bool quiet = false;
 };
@@ -86,6 +87,7 @@ Runner SetupReembed(CLI::App& app);
 Runner SetupReport(CLI::App& app);
 Runner SetupGroups(CLI::App& app);
 Runner SetupImport(CLI::App& app);
+Runner SetupStore(CLI::App& app);
 
 // Formats a distance as "0.412".
 std::string Fixed(double value, int digits = 3);

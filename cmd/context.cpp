@@ -25,8 +25,10 @@ const char* const kExitCodeHelp =
     "  3  bad input: unreadable or unusable image, unknown employee id; reembed: someone\n"
     "     could not be re-embedded (listed); import: a malformed or missing file (named)\n"
     "  4  refused by a rule: face already enrolled as someone else, a photo that is not\n"
-    "     the --id person's, id taken or retired, not confirmed\n"
-    "  5  unavailable: model files, database or camera unusable; serve: the port is taken\n"
+    "     the --id person's, id taken or retired, not confirmed; store copy: the\n"
+    "     destination holds rows (--force)\n"
+    "  5  unavailable: model files, database (or PostgreSQL server) or camera unusable;\n"
+    "     serve: the port is taken; store copy: the copy does not verify\n"
     "  10 internal error\n";
 
 int ExitCodeFor(const Status& s) {
@@ -122,6 +124,8 @@ Result<Config*> Context::config() {
   }
   if (!options_.data_dir.empty())
     FACEATT_RETURN_IF_ERROR(config.Set("paths.data_dir", options_.data_dir, "--data-dir"));
+  if (!options_.store_url.empty())
+    FACEATT_RETURN_IF_ERROR(config.Set("store.url", options_.store_url, "--store"));
   FACEATT_RETURN_IF_ERROR(SetTimeZone(config.attendance.timezone));
   config_ = std::make_unique<Config>(std::move(config));
   return config_.get();
@@ -139,7 +143,8 @@ Result<Store*> Context::store() {
   std::error_code ec;
   StoreOptions opts;
   opts.path = dir.database();
-  if (write_nothing_ && !fs::exists(opts.path, ec)) {
+  // With a store URL the data folder still holds the files (thumbnails, crops).
+  if (c->store.url.empty() && write_nothing_ && !fs::exists(opts.path, ec)) {
     opts.path = ":memory:";
   } else {
     fs::create_directories(dir.root(), ec);
@@ -148,7 +153,7 @@ Result<Store*> Context::store() {
   }
   opts.id_prefix = c->enroll.id_prefix;
   opts.id_digits = c->enroll.id_digits;
-  FACEATT_ASSIGN_OR_RETURN(store_, OpenSqliteStore(opts));
+  FACEATT_ASSIGN_OR_RETURN(store_, OpenStore(c->store.url, opts));
   return store_.get();
 }
 

@@ -43,6 +43,8 @@ const CommandRow kCommands[] = {
     {"import", "Import people, embeddings and attendance from the Python services (resumable)",
      faceatt::cli::SetupImport},
     {"serve", "Run the HTTP API, camera stream and webhooks (daemon)", faceatt::cli::SetupServe},
+    {"store", "Copy the whole store to another backend (SQLite <-> PostgreSQL), verified",
+     faceatt::cli::SetupStore},
 };
 
 void SetUpLogging(const faceatt::cli::GlobalOptions& g) {
@@ -87,6 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", g.config_path,
                  "Configuration file (default: $FACEATT_CONFIG, else ./config.toml)");
   app.add_option("--data-dir", g.data_dir, "Data folder (overrides paths.data_dir)");
+  app.add_option("--store", g.store_url,
+                 "Store URL: sqlite:PATH or postgresql://user@host:port/db (overrides store.url)");
   app.add_flag("-v,--verbose", g.verbose, "More log output (-vv for debug)");
   app.add_flag("-q,--quiet", g.quiet, "Only errors on stderr");
   app.fallthrough();

@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev ccache
   mariadb-server mariadb-client
+  postgresql libpq-dev
   npm
 )
 missing=()

@@ -169,6 +169,15 @@ AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type,
   return r;
 }
 
+StoredEmbedding EmbeddingRow(float x, const std::string& sha) {
+  StoredEmbedding e;
+  e.model_id = "m:1";
+  e.vector.fill(x);
+  e.source_sha256 = sha;
+  e.source_path = "photos/" + sha + ".jpg";
+  return e;
+}
+
 std::unique_ptr<FaceEmbedder> FakeEmbedder::Clone() const {
   return std::make_unique<FakeEmbedder>(*this);
 }

@@ -65,6 +65,9 @@ std::unique_ptr<SqliteStore> OpenTestStore(const std::string& path = ":memory:",
 AttendanceRecord AttendanceRow(const char* employee_id, const std::string& type = "IN",
                                const std::string& status = kStatusSuccess, int64_t ts_ms = 0);
 
+// An embedding row of model "m:1" whose every value is x, from photos/<sha>.jpg.
+StoredEmbedding EmbeddingRow(float x, const std::string& sha = "");
+
 std::string ReadFile(const std::string& path);
 
 // A TCP connection to 127.0.0.1:port with a 10 s receive time-out, or -1.
@@ -254,6 +257,10 @@ class FailingStore : public Store {
   }
   Result<int64_t> CountOutbox(const std::string& status) override {
     return inner_->CountOutbox(status);
+  }
+  Result<std::vector<TableData>> ExportTables() override { return inner_->ExportTables(); }
+  Status ImportTables(const std::vector<TableData>& t) override {
+    return Write([&] { return inner_->ImportTables(t); });
   }
   Status Check() override { return inner_->Check(); }
   int schema_version() const override { return inner_->schema_version(); }

@@ -133,6 +133,13 @@ struct LoggingConfig {
   int max_files = 5;
 };
 
+// Where people, embeddings and attendance live (store.h, OpenStore).
+struct StoreConfig {
+  // "" = the SQLite file in paths.data_dir; sqlite:PATH; postgresql://user@host:port/db
+  // (several nodes over one database: docs/scale-out.md). Env: FACEATT_STORE_URL.
+  std::string url;
+};
+
 struct Config {
   PathsConfig paths;
   ModelsConfig models;
@@ -145,6 +152,7 @@ struct Config {
   CameraConfig camera;
   WebhookConfig webhook;
   LoggingConfig logging;
+  StoreConfig store;
 
   // Reads `path` (missing file is an error only when `required`), then the
   // environment. Returns the first invalid value as kInvalidArgument.

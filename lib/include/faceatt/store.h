@@ -325,10 +325,26 @@ class OutboxStore {
   virtual Result<int64_t> CountOutbox(const std::string& status) = 0;
 };
 
-// Whole-database operations behind reset-users, fix-paths and backups.
+// One table's rows for `faceatt store copy` (store_copy.h): each value as
+// text (integers in decimal, reals as %.17g, the vector as its bytes);
+// nullopt is NULL.
+using TableRow = std::vector<std::optional<std::string>>;
+struct TableData {
+  std::string name;
+  std::vector<TableRow> rows;
+};
+
+// Whole-database operations behind reset-users, fix-paths, backups and store copy.
 class MaintenanceStore {
  public:
   virtual ~MaintenanceStore() = default;
+
+  // Every table store copy moves, in its order and with its columns (tables.h),
+  // rows in primary-key order: one consistent read.
+  virtual Result<std::vector<TableData>> ExportTables() = 0;
+  // Replaces every row of those tables with `tables` in one transaction (ids
+  // kept; generated ids continue after them); on failure nothing changes.
+  virtual Status ImportTables(const std::vector<TableData>& tables) = 0;
 
   // Deletes every person and embedding (returned, for their files) in one
   // transaction; attendance is kept, and no deleted id is generated again.
@@ -417,6 +433,8 @@ class SqliteStore : public Store {
   Status UpdateOutbox(const OutboxItem& item) override;
   Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;
   Result<int64_t> CountOutbox(const std::string& status) override;
+  Result<std::vector<TableData>> ExportTables() override;
+  Status ImportTables(const std::vector<TableData>& tables) override;
   // PRAGMA quick_check.
   Status Check() override;
   int schema_version() const override;
@@ -440,5 +458,13 @@ inline constexpr const char* kDatabaseUnavailable = "database_unavailable";
 
 // Opens (creating and migrating as needed) a SQLite store.
 Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);
+
+// Opens the store `url` names (store.url, FACEATT_STORE_URL, --store):
+//   ""                                the SQLite file options.path (the data folder's)
+//   "sqlite:PATH"                     a SQLite file
+//   "postgresql://..." "postgres://"  PostgreSQL (postgres_store.h)
+// Any other URL is kInvalidArgument; a server that cannot be reached or
+// refuses the login kUnavailable. Messages never hold the URL's password.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& options);
 
 }  // namespace faceatt

@@ -111,6 +111,7 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(logging, file, kBool),
       FACEATT_FIELD(logging, max_file_mb, kInt, 1, 10000),
       FACEATT_FIELD(logging, max_files, kInt, 1, 1000),
+      FACEATT_FIELD(store, url, kString),
   };
   return fields;
 }

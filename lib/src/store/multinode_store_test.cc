@@ -1,5 +1,5 @@
-// What several processes on one database rely on (issue 17), on SqliteStore:
-// two handles on one file stand for two nodes.
+// What several processes on one database rely on (issue 17), on both
+// backends: two handles on one database stand for two nodes.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,12 +7,39 @@
 #include <thread>
 
 #include "faceatt/store.h"
+#include "support/postgres.h"
 #include "support/testing.h"
 
 namespace faceatt {
 namespace {
 
-using testing::TempDir;
+class MultiNodeStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      testing::PostgresCluster* pg = testing::PostgresCluster::Shared();
+      ASSERT_NE(pg, nullptr);
+      url_ = pg->NewDatabase();
+      ASSERT_NE(url_, "");
+    } else {
+      url_ = "sqlite:" + dir_ / "db";
+    }
+  }
+  // One more handle on the test's database (another node).
+  std::unique_ptr<Store> Open(const Clock* clock = nullptr) {
+    StoreOptions o;
+    o.clock = clock;
+    auto s = OpenStore(url_, o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  testing::TempDir dir_;
+  std::string url_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, MultiNodeStoreTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
 
 StoredEmbedding Emb(float x) {
   StoredEmbedding e;
@@ -27,9 +54,9 @@ int64_t Version(PeopleStore& s) {
   return v.ok() ? *v : -1;
 }
 
-TEST(MultiNodeStoreTest, EveryGalleryChangeRaisesTheVersionAndAttendanceDoesNot) {
-  TempDir dir;
-  auto s = testing::OpenTestStore(dir / "db");
+TEST_P(MultiNodeStoreTest, EveryGalleryChangeRaisesTheVersionAndAttendanceDoesNot) {
+  auto s = Open();
+  ASSERT_TRUE(s);
   int64_t v = Version(*s);
   auto changed = [&](const char* what) {
     const int64_t now = Version(*s);
@@ -60,14 +87,14 @@ TEST(MultiNodeStoreTest, EveryGalleryChangeRaisesTheVersionAndAttendanceDoesNot)
   changed("reset");
   // It never goes back, even after reopening.
   s.reset();
-  s = testing::OpenTestStore(dir / "db");
+  s = Open();
   EXPECT_EQ(Version(*s), v);
 }
 
-TEST(MultiNodeStoreTest, WaitForGalleryChangeSeesAnotherHandlesChange) {
-  TempDir dir;
-  auto node = testing::OpenTestStore(dir / "db");
-  auto cli = testing::OpenTestStore(dir / "db");
+TEST_P(MultiNodeStoreTest, WaitForGalleryChangeSeesAnotherHandlesChange) {
+  auto node = Open();
+  auto cli = Open();
+  ASSERT_TRUE(node && cli);
   const int64_t v = Version(*node);
   // Nothing changes: it returns the same version after the timeout.
   auto same = node->WaitForGalleryChange(v, 150);
@@ -108,11 +135,11 @@ int Record(AttendanceStore& s, std::vector<OutboxItem> events, int64_t ts_ms) {
   return stored;
 }
 
-TEST(MultiNodeStoreTest, OutboxLeasesGiveEachEventToOneNodeAndADeadNodesToAnother) {
-  TempDir dir;
+TEST_P(MultiNodeStoreTest, OutboxLeasesGiveEachEventToOneNodeAndADeadNodesToAnother) {
   ManualClock clock(1'700'000'000'000);
-  auto a = testing::OpenTestStore(dir / "db", &clock);
-  auto b = testing::OpenTestStore(dir / "db", &clock);
+  auto a = Open(&clock);
+  auto b = Open(&clock);
+  ASSERT_TRUE(a && b);
   ASSERT_TRUE(a->CreateUser({"", "Ann", ""}, {}).ok());
   const int64_t now = clock.NowMillis();
   for (int i = 0; i < 4; ++i) ASSERT_EQ(Record(*a, {Event()}, now), 1);
@@ -150,10 +177,10 @@ TEST(MultiNodeStoreTest, OutboxLeasesGiveEachEventToOneNodeAndADeadNodesToAnothe
   EXPECT_EQ(orphan_ids.count(claimed_a->at(2).id), 1u);
 }
 
-TEST(MultiNodeStoreTest, WebhookCooldownIsSharedByEveryHandle) {
-  TempDir dir;
-  auto a = testing::OpenTestStore(dir / "db");
-  auto b = testing::OpenTestStore(dir / "db");
+TEST_P(MultiNodeStoreTest, WebhookCooldownIsSharedByEveryHandle) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
   ASSERT_TRUE(a->CreateUser({"", "Ann", ""}, {}).ok());
   constexpr int64_t kCooldown = 60'000;
   const int64_t t = 1'700'000'000'000;

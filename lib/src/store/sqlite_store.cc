@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "faceatt/store.h"
+#include "store/tables.h"
 
 namespace faceatt {
 namespace {
@@ -1209,6 +1210,88 @@ Status SqliteStore::Check() {
   if (!s.Step()) return s.Error("checking database");
   if (s.Text(0) != "ok") return Status::Corruption("database check failed: " + s.Text(0));
   return Status::Ok();
+}
+
+namespace {
+std::string ColumnList(const CopyTable& t) {
+  std::string cols;
+  for (const auto& c : t.columns) cols += std::string(cols.empty() ? "" : ", ") + c.name;
+  return cols;
+}
+}  // namespace
+
+Result<std::vector<TableData>> SqliteStore::ExportTables() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<TableData> out;
+  FACEATT_RETURN_IF_ERROR(Exec(impl_->db, "BEGIN"));  // one snapshot for every table
+  Status st = [&]() -> Status {
+    for (const CopyTable& t : CopyTables()) {
+      TableData data{t.name, {}};
+      const std::string sql =
+          "SELECT " + ColumnList(t) + " FROM " + t.name + " ORDER BY " + t.order_by;
+      Stmt s(impl_->db, sql.c_str());
+      while (s.Step()) {
+        TableRow row;
+        for (int i = 0; i < static_cast<int>(t.columns.size()); ++i) {
+          if (!s.OptText(i)) {
+            row.emplace_back();
+          } else if (t.columns[i].kind == 'i') {
+            row.emplace_back(std::to_string(s.Int(i)));
+          } else if (t.columns[i].kind == 'r') {
+            row.emplace_back(FormatReal(s.Double(i)));
+          } else {  // text and bytes alike: the stored bytes
+            row.emplace_back(s.Text(i));
+          }
+        }
+        data.rows.push_back(std::move(row));
+      }
+      FACEATT_RETURN_IF_ERROR(s.status("reading table"));
+      out.push_back(std::move(data));
+    }
+    return Status::Ok();
+  }();
+  (void)Exec(impl_->db, st.ok() ? "COMMIT" : "ROLLBACK");
+  if (!st.ok()) return st;
+  return out;
+}
+
+Status SqliteStore::ImportTables(const std::vector<TableData>& tables) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    const auto& specs = CopyTables();
+    for (auto t = specs.rbegin(); t != specs.rend(); ++t)  // children first
+      FACEATT_RETURN_IF_ERROR(Exec(impl_->db, (std::string("DELETE FROM ") + t->name).c_str()));
+    for (const TableData& data : tables) {
+      auto spec = std::find_if(specs.begin(), specs.end(),
+                               [&](const CopyTable& t) { return data.name == t.name; });
+      if (spec == specs.end()) return Status::InvalidArgument("unknown table " + data.name);
+      std::string marks;
+      for (size_t i = 0; i < spec->columns.size(); ++i) marks += i ? ",?" : "?";
+      const std::string sql =
+          "INSERT INTO " + data.name + " (" + ColumnList(*spec) + ") VALUES (" + marks + ")";
+      for (const TableRow& row : data.rows) {
+        if (row.size() != spec->columns.size())
+          return Status::InvalidArgument("a row of " + data.name + " has the wrong columns");
+        Stmt s(impl_->db, sql.c_str());
+        for (int i = 0; i < static_cast<int>(row.size()); ++i) {
+          const char kind = spec->columns[i].kind;
+          if (!row[i])
+            s.Bind(i + 1, std::optional<std::string>());
+          else if (kind == 'i')
+            s.Bind(i + 1, static_cast<int64_t>(std::strtoll(row[i]->c_str(), nullptr, 10)));
+          else if (kind == 'r')
+            s.Bind(i + 1, std::strtod(row[i]->c_str(), nullptr));
+          else if (kind == 'b')
+            s.BindBlob(i + 1, row[i]->data(), static_cast<int>(row[i]->size()));
+          else
+            s.Bind(i + 1, *row[i]);
+        }
+        s.Step();
+        FACEATT_RETURN_IF_ERROR(s.status(("copying into " + data.name).c_str()));
+      }
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace faceatt
