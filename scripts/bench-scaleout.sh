@@ -67,10 +67,10 @@ log_dir = "$work/logs$i"
 [logging]
 file = false
 TOML
+  # One at a time: the first creates the database (SQLite's migrations are not
+  # meant to run from several processes at once).
   "$faceatt" --config "$work/node$i.toml" serve --port 0 >"$work/node$i.log" 2>&1 &
   pids+=($!)
-done
-for i in $(seq 1 "$nodes"); do
   port=""
   for _ in $(seq 1 300); do
     port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/node$i.log" | head -1)
