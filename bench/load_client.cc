@@ -1,7 +1,8 @@
 // A small bounded HTTP load client for `faceatt serve` (scripts/bench.sh):
 // C clients each send R requests of POST PATH with the image as multipart field
 // `image`, one after another on a keep-alive connection, and the latencies are
-// reported as p50/p99 and throughput. Loopback only.
+// reported as p50/p99 and throughput. Loopback only. Several ports
+// (--port 8001,8002,8003: serve nodes) take the clients in turn.
 //
 //   faceatt_loadclient --port 8000 --image photo.jpg --clients 2 --requests 50
 //                      [--path /identify] [--header "X-API-Key: k"] [--warmup 3]
@@ -27,6 +28,7 @@ namespace {
 
 struct Options {
   int port = 8000;
+  std::vector<int> ports;  // client c talks to ports[c % size]
   std::string image;
   std::string path = "/identify";
   std::vector<std::string> headers;
@@ -128,9 +130,11 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--port")
-      o.port = std::stoi(next());
-    else if (a == "--image")
+    if (a == "--port") {
+      std::stringstream list(next());
+      for (std::string p; std::getline(list, p, ',');) o.ports.push_back(std::stoi(p));
+      if (!o.ports.empty()) o.port = o.ports.front();
+    } else if (a == "--image")
       o.image = next();
     else if (a == "--path")
       o.path = next();
@@ -163,8 +167,10 @@ int main(int argc, char** argv) {
 
   std::vector<std::vector<double>> latencies(static_cast<size_t>(o.clients));
   std::atomic<int> failures{0}, non_200{0};
+  if (o.ports.empty()) o.ports.push_back(o.port);
   auto client = [&](int c) {
-    int fd = Connect(o.port);
+    const int port = o.ports[static_cast<size_t>(c) % o.ports.size()];
+    int fd = Connect(port);
     if (fd < 0) {
       failures += o.requests;
       return;
@@ -178,7 +184,7 @@ int main(int argc, char** argv) {
         // same request once more on a new one; a second failure counts.
         ::close(fd);
         buffer.clear();
-        if ((fd = Connect(o.port)) < 0) {
+        if ((fd = Connect(port)) < 0) {
           failures += o.requests + o.warmup - r;
           return;
         }
@@ -190,7 +196,7 @@ int main(int argc, char** argv) {
         ++failures;
         ::close(fd);
         buffer.clear();
-        if ((fd = Connect(o.port)) < 0) return;
+        if ((fd = Connect(port)) < 0) return;
         continue;
       }
       if (status != 200) ++non_200;

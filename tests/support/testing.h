@@ -143,10 +143,13 @@ class FakeEmbedder : public FaceEmbedder {
 };
 
 // Wraps a real store and fails every write after `writes_left` reach zero.
+// While `down`, writes, counts and the gallery version fail as a database
+// server that cannot be reached does (kUnavailable, kDatabaseUnavailable).
 class FailingStore : public Store {
  public:
   explicit FailingStore(Store* inner) : inner_(inner) {}
   std::atomic<int> writes_left{1 << 30};  // atomic: a server calls from its threads
+  std::atomic<bool> down{false};
   Result<User> CreateUser(const NewUser& u, const std::vector<StoredEmbedding>& e) override {
     return Write([&] { return inner_->CreateUser(u, e); });
   }
@@ -206,7 +209,18 @@ class FailingStore : public Store {
     return inner_->AttendanceAudit(id);
   }
   Result<bool> IsRetiredId(const std::string& id) override { return inner_->IsRetiredId(id); }
-  Result<int64_t> CountUsers() override { return inner_->CountUsers(); }
+  Result<int64_t> CountUsers() override {
+    if (down) return Down();
+    return inner_->CountUsers();
+  }
+  Result<int64_t> GalleryVersion() override {
+    if (down) return Down();
+    return inner_->GalleryVersion();
+  }
+  Result<int64_t> WaitForGalleryChange(int64_t known, int timeout_ms) override {
+    if (down) return Down();
+    return inner_->WaitForGalleryChange(known, timeout_ms);
+  }
   Status SetGroupMembership(const std::string& id, const std::string& g, bool member) override {
     return Write([&] { return inner_->SetGroupMembership(id, g, member); });
   }
@@ -230,6 +244,11 @@ class FailingStore : public Store {
   Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override {
     return inner_->DueOutbox(now_ms, limit);
   }
+  Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit, const std::string& owner,
+                                              int64_t lease_ms) override {
+    if (down) return Down();
+    return inner_->ClaimOutbox(now_ms, limit, owner, lease_ms);
+  }
   Status UpdateOutbox(const OutboxItem& item) override {
     return Write([&] { return inner_->UpdateOutbox(item); });
   }
@@ -250,8 +269,13 @@ class FailingStore : public Store {
   // Runs the write `f` unless the injected failure is due.
   template <typename F>
   auto Write(F f) -> decltype(f()) {
+    if (down) return Down();
     if (writes_left-- <= 0) return Status::IoError("injected write failure");
     return f();
+  }
+  static Status Down() {
+    return Status(Code::kUnavailable, "database unavailable: connection refused (injected)",
+                  kDatabaseUnavailable);
   }
   Store* inner_;
 };

@@ -41,6 +41,9 @@ struct Attempt {
   // without the other). Not called for failures and refusals.
   using EventsFn = std::function<std::vector<OutboxItem>(const AttendanceRecord& row)>;
   EventsFn events;
+  // When set: how many of those rows were stored (the shared webhook cooldown
+  // may store none; OutboxItem::cooldown_key).
+  int* events_stored = nullptr;
   // attendance.keep_photos: keeps the face crop of a success or unknown attempt
   // (RecordIdentification calls it with the face's box before writing the row)
   // and returns its image_ref (evidence.h, AttemptPhotoKeeper). An error fails

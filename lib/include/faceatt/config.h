@@ -123,6 +123,9 @@ struct WebhookConfig {
   int cooldown_seconds = 60;  // per person, suppresses repeated events
   int max_attempts = 8;
   int timeout_seconds = 5;
+  // Several serve nodes on one database: a node holds the events it is
+  // delivering this long; those of a node that dies go to another after it.
+  int lease_seconds = 60;
 };
 
 struct LoggingConfig {

@@ -1,7 +1,8 @@
 // The PostgreSQL backend of Store (store.h), for several `faceatt serve` nodes
 // and CLI jobs sharing one database (docs/scale-out.md). Same contract and
 // meaning as SqliteStore; what differs:
-// - Schema: the same versions (1 people, 2 outbox, 3 history, 4 groups), kept
+// - Schema: the same versions (1 people, 2 outbox, 3 history, 4 groups, 5
+//   several nodes: gallery version with NOTIFY, outbox owners, cooldowns), kept
 //   in schema_migrations; each migration is one transaction under an advisory
 //   lock, so nodes starting together migrate once. A database whose schema is
 //   newer than this faceatt is refused (kInvalidArgument: upgrade faceatt).
@@ -82,6 +83,12 @@ class PostgresStore : public Store {
   Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) override;
   Status ContinueIdsAfter(int64_t number) override;
   Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override;
+  Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit, const std::string& owner,
+                                              int64_t lease_ms) override;
+  Result<int64_t> GalleryVersion() override;
+  // LISTENs on faceatt_gallery on a connection of its own (reopened after a
+  // loss, then the version is read again), so a change shows at its commit.
+  Result<int64_t> WaitForGalleryChange(int64_t known, int timeout_ms) override;
   Status UpdateOutbox(const OutboxItem& item) override;
   Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;
   Result<int64_t> CountOutbox(const std::string& status) override;

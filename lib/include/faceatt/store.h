@@ -157,6 +157,12 @@ struct OutboxItem {
   int last_http_status = 0;  // 0 when no answer came
   int64_t created_ms = 0;
   int64_t delivered_ms = 0;  // 0 while not delivered
+  // Written only (AddAttendanceAfter): the shared per-person cooldown. The rows
+  // of one write announce one event under the first row's key; they are stored
+  // only when no event of that key was stored within cooldown_ms before the
+  // record's time, across every process on the database ("" / 0: always).
+  std::string cooldown_key;
+  int64_t cooldown_ms = 0;
 };
 
 // Checks an explicit employee id: letters, digits, '_', '-', '.', 1..64 chars,
@@ -231,6 +237,17 @@ class PeopleStore {
   // Every group with its members' employee ids, by name.
   virtual Result<std::map<std::string, std::vector<std::string>>> ListGroups() = 0;
 
+  // Gallery changes, for nodes that keep a gallery in memory (gallery_sync.h): a
+  // counter that every change of what a gallery holds raises in the same
+  // transaction, whoever makes it (any process): people created, renamed,
+  // (de)activated or deleted, embeddings added, replaced or deleted, group
+  // membership. It never goes back.
+  virtual Result<int64_t> GalleryVersion() = 0;
+  // Returns the version as soon as it differs from `known`, or after about
+  // `timeout_ms` (then it may equal `known`). SqliteStore polls the counter
+  // every kGalleryPollMs; a server database may be told instead.
+  virtual Result<int64_t> WaitForGalleryChange(int64_t known, int timeout_ms) = 0;
+
   // Counts for /health and `users`.
   virtual Result<int64_t> CountUsers() = 0;
   virtual Result<int64_t> CountEmbeddings() = 0;
@@ -254,7 +271,8 @@ class AttendanceStore {
   // row's id; `decide`'s error is returned and nothing is added.
   struct AttendanceWrite {
     AttendanceRecord record;
-    std::vector<OutboxItem> outbox;
+    std::vector<OutboxItem> outbox;  // dropped whole by their cooldown (OutboxItem)
+    int* events_stored = nullptr;    // when set: how many outbox rows were stored
   };
   using AttendanceDecider =
       std::function<Result<AttendanceWrite>(const std::vector<AttendanceRecord>& recent)>;
@@ -291,7 +309,16 @@ class OutboxStore {
 
   // Pending rows whose next attempt is at or before now_ms, oldest first.
   virtual Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) = 0;
-  // Writes status, attempts, next attempt, last error/status and delivery time.
+  // Several nodes deliver from one outbox: up to `limit` due rows that no other
+  // owner holds a live lease on, leased to `owner` until now_ms + lease_ms in one
+  // transaction (so two callers never get the same row while the lease lasts),
+  // oldest first. UpdateOutbox ends the lease. A node that dies holding rows
+  // leaves them to the others when the lease runs out.
+  virtual Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit,
+                                                      const std::string& owner,
+                                                      int64_t lease_ms) = 0;
+  // Writes status, attempts, next attempt, last error/status and delivery time,
+  // and ends the row's lease.
   virtual Status UpdateOutbox(const OutboxItem& item) = 0;
   // Newest first; status "" = any.
   virtual Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) = 0;
@@ -397,6 +424,12 @@ class SqliteStore : public Store {
   Status ReplaceEmbedding(int64_t embedding_id, const StoredEmbedding& embedding) override;
   Status ContinueIdsAfter(int64_t number) override;
   Result<std::vector<OutboxItem>> DueOutbox(int64_t now_ms, int limit) override;
+  Result<std::vector<OutboxItem>> ClaimOutbox(int64_t now_ms, int limit, const std::string& owner,
+                                              int64_t lease_ms) override;
+  Result<int64_t> GalleryVersion() override;
+  // Polls the counter every kGalleryPollMs (one indexed read; another process's
+  // change shows within that).
+  Result<int64_t> WaitForGalleryChange(int64_t known, int timeout_ms) override;
   Status UpdateOutbox(const OutboxItem& item) override;
   Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;
   Result<int64_t> CountOutbox(const std::string& status) override;
@@ -413,6 +446,15 @@ class SqliteStore : public Store {
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// How often SqliteStore::WaitForGalleryChange reads the counter: a change by
+// another process reaches a serve node's gallery well within a second.
+inline constexpr int kGalleryPollMs = 100;
+
+// The reason of a kUnavailable status from a store whose database cannot be
+// reached (a server backend: down, restarting, network): HTTP answers 503 with
+// it, and the next call tries again.
+inline constexpr const char* kDatabaseUnavailable = "database_unavailable";
 
 // Opens (creating and migrating as needed) a SQLite store.
 Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);

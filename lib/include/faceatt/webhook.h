@@ -12,7 +12,13 @@
 // retry_max) until max_attempts, then the row is marked failed.
 //
 // A per-person cooldown (WebhookConfig::cooldown_seconds) suppresses repeated
-// events for the same key (the employee id, or "unknown:<device id>") in memory.
+// events for the same key (the employee id, or "unknown:<device id>"); the store
+// keeps it (OutboxItem::cooldown_key), so it holds across serve nodes.
+//
+// Several nodes on one database: each pass claims due rows with a lease
+// (OutboxStore::ClaimOutbox, owner = this process), so one node at a time
+// delivers a row; the rows of a node that dies are delivered by another once
+// the lease (WebhookConfig::lease_seconds) runs out.
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -44,7 +50,11 @@ struct WebhookOptions {
   int64_t retry_base_ms = 1000;    // first retry after this; doubles each attempt
   int64_t retry_max_ms = 300'000;  // backoff cap
   int64_t poll_ms = 500;           // how often the outbox is looked at when idle
+  std::string owner;               // lease owner; "" = <host>:<pid>
 };
+
+// This process's name as a lease owner: "<host name>:<pid>".
+std::string ProcessOwnerName();
 
 struct WebhookCounters {
   int64_t delivered = 0;
@@ -62,14 +72,16 @@ class WebhookDispatcher {
 
   bool enabled() const { return !config_.urls.empty(); }
 
-  // The outbox rows for `payload` (a JSON object text), one per URL; none when
-  // webhooks are off or `cooldown_key` had an event within the cooldown (this
-  // call counts as that key's event). The caller stores them, with the record
-  // they announce in one transaction (Attempt::events), then calls Queued().
+  // The outbox rows for `payload` (a JSON object text), one per URL, carrying
+  // `cooldown_key` and the cooldown (the store drops them when the key had an
+  // event within it); none when webhooks are off. The caller stores them, with
+  // the record they announce in one transaction (Attempt::events), then calls
+  // Queued().
   std::vector<OutboxItem> Prepare(const std::string& event, const std::string& payload,
                                   const std::string& cooldown_key);
-  // `rows` prepared rows were stored: deliver them now.
-  void Queued(int rows);
+  // Of `prepared` rows, `stored` were stored (0: the cooldown suppressed the
+  // event): deliver them now.
+  void Queued(int prepared, int stored);
 
   void Start();
   // Delivers what is due once more (bounded by the delivery timeout per row),
@@ -92,8 +104,8 @@ class WebhookDispatcher {
   std::condition_variable cv_;
   bool stop_ = false;
   bool wake_ = false;
-  std::map<std::string, int64_t> last_event_ms_;
   WebhookCounters counters_;
+  std::string owner_;      // this dispatcher's lease owner name
   std::mutex deliver_mu_;  // one delivery pass at a time
   std::thread thread_;
 };

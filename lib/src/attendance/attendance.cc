@@ -87,7 +87,7 @@ Result<RecordDecision> AttendanceRecorder::RecordSuccess(const std::string& empl
       d.message =
           std::string(type == "IN" ? "checked in" : "checked out") + " at " + FormatLocal(now);
     }
-    AttendanceStore::AttendanceWrite w{row, {}};
+    AttendanceStore::AttendanceWrite w{row, {}, attempt.events_stored};
     if (d.recorded && attempt.events) w.outbox = attempt.events(row);
     return w;
   };
@@ -162,6 +162,7 @@ Result<int64_t> AttendanceRecorder::RecordFailure(const std::string& reason,
     FACEATT_ASSIGN_OR_RETURN(type, ParseAttendanceType(attempt.type, false));
   }
   AttendanceStore::AttendanceWrite w;
+  w.events_stored = attempt.events_stored;
   AttendanceRecord& row = w.record;
   row.type = type;
   row.status = reason == kStatusUnknown ? kStatusUnknown : kStatusFailed;

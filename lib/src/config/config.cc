@@ -107,6 +107,7 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(webhook, cooldown_seconds, kInt, 0, 86400),
       FACEATT_FIELD(webhook, max_attempts, kInt, 1, 1000),
       FACEATT_FIELD(webhook, timeout_seconds, kInt, 1, 300),
+      FACEATT_FIELD(webhook, lease_seconds, kInt, 5, 86400),
       FACEATT_FIELD(logging, level, kString, -kInf, kInf,
                     {"trace", "debug", "info", "warn", "error", "off"}),
       FACEATT_FIELD(logging, file, kBool),

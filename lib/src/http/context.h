@@ -20,6 +20,7 @@
 #include "faceatt/clock.h"
 #include "faceatt/config.h"
 #include "faceatt/face_service.h"
+#include "faceatt/gallery_sync.h"
 #include "faceatt/server.h"
 #include "faceatt/store.h"
 #include "faceatt/webhook.h"
@@ -61,6 +62,7 @@ struct Context {
   const Clock* clock = nullptr;
   std::unique_ptr<FaceService> service;
   std::unique_ptr<AttendanceRecorder> recorder;
+  std::unique_ptr<GallerySync> gallery_sync;  // follows other processes' changes
   std::unique_ptr<WebhookDispatcher> webhooks;
   std::unique_ptr<Camera> camera;
   std::unique_ptr<Streamer> streamer;

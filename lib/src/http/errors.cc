@@ -49,6 +49,11 @@ int HttpStatusFor(Code code) {
   return 500;
 }
 
+Status StoreFailure(const Status& st) {
+  if (st.code() == Code::kUnavailable) return st;
+  return Status::Internal(st.message());
+}
+
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(DumpJson(body), "application/json");

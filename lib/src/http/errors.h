@@ -23,6 +23,11 @@ namespace faceatt::http {
 
 int HttpStatusFor(Code code);
 
+// What a request answers when the store failed under it: an unreachable
+// database stays kUnavailable (503, reason database_unavailable: try again),
+// anything else is an internal error (500).
+Status StoreFailure(const Status& st);
+
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 
 // The error body of `st` for `req`'s endpoint, as described above.

@@ -59,12 +59,13 @@ json Dispatch(Context& ctx, const FaceIdentity& face, const std::string& device_
               const json& frame_info) {
   Attempt attempt;
   attempt.device_id = device_id;
-  int queued = 0;
+  int queued = 0, stored = 0;
   if (ctx.webhooks && ctx.webhooks->enabled())
     attempt.events = WebhookEvents(ctx, face, attempt, frame_info, &queued);
+  attempt.events_stored = &stored;
   auto outcome = ctx.recorder->RecordIdentification(Identification{"", {face}}, attempt);
   if (!outcome.ok()) return {{"ok", false}, {"error", outcome.status().message()}};
-  if (ctx.webhooks) ctx.webhooks->Queued(queued);
+  if (ctx.webhooks) ctx.webhooks->Queued(queued, stored);
   json out = AttemptJson(*outcome, FormatUtc(ctx.clock->NowMillis()));
   json event = out;
   event["device_id"] = device_id;

@@ -31,6 +31,17 @@ void HandleHealth(Context& ctx, const Request&, Response& res) {
       {"users", users.ok() ? json(*users) : json()},
       {"embeddings", embeddings.ok() ? json(*embeddings) : json()},
       {"gallery_people", ctx.service ? ctx.service->people() : 0}};
+  // Several nodes or CLI jobs on one database: the version this node's gallery
+  // was loaded at and how long since the store last confirmed it is current.
+  if (ctx.gallery_sync) {
+    const GallerySyncState g = ctx.gallery_sync->state();
+    json gallery = {
+        {"version", g.version},
+        {"synced_at", g.synced_at_ms ? json(FormatUtc(g.synced_at_ms)) : json()},
+        {"lag_ms", g.synced_at_ms ? json(ctx.clock->NowMillis() - g.synced_at_ms) : json()}};
+    if (!g.error.empty()) gallery["error"] = g.error;
+    body["gallery"] = gallery;
+  }
   // People enrolled only with another model are not in the gallery until
   // `faceatt reembed` (docs/admin.md) recomputes their embeddings.
   if (models_ok) {

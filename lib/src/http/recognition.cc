@@ -71,7 +71,8 @@ struct IdentifyCall {
   bool camera_mode = false;  // no image given: the camera's latest frame
   cv::Mat image;
   json frame_info;  // for webhooks: where the image came from and its size
-  int queued = 0;   // webhook deliveries stored with the row
+  int queued = 0;   // webhook deliveries prepared for the row
+  int stored = 0;   // of those, stored with it (the shared cooldown may drop them)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
@@ -151,6 +152,7 @@ void Fail(IdentifyCall& c, const Status& st) {
 // its transaction, so a crash never keeps one without the other.
 void PrepareWebhooks(IdentifyCall& c, const FaceIdentity& only) {
   c.attempt.events = WebhookEvents(c.ctx, only, c.attempt, c.frame_info, &c.queued);
+  c.attempt.events_stored = &c.stored;
 }
 
 // Step 4: identify, apply the attendance rules, write the row; answer.
@@ -174,8 +176,8 @@ void IdentifyAndRecord(IdentifyCall& c, FacePipeline& pipeline) {
   const auto t1 = std::chrono::steady_clock::now();
   auto outcome = ctx.recorder->RecordIdentification(*id, c.attempt, in_area);
   ctx.Stage("record", t1);
-  if (!outcome.ok()) return Fail(c, Status::Internal(outcome.status().message()));
-  if (ctx.webhooks) ctx.webhooks->Queued(c.queued);
+  if (!outcome.ok()) return Fail(c, StoreFailure(outcome.status()));
+  if (ctx.webhooks) ctx.webhooks->Queued(c.queued, c.stored);
   json out = AttemptJson(*outcome, FormatUtc(ctx.clock->NowMillis()));
   if (!outcome->success) {  // the audit row is written; say why
     Refuse(c, out);

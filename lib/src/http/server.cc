@@ -126,6 +126,7 @@ Result<std::unique_ptr<Server>> Server::Create(const Config& config,
       ctx.clock, int64_t{config.server.session_ttl_minutes} * 60'000, http::kMaxSessions);
   ctx.enroll_sessions = std::make_unique<http::EnrollSessions>(ctx.clock);
   ctx.recorder = std::make_unique<AttendanceRecorder>(store, config.attendance, ctx.clock);
+  ctx.gallery_sync = std::make_unique<GallerySync>(ctx.service.get(), store, ctx.clock);
   ctx.pool =
       std::make_unique<http::PipelinePool>(*models, PipelineOptions::FromConfig(config),
                                            config.server.workers, config.server.queue_length);
@@ -165,6 +166,8 @@ Status Server::Start() {
     ctx.streamer = std::make_unique<http::Streamer>(ctx.camera.get(), std::move(pipeline),
                                                     ctx.config.camera, &ctx.metrics);
   }
+  // Other processes on the database (serve nodes, CLI jobs) change the gallery too.
+  FACEATT_RETURN_IF_ERROR(ctx.gallery_sync->Start());
   ctx.webhooks->Start();
   if (ctx.config.attendance.photo_retention_days > 0) {
     // Once a day is plenty for a retention counted in days.
@@ -217,6 +220,7 @@ void Server::Shutdown() {
   s.sweeper_cv.notify_all();
   if (s.photo_sweeper.joinable()) s.photo_sweeper.join();
   ctx.webhooks->Stop();  // one last delivery pass over the outbox
+  ctx.gallery_sync->Stop();
   if (ctx.camera) ctx.camera->Stop();
   http::StopLogging(ctx.recent_errors.get());
   spdlog::info("faceatt serve: stopped");

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -128,6 +129,36 @@ UPDATE attendance SET groups = coalesce((SELECT string_agg(g.name, ';' ORDER BY 
   WHERE u.employee_id = attendance.employee_id), '')
   WHERE employee_id IS NOT NULL;
 )sql",
+    // 5 (issue 17): several serve nodes (see sqlite_store.cc). The gallery
+    // version's trigger also tells listening nodes (NOTIFY faceatt_gallery,
+    // delivered at commit); statement triggers: one bump per statement.
+    R"sql(
+CREATE TABLE gallery_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version BIGINT NOT NULL
+);
+INSERT INTO gallery_version VALUES (1, 1);
+CREATE FUNCTION faceatt_gallery_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE v BIGINT;
+BEGIN
+  UPDATE gallery_version SET version = version + 1 RETURNING version INTO v;
+  PERFORM pg_notify('faceatt_gallery', v::text);
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER gallery_users AFTER INSERT OR DELETE OR UPDATE OF employee_id, name, active
+  ON users FOR EACH STATEMENT EXECUTE FUNCTION faceatt_gallery_changed();
+CREATE TRIGGER gallery_embeddings AFTER INSERT OR DELETE OR UPDATE OF user_id, model_id, vector
+  ON embeddings FOR EACH STATEMENT EXECUTE FUNCTION faceatt_gallery_changed();
+CREATE TRIGGER gallery_groups AFTER INSERT OR DELETE
+  ON user_groups FOR EACH STATEMENT EXECUTE FUNCTION faceatt_gallery_changed();
+ALTER TABLE webhook_outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+CREATE TABLE webhook_cooldown (
+  key TEXT PRIMARY KEY,
+  last_ms BIGINT NOT NULL
+);
+CREATE INDEX webhook_cooldown_last ON webhook_cooldown(last_ms);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -221,7 +252,7 @@ Status Failure(PGconn* c, const PGresult* r, const std::string& what) {
       Trim(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(c));
   if (PQstatus(c) != CONNECTION_OK || s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0 ||
       s == "53300")
-    return Status::Unavailable("database unavailable: " + msg);
+    return Status::Unavailable("database unavailable: " + msg).WithReason(kDatabaseUnavailable);
   if (s.rfind("23", 0) == 0) return Status::AlreadyExists(msg);
   if (s == "XX001" || s == "XX002") return Status::Corruption(msg);
   return Status::IoError(msg);
@@ -248,8 +279,13 @@ struct PostgresStore::Impl {
   std::mutex pool_mu;
   std::vector<PGconn*> idle;  // connections not in use
 
+  // WaitForGalleryChange's own connection, LISTENing on faceatt_gallery.
+  std::mutex listen_mu;
+  PGconn* listener = nullptr;
+
   ~Impl() {
     for (PGconn* c : idle) PQfinish(c);
+    if (listener) PQfinish(listener);
   }
 
   const Clock& clock() const { return options.clock ? *options.clock : system_clock; }
@@ -260,12 +296,15 @@ struct PostgresStore::Impl {
     const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
     const char* values[] = {"5", "faceatt", pg.url.c_str(), nullptr};
     PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-    if (!c) return Status::Unavailable("cannot connect to PostgreSQL: out of memory");
+    if (!c)
+      return Status::Unavailable("cannot connect to PostgreSQL: out of memory")
+          .WithReason(kDatabaseUnavailable);
     if (PQstatus(c) != CONNECTION_OK) {
       const std::string msg = Trim(PQerrorMessage(c));
       PQfinish(c);
-      return Status::Unavailable("cannot connect to PostgreSQL at " + RedactUrl(pg.url) + ": " +
-                                 msg);
+      return Status::Unavailable("database unavailable: cannot connect to PostgreSQL at " +
+                                 RedactUrl(pg.url) + ": " + msg)
+          .WithReason(kDatabaseUnavailable);
     }
     PQsetNoticeProcessor(c, IgnoreNotice, nullptr);
     return c;
@@ -877,6 +916,28 @@ Result<int64_t> PostgresStore::AddAttendance(const AttendanceRecord& r) {
   return InsertAttendance(s, r, r.ts_server_ms ? r.ts_server_ms : impl_->clock().NowMillis());
 }
 
+namespace {
+// Whether the events may be stored under their cooldown key (OutboxItem);
+// taking it records ts_ms. Concurrent takers of one key queue on its row.
+Result<bool> TakeCooldown(Session& s, const std::vector<OutboxItem>& items, int64_t ts_ms) {
+  if (items.empty() || items.front().cooldown_key.empty() || items.front().cooldown_ms <= 0)
+    return true;
+  const std::vector<Param> args = {P(items.front().cooldown_key), P(ts_ms),
+                                   P(items.front().cooldown_ms)};
+  FACEATT_ASSIGN_OR_RETURN(
+      Rows r, s.Exec("INSERT INTO webhook_cooldown (key, last_ms) VALUES ($1, $2::bigint) ON "
+                     "CONFLICT (key) DO UPDATE SET last_ms = EXCLUDED.last_ms WHERE "
+                     "webhook_cooldown.last_ms <= $2::bigint - $3::bigint",
+                     args, "checking the webhook cooldown"));
+  if (r.affected() == 0) return false;
+  // Keys come from clients (device ids): expired ones go before the table grows.
+  FACEATT_RETURN_IF_ERROR(
+      s.Run("DELETE FROM webhook_cooldown WHERE last_ms <= $1::bigint - $2::bigint",
+            {P(ts_ms), P(items.front().cooldown_ms)}, "sweeping the webhook cooldown"));
+  return true;
+}
+}  // namespace
+
 Result<int64_t> PostgresStore::AddAttendanceAfter(const std::optional<AttendanceQuery>& recent,
                                                   const AttendanceDecider& decide) {
   Session s(*impl_);
@@ -897,7 +958,10 @@ Result<int64_t> PostgresStore::AddAttendanceAfter(const std::optional<Attendance
     const int64_t ts = w.record.ts_server_ms ? w.record.ts_server_ms : impl_->clock().NowMillis();
     FACEATT_ASSIGN_OR_RETURN(id, InsertAttendance(s, w.record, ts));
     const std::string now = impl_->Now();
-    for (const auto& item : w.outbox) FACEATT_RETURN_IF_ERROR(InsertOutbox(s, item, now));
+    FACEATT_ASSIGN_OR_RETURN(bool send, TakeCooldown(s, w.outbox, ts));
+    if (send)
+      for (const auto& item : w.outbox) FACEATT_RETURN_IF_ERROR(InsertOutbox(s, item, now));
+    if (w.events_stored) *w.events_stored = send ? static_cast<int>(w.outbox.size()) : 0;
     return Status::Ok();
   }));
   return id;
@@ -1197,12 +1261,94 @@ Result<std::vector<OutboxItem>> PostgresStore::DueOutbox(int64_t now_ms, int lim
   return out;
 }
 
+Result<std::vector<OutboxItem>> PostgresStore::ClaimOutbox(int64_t now_ms, int limit,
+                                                          const std::string& owner,
+                                                          int64_t lease_ms) {
+  Session s(*impl_);
+  // As DueOutbox, with the owner named, so that the owner's own unfinished
+  // claims (a restarted process of the same name) are its again.
+  FACEATT_ASSIGN_OR_RETURN(
+      Rows r,
+      s.Exec(std::string("UPDATE webhook_outbox SET lease_until = $3, lease_owner = $5 WHERE id "
+                         "IN (SELECT id FROM webhook_outbox WHERE status = 'pending' AND "
+                         "next_attempt_at <= $1 AND (lease_until <= $2 OR lease_owner = $5) "
+                         "ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ") +
+                 kOutboxColumns,
+             {P(FormatUtc(now_ms)), P(now_ms), P(now_ms + lease_ms), P(std::max(limit, 0)),
+              P(owner)},
+             "claiming webhook outbox"));
+  std::vector<OutboxItem> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadOutbox(r, i));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+Result<int64_t> PostgresStore::GalleryVersion() {
+  Session s(*impl_);
+  FACEATT_ASSIGN_OR_RETURN(Rows r, s.Exec("SELECT version FROM gallery_version", {},
+                                          "reading the gallery version"));
+  if (r.size() != 1) return Status::Corruption("the gallery version row is missing");
+  return r.Int(0, 0);
+}
+
+Result<int64_t> PostgresStore::WaitForGalleryChange(int64_t known, int timeout_ms) {
+  std::lock_guard lock(impl_->listen_mu);
+  PGconn*& c = impl_->listener;
+  auto drop = [&](Status st) {
+    PQfinish(c);
+    c = nullptr;
+    return st;
+  };
+  if (c && PQstatus(c) != CONNECTION_OK) (void)drop(Status::Ok());
+  if (!c) {  // (re)connect: a node that lost the server listens again and re-reads below
+    FACEATT_ASSIGN_OR_RETURN(PGconn * fresh, impl_->Connect());
+    c = fresh;
+    PGresult* r = PQexec(c, "LISTEN faceatt_gallery");
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    Status st = ok ? Status::Ok() : Failure(c, r, "listening for gallery changes");
+    PQclear(r);
+    if (!ok) return drop(st);
+  }
+  auto read = [&]() -> Result<int64_t> {
+    PGresult* r = PQexec(c, "SELECT version FROM gallery_version");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+      Status st = Failure(c, r, "reading the gallery version");
+      PQclear(r);
+      return drop(st);
+    }
+    const int64_t v = std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
+    PQclear(r);
+    return v;
+  };
+  auto drain = [&] {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(c)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  drain();
+  FACEATT_ASSIGN_OR_RETURN(int64_t version, read());
+  if (version != known || timeout_ms <= 0) return version;
+  // A notification that came in with the read above is already queued.
+  if (!drain()) {
+    pollfd pfd{PQsocket(c), POLLIN, 0};
+    if (::poll(&pfd, 1, timeout_ms) > 0 && PQconsumeInput(c) == 0)
+      return drop(Status::Unavailable("database unavailable: " + Trim(PQerrorMessage(c)))
+                      .WithReason(kDatabaseUnavailable));
+    if (!drain()) return version;  // the timeout: nothing changed
+  }
+  return read();
+}
+
 Status PostgresStore::UpdateOutbox(const OutboxItem& item) {
   Session s(*impl_);
   FACEATT_ASSIGN_OR_RETURN(
       Rows r,
       s.Exec("UPDATE webhook_outbox SET status = $1, attempts = $2, next_attempt_at = $3, "
-             "last_error = $4, last_http_status = $5, delivered_at = $6, lease_until = 0 "
+             "last_error = $4, last_http_status = $5, delivered_at = $6, lease_until = 0, "
+             "lease_owner = '' "
              "WHERE id = $7",
              {P(item.status), P(item.attempts), P(FormatUtc(item.next_attempt_ms)),
               P(item.last_error), P(item.last_http_status),

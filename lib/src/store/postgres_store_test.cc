@@ -75,7 +75,7 @@ TEST(PostgresStoreTest, SchemaIsVersionedAndANewerOneIsRefused) {
   {
     auto s = Open(url);
     ASSERT_TRUE(s);
-    EXPECT_EQ(s->schema_version(), 4);
+    EXPECT_EQ(s->schema_version(), 5);
     ASSERT_TRUE(s->CreateUser({"E1", "Kim", ""}, {testing::EmbeddingRow(0.5f, "k")}).ok());
   }
   {

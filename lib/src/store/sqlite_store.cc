@@ -1,10 +1,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "faceatt/store.h"
 #include "store/tables.h"
@@ -117,6 +119,40 @@ ALTER TABLE attendance ADD COLUMN groups TEXT NOT NULL DEFAULT '';
 UPDATE attendance SET groups = coalesce((SELECT group_concat(g.name, ';') FROM user_groups g
   JOIN users u ON u.id = g.user_id WHERE u.employee_id = attendance.employee_id), '')
   WHERE employee_id IS NOT NULL;
+)sql",
+    // 5 (issue 17): several serve nodes on one database. gallery_version counts
+    // the changes of what a gallery holds, bumped by triggers in the writer's own
+    // transaction (so every writer, CLI or node, bumps it); outbox rows are leased
+    // to the node delivering them; the webhook cooldown is shared by the nodes.
+    R"sql(
+CREATE TABLE gallery_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT INTO gallery_version VALUES (1, 1);
+CREATE TRIGGER gallery_users_insert AFTER INSERT ON users
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_users_update AFTER UPDATE OF employee_id, name, active ON users
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_users_delete AFTER DELETE ON users
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_embeddings_insert AFTER INSERT ON embeddings
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_embeddings_update AFTER UPDATE OF user_id, model_id, vector ON embeddings
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_embeddings_delete AFTER DELETE ON embeddings
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_groups_insert AFTER INSERT ON user_groups
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+CREATE TRIGGER gallery_groups_delete AFTER DELETE ON user_groups
+  BEGIN UPDATE gallery_version SET version = version + 1; END;
+ALTER TABLE webhook_outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_outbox ADD COLUMN lease_until TEXT NOT NULL DEFAULT '';
+CREATE TABLE webhook_cooldown (
+  key TEXT PRIMARY KEY,
+  last_ms INTEGER NOT NULL
+);
+CREATE INDEX webhook_cooldown_last ON webhook_cooldown(last_ms);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -733,6 +769,28 @@ Result<int64_t> InsertOutbox(sqlite3* db, const OutboxItem& item, const std::str
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
 }
 
+// Whether the events may be stored under their cooldown key (the first
+// item's; all items of one write announce one event): no event of the key was
+// stored within cooldown_ms before now_ms. Taking it records now_ms. The caller
+// holds Impl::mu inside a write transaction.
+Result<bool> TakeCooldown(sqlite3* db, const std::vector<OutboxItem>& items, int64_t now_ms) {
+  if (items.empty() || items.front().cooldown_key.empty() || items.front().cooldown_ms <= 0)
+    return true;
+  Stmt s(db,
+         "INSERT INTO webhook_cooldown (key, last_ms) VALUES (?1, ?2) ON CONFLICT (key) DO "
+         "UPDATE SET last_ms = excluded.last_ms WHERE webhook_cooldown.last_ms <= ?2 - ?3");
+  s.Bind(1, items.front().cooldown_key).Bind(2, now_ms).Bind(3, items.front().cooldown_ms);
+  s.Step();
+  FACEATT_RETURN_IF_ERROR(s.status("checking the webhook cooldown"));
+  if (sqlite3_changes(db) == 0) return false;
+  // Keys come from clients (device ids): expired ones go before the table grows.
+  Stmt sweep(db, "DELETE FROM webhook_cooldown WHERE last_ms <= ?1 - ?2");
+  sweep.Bind(1, now_ms).Bind(2, items.front().cooldown_ms);
+  sweep.Step();
+  FACEATT_RETURN_IF_ERROR(sweep.status("sweeping the webhook cooldown"));
+  return true;
+}
+
 // The caller holds Impl::mu.
 Result<std::vector<AttendanceRecord>> SelectAttendance(sqlite3* db, const AttendanceQuery& q) {
   std::vector<std::string> args;
@@ -771,8 +829,11 @@ Result<int64_t> SqliteStore::AddAttendanceAfter(const std::optional<AttendanceQu
     FACEATT_RETURN_IF_ERROR(CheckAttendance(w.record));
     const int64_t ts = w.record.ts_server_ms ? w.record.ts_server_ms : impl_->clock().NowMillis();
     FACEATT_ASSIGN_OR_RETURN(id, InsertAttendance(impl_->db, w.record, ts));
-    for (const auto& item : w.outbox)
-      FACEATT_RETURN_IF_ERROR(InsertOutbox(impl_->db, item, impl_->Now()));
+    FACEATT_ASSIGN_OR_RETURN(bool send, TakeCooldown(impl_->db, w.outbox, ts));
+    if (send)
+      for (const auto& item : w.outbox)
+        FACEATT_RETURN_IF_ERROR(InsertOutbox(impl_->db, item, impl_->Now()));
+    if (w.events_stored) *w.events_stored = send ? static_cast<int>(w.outbox.size()) : 0;
     return Status::Ok();
   }));
   return id;
@@ -1062,11 +1123,55 @@ Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(int64_t now_ms, int limit
   return out;
 }
 
+Result<std::vector<OutboxItem>> SqliteStore::ClaimOutbox(int64_t now_ms, int limit,
+                                                         const std::string& owner,
+                                                         int64_t lease_ms) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<OutboxItem> out;
+  FACEATT_RETURN_IF_ERROR(impl_->Transaction([&]() -> Status {
+    const std::string now = FormatUtc(now_ms);
+    const std::string sql = std::string(kOutboxColumns) +
+                            "WHERE status = 'pending' AND next_attempt_at <= ?1 AND "
+                            "(lease_owner = '' OR lease_owner = ?2 OR lease_until <= ?1) "
+                            "ORDER BY id LIMIT ?3";
+    Stmt s(impl_->db, sql.c_str());
+    s.Bind(1, now).Bind(2, owner).Bind(3, limit);
+    while (s.Step()) out.push_back(ReadOutbox(s));
+    FACEATT_RETURN_IF_ERROR(s.status("reading webhook outbox"));
+    for (const auto& item : out) {
+      Stmt lease(impl_->db,
+                 "UPDATE webhook_outbox SET lease_owner = ?, lease_until = ? WHERE id = ?");
+      lease.Bind(1, owner).Bind(2, FormatUtc(now_ms + lease_ms)).Bind(3, item.id);
+      lease.Step();
+      FACEATT_RETURN_IF_ERROR(lease.status("leasing webhook outbox"));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<int64_t> SqliteStore::GalleryVersion() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "SELECT version FROM gallery_version");
+  if (s.Step()) return s.Int(0);
+  return s.Error("reading the gallery version");
+}
+
+Result<int64_t> SqliteStore::WaitForGalleryChange(int64_t known, int timeout_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  for (;;) {
+    FACEATT_ASSIGN_OR_RETURN(int64_t version, GalleryVersion());
+    if (version != known || std::chrono::steady_clock::now() >= deadline) return version;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kGalleryPollMs));
+  }
+}
+
 Status SqliteStore::UpdateOutbox(const OutboxItem& item) {
   std::lock_guard lock(impl_->mu);
   Stmt s(impl_->db,
          "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
-         "last_http_status = ?, delivered_at = ? WHERE id = ?");
+         "last_http_status = ?, delivered_at = ?, lease_owner = '', lease_until = '' WHERE id = ?");
   s.Bind(1, item.status).Bind(2, item.attempts).Bind(3, FormatUtc(item.next_attempt_ms));
   s.Bind(4, item.last_error).Bind(5, item.last_http_status);
   s.Bind(6, item.delivered_ms > 0 ? std::optional<std::string>(FormatUtc(item.delivered_ms))

@@ -52,14 +52,22 @@ TEST(SqliteStoreTest, GroupsAndTheirMigrationFromDepartments) {
     ASSERT_TRUE(s->CreateUser({"E2", "Lee", ""}, {}).ok());
     ASSERT_TRUE(s->AddAttendance(testing::AttendanceRow("E1")).ok());
   }
-  // The database as schema 3 left it: no groups table.
+  // The database as schema 3 left it: no groups table (nor schema 5's objects).
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE user_groups; ALTER TABLE attendance DROP COLUMN groups; "
-                         "PRAGMA user_version = 3",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "DROP TRIGGER gallery_users_insert; DROP TRIGGER gallery_users_update; "
+                   "DROP TRIGGER gallery_users_delete; DROP TRIGGER gallery_embeddings_insert; "
+                   "DROP TRIGGER gallery_embeddings_update; "
+                   "DROP TRIGGER gallery_embeddings_delete; DROP TRIGGER gallery_groups_insert; "
+                   "DROP TRIGGER gallery_groups_delete; DROP TABLE gallery_version; "
+                   "DROP TABLE webhook_cooldown; ALTER TABLE webhook_outbox DROP COLUMN "
+                   "lease_owner; ALTER TABLE webhook_outbox DROP COLUMN lease_until; "
+                   "DROP TABLE user_groups; ALTER TABLE attendance DROP COLUMN groups; "
+                   "PRAGMA user_version = 3",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   auto s = Open(dir / "db");
   ASSERT_TRUE(s);

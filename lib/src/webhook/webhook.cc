@@ -5,10 +5,17 @@
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 
 namespace faceatt {
+namespace {
+// A delivery pass ends after this many rows, so Stop() is never kept long.
+constexpr int kMaxRowsPerPass = 50;
+}  // namespace
 
 std::string WebhookSignature(std::string_view secret, std::string_view body) {
   unsigned char mac[EVP_MAX_MD_SIZE];
@@ -26,11 +33,17 @@ std::string WebhookSignature(std::string_view secret, std::string_view body) {
 
 WebhookDispatcher::WebhookDispatcher(WebhookConfig config, OutboxStore* store, const Clock* clock,
                                      WebhookOptions options)
-    : config_(std::move(config)), store_(store), clock_(clock), options_(options) {}
+    : config_(std::move(config)),
+      store_(store),
+      clock_(clock),
+      options_(options),
+      owner_(options_.owner.empty() ? ProcessOwnerName() : options_.owner) {}
 
-namespace {
-constexpr size_t kMaxCooldownKeys = 10'000;
-}  // namespace
+std::string ProcessOwnerName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "host");
+  return std::string(host) + ":" + std::to_string(getpid());
+}
 
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
@@ -39,23 +52,6 @@ std::vector<OutboxItem> WebhookDispatcher::Prepare(const std::string& event,
                                                    const std::string& cooldown_key) {
   if (config_.urls.empty()) return {};
   const int64_t now = clock_->NowMillis();
-  {
-    std::lock_guard lock(mu_);
-    if (!cooldown_key.empty()) {
-      auto it = last_event_ms_.find(cooldown_key);
-      if (it != last_event_ms_.end() &&
-          now - it->second < int64_t{config_.cooldown_seconds} * 1000) {
-        ++counters_.suppressed;
-        return {};
-      }
-      // Keys come from clients (device ids): forget the expired ones before the map grows.
-      if (last_event_ms_.size() >= kMaxCooldownKeys)
-        std::erase_if(last_event_ms_, [&](const auto& kv) {
-          return now - kv.second >= int64_t{config_.cooldown_seconds} * 1000;
-        });
-      last_event_ms_[cooldown_key] = now;
-    }
-  }
   std::vector<OutboxItem> rows;
   for (const auto& url : config_.urls) {
     OutboxItem item;
@@ -63,17 +59,20 @@ std::vector<OutboxItem> WebhookDispatcher::Prepare(const std::string& event,
     item.event = event;
     item.body = payload;
     item.next_attempt_ms = now;
+    item.cooldown_key = cooldown_key;
+    item.cooldown_ms = int64_t{config_.cooldown_seconds} * 1000;
     rows.push_back(std::move(item));
   }
   return rows;
 }
 
-void WebhookDispatcher::Queued(int rows) {
-  if (rows <= 0) return;
+void WebhookDispatcher::Queued(int prepared, int stored) {
+  if (prepared <= 0) return;
   {
     std::lock_guard lock(mu_);
-    counters_.queued += rows;
-    wake_ = true;
+    if (stored == 0) ++counters_.suppressed;
+    counters_.queued += stored;
+    if (stored > 0) wake_ = true;
   }
   cv_.notify_all();
 }
@@ -118,12 +117,21 @@ void WebhookDispatcher::Loop() {
 
 void WebhookDispatcher::DeliverDue() {
   std::lock_guard pass(deliver_mu_);
-  auto due = store_->DueOutbox(clock_->NowMillis(), 50);
-  if (!due.ok()) {
-    spdlog::warn("webhooks: {}", due.status().message());
-    return;
+  // A claim is a few rows, so that delivering them (each up to three timeouts:
+  // connect, write, read) ends well inside the lease.
+  const int64_t per_row_ms = 3 * int64_t{config_.timeout_seconds} * 1000 + 1000;
+  const int64_t lease_ms = int64_t{config_.lease_seconds} * 1000;
+  const int batch = static_cast<int>(std::clamp<int64_t>(lease_ms / per_row_ms, 1, 10));
+  for (int delivered = 0; delivered < kMaxRowsPerPass;) {
+    auto due = store_->ClaimOutbox(clock_->NowMillis(), batch, owner_, lease_ms);
+    if (!due.ok()) {
+      spdlog::warn("webhooks: {}", due.status().message());
+      return;
+    }
+    if (due->empty()) return;
+    for (auto& item : *due) DeliverOne(std::move(item));
+    delivered += static_cast<int>(due->size());
   }
-  for (auto& item : *due) DeliverOne(std::move(item));
 }
 
 namespace {
