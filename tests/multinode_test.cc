@@ -249,6 +249,34 @@ TYPED_TEST(MultiNodeTest, SimultaneousIdentifiesOnEveryNodeRecordOnce) {
       1);
 }
 
+// The same face enrolled on every node at the same moment (three photos of
+// one man, under three names): one node enrolls him, the others are refused
+// as enrolled as someone else, although each node's gallery lacked him when
+// its request arrived.
+TYPED_TEST(MultiNodeTest, TheSameFaceEnrolledOnEveryNodeAtOnceIsEnrolledOnce) {
+  const int64_t before = this->Count("SELECT COUNT(*) FROM users");
+  const std::string photos[TestFixture::kNodes] = {kObamaA, kObamaB, kObamaProbe2};
+  std::atomic<int> enrolled{0}, refused{0};
+  std::vector<std::string> others;
+  std::mutex mu;
+  std::vector<std::thread> clients;
+  for (int n = 0; n < TestFixture::kNodes; ++n)
+    clients.emplace_back([&, n] {
+      auto r = this->Node(n).Post("/enroll",
+                                  Form({{"name", "Same Face " + std::to_string(n)}}, {photos[n]}));
+      if (r && r->status == 200) return void(++enrolled);
+      if (r && r->status == 409 && Body(r)["error"]["reason"] == "face_enrolled_as_someone_else")
+        return void(++refused);
+      std::lock_guard lock(mu);
+      others.push_back(r ? std::to_string(r->status) + " " + r->body : "no answer");
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_TRUE(others.empty()) << others.front();
+  EXPECT_EQ(enrolled.load(), 1);
+  EXPECT_EQ(refused.load(), TestFixture::kNodes - 1);
+  EXPECT_EQ(this->Count("SELECT COUNT(*) FROM users"), before + 1);
+}
+
 // A node dies (kill -9) while delivering webhook events: once its lease runs
 // out another node delivers them; no event is lost and none is accepted twice.
 TYPED_TEST(MultiNodeTest, ADeadNodesWebhookEventsAreDeliveredByAnother) {

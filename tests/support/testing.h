@@ -221,6 +221,10 @@ class FailingStore : public Store {
     if (down) return Down();
     return inner_->WaitForGalleryChange(known, timeout_ms);
   }
+  Result<std::unique_ptr<EnrollmentLock>> LockEnrollment() override {
+    if (down) return Down();
+    return inner_->LockEnrollment();
+  }
   Status SetGroupMembership(const std::string& id, const std::string& g, bool member) override {
     return Write([&] { return inner_->SetGroupMembership(id, g, member); });
   }

@@ -172,7 +172,8 @@ class FaceService {
   // nullopt when they have no embedding of this model.
   std::optional<float> DistanceTo(const Embedding& embedding, const std::string& employee_id) const;
 
-  // Reloads the gallery, names and groups from the store.
+  // Reloads the gallery, names and groups from the store (a reload that
+  // finishes after one of a newer store version is dropped).
   Status Reload();
   // Whether anyone is in `group`, and whether `employee_id` is (as of Reload).
   bool HasGroup(const std::string& group) const;
@@ -199,6 +200,9 @@ class FaceService {
   Gallery gallery_;
   std::unordered_map<std::string, std::string> names_;
   std::map<std::string, std::set<std::string>> groups_;  // group -> employee ids
+  // The store's gallery version the gallery was last loaded at (-1: never),
+  // so that Enroll reloads before its checks only when someone else changed it.
+  int64_t loaded_version_ = -1;
 };
 
 // The square thumbnail of a face (the box enlarged 1.6x), `size` pixels wide.

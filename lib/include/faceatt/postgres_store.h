@@ -99,18 +99,11 @@ class PostgresStore : public Store {
   Status Check() override;
   int schema_version() const override;
 
-  // Cross-node enrollment: held while a node checks new faces against
-  // everyone enrolled and stores them, so two nodes enrolling the same face
-  // at once do it one after the other and the second sees the first's
-  // embeddings (re-read them under the lock: the gallery in memory may lag).
-  // A session-level advisory lock on a connection of its own, released when
-  // the returned object is destroyed, or by the server if the process dies.
+  // Cross-node enrollment (PeopleStore::LockEnrollment): a session-level
+  // advisory lock on a connection of its own, released when the returned
+  // object is destroyed, or by the server if the process dies.
   // kUnavailable when the server cannot be reached.
-  class Lock {
-   public:
-    virtual ~Lock() = default;
-  };
-  Result<std::unique_ptr<Lock>> LockEnrollment();
+  Result<std::unique_ptr<EnrollmentLock>> LockEnrollment() override;
 
   struct Impl;
 

@@ -248,6 +248,17 @@ class PeopleStore {
   // every kGalleryPollMs; a server database may be told instead.
   virtual Result<int64_t> WaitForGalleryChange(int64_t known, int timeout_ms) = 0;
 
+  // Held while an enrollment checks new faces against everyone enrolled and
+  // stores them, so that two processes (serve nodes, CLI jobs) enrolling the
+  // same face at once do it one after the other, and the second, re-reading
+  // the gallery under the lock, refuses the duplicate. Released when the
+  // returned object is destroyed, or when its process dies. Blocks until held.
+  class EnrollmentLock {
+   public:
+    virtual ~EnrollmentLock() = default;
+  };
+  virtual Result<std::unique_ptr<EnrollmentLock>> LockEnrollment() = 0;
+
   // Counts for /health and `users`.
   virtual Result<int64_t> CountUsers() = 0;
   virtual Result<int64_t> CountEmbeddings() = 0;
@@ -430,6 +441,9 @@ class SqliteStore : public Store {
   // Polls the counter every kGalleryPollMs (one indexed read; another process's
   // change shows within that).
   Result<int64_t> WaitForGalleryChange(int64_t known, int timeout_ms) override;
+  // An flock() on "<database>.enroll-lock" beside the file (a mutex for
+  // ":memory:"), so it holds across processes on one machine.
+  Result<std::unique_ptr<EnrollmentLock>> LockEnrollment() override;
   Status UpdateOutbox(const OutboxItem& item) override;
   Result<std::vector<OutboxItem>> ListOutbox(const std::string& status, int limit) override;
   Result<int64_t> CountOutbox(const std::string& status) override;

@@ -46,6 +46,8 @@ Result<std::unique_ptr<FaceService>> FaceService::Open(const Config& config,
 }
 
 Status FaceService::Reload() {
+  // Read before loading: a change made during the load shows as a newer version.
+  FACEATT_ASSIGN_OR_RETURN(int64_t version, store_->GalleryVersion());
   FACEATT_ASSIGN_OR_RETURN(auto rows, store_->LoadEmbeddings(model_id_));
   FACEATT_ASSIGN_OR_RETURN(auto users, store_->ListUsers());
   FACEATT_ASSIGN_OR_RETURN(auto group_list, store_->ListGroups());
@@ -56,9 +58,11 @@ Status FaceService::Reload() {
   std::unordered_map<std::string, std::string> names;
   for (const auto& u : users) names[u.employee_id] = u.name;
   std::unique_lock lock(mu_);
+  if (version < loaded_version_) return Status::Ok();  // a concurrent reload saw more
   gallery_ = std::move(gallery);
   names_ = std::move(names);
   groups_ = std::move(groups);
+  loaded_version_ = version;
   return Status::Ok();
 }
 
@@ -280,6 +284,22 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
     std::snprintf(text, sizeof text, "%.3f", d);
     return std::string(text);
   };
+  // Other processes (serve nodes, CLI jobs) may have enrolled since this
+  // gallery was loaded. Under the store's enrollment lock nobody else can
+  // enroll, so after catching up the checks below see everyone, and the
+  // same face enrolled at once on two nodes is refused on the second.
+  FACEATT_ASSIGN_OR_RETURN(auto enrolling, store_->LockEnrollment());
+  FACEATT_ASSIGN_OR_RETURN(int64_t caught_up, store_->GalleryVersion());
+  int64_t loaded;
+  {
+    std::shared_lock lock(mu_);
+    loaded = loaded_version_;
+  }
+  if (caught_up != loaded) {
+    FACEATT_RETURN_IF_ERROR(Reload());
+    std::shared_lock lock(mu_);
+    caught_up = loaded_version_;
+  }
   if (existing && !request.force) {
     // A photo added to someone must be their face: within the tolerance of
     // their current enrollment (a person with no embedding of this model, e.g.
@@ -310,6 +330,14 @@ Result<EnrollResult> FaceService::Enroll(FacePipeline& pipeline, const EnrollReq
   NewUser user{existing ? result.user.employee_id : request.employee_id, request.name,
                request.department, request.reuse_retired_id};
   FACEATT_ASSIGN_OR_RETURN(result.user, Commit(user, existing, faces, request.crop_dir));
+  // Commit added this enrollment to the gallery itself: no reload for it next
+  // time. (A rename or deletion another process made meanwhile is skipped
+  // here; GallerySync reloads for it, and until then it can only make the
+  // duplicate check stricter.)
+  if (auto after = store_->GalleryVersion(); after.ok()) {
+    std::unique_lock lock(mu_);
+    if (loaded_version_ == caught_up) loaded_version_ = *after;
+  }
   result.created = !existing;
   result.accepted = static_cast<int>(faces.size());
   return result;

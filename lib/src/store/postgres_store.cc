@@ -1156,7 +1156,7 @@ Status PostgresStore::Backup(const std::string& destination) {
 
 namespace {
 // Holds the advisory lock on its own connection until destroyed.
-class AdvisoryLock : public PostgresStore::Lock {
+class AdvisoryLock : public PeopleStore::EnrollmentLock {
  public:
   AdvisoryLock(PostgresStore::Impl& impl, PGconn* conn, int key)
       : impl_(impl), conn_(conn), key_(key) {}
@@ -1173,7 +1173,7 @@ class AdvisoryLock : public PostgresStore::Lock {
 };
 }  // namespace
 
-Result<std::unique_ptr<PostgresStore::Lock>> PostgresStore::LockEnrollment() {
+Result<std::unique_ptr<PeopleStore::EnrollmentLock>> PostgresStore::LockEnrollment() {
   bool reused = false;
   FACEATT_ASSIGN_OR_RETURN(PGconn * conn, impl_->Acquire(&reused));
   const std::string sql = "SELECT pg_advisory_lock(" + std::to_string(kLockEnrollment) + ", 0)";
@@ -1191,7 +1191,7 @@ Result<std::unique_ptr<PostgresStore::Lock>> PostgresStore::LockEnrollment() {
     return st;
   }
   PQclear(r);
-  return std::unique_ptr<Lock>(new AdvisoryLock(*impl_, conn, kLockEnrollment));
+  return std::unique_ptr<EnrollmentLock>(new AdvisoryLock(*impl_, conn, kLockEnrollment));
 }
 
 Result<std::vector<FileRef>> PostgresStore::ListFileRefs() {
@@ -1262,21 +1262,21 @@ Result<std::vector<OutboxItem>> PostgresStore::DueOutbox(int64_t now_ms, int lim
 }
 
 Result<std::vector<OutboxItem>> PostgresStore::ClaimOutbox(int64_t now_ms, int limit,
-                                                          const std::string& owner,
-                                                          int64_t lease_ms) {
+                                                           const std::string& owner,
+                                                           int64_t lease_ms) {
   Session s(*impl_);
   // As DueOutbox, with the owner named, so that the owner's own unfinished
   // claims (a restarted process of the same name) are its again.
   FACEATT_ASSIGN_OR_RETURN(
       Rows r,
-      s.Exec(std::string("UPDATE webhook_outbox SET lease_until = $3, lease_owner = $5 WHERE id "
-                         "IN (SELECT id FROM webhook_outbox WHERE status = 'pending' AND "
-                         "next_attempt_at <= $1 AND (lease_until <= $2 OR lease_owner = $5) "
-                         "ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ") +
-                 kOutboxColumns,
-             {P(FormatUtc(now_ms)), P(now_ms), P(now_ms + lease_ms), P(std::max(limit, 0)),
-              P(owner)},
-             "claiming webhook outbox"));
+      s.Exec(
+          std::string("UPDATE webhook_outbox SET lease_until = $3, lease_owner = $5 WHERE id "
+                      "IN (SELECT id FROM webhook_outbox WHERE status = 'pending' AND "
+                      "next_attempt_at <= $1 AND (lease_until <= $2 OR lease_owner = $5) "
+                      "ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ") +
+              kOutboxColumns,
+          {P(FormatUtc(now_ms)), P(now_ms), P(now_ms + lease_ms), P(std::max(limit, 0)), P(owner)},
+          "claiming webhook outbox"));
   std::vector<OutboxItem> out;
   for (int i = 0; i < r.size(); ++i) out.push_back(ReadOutbox(r, i));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -1285,8 +1285,8 @@ Result<std::vector<OutboxItem>> PostgresStore::ClaimOutbox(int64_t now_ms, int l
 
 Result<int64_t> PostgresStore::GalleryVersion() {
   Session s(*impl_);
-  FACEATT_ASSIGN_OR_RETURN(Rows r, s.Exec("SELECT version FROM gallery_version", {},
-                                          "reading the gallery version"));
+  FACEATT_ASSIGN_OR_RETURN(
+      Rows r, s.Exec("SELECT version FROM gallery_version", {}, "reading the gallery version"));
   if (r.size() != 1) return Status::Corruption("the gallery version row is missing");
   return r.Int(0, 0);
 }

@@ -1,6 +1,10 @@
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -255,6 +259,7 @@ Status Exec(sqlite3* db, const char* sql) {
 struct SqliteStore::Impl {
   sqlite3* db = nullptr;
   std::mutex mu;
+  std::mutex enroll_mu;  // LockEnrollment within this process
   StoreOptions options;
   SystemClock system_clock;
   int version = 0;
@@ -455,19 +460,28 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options
   Status st = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   if (!st.ok()) return prefix(st);
   int version = 0;
-  {
+  auto read_version = [&]() -> Status {
     Stmt s(db, "PRAGMA user_version");
     if (s.Step()) version = static_cast<int>(s.Int(0));
-    if (!s.status("reading schema version").ok()) return prefix(s.status("reading schema version"));
-  }
+    return s.status("reading schema version");
+  };
+  st = read_version();
+  if (!st.ok()) return prefix(st);
   if (version > kSchemaVersion)
     return Status::InvalidArgument(options.path + ": database schema version " +
                                    std::to_string(version) + " is newer than this faceatt (" +
                                    std::to_string(kSchemaVersion) + "); upgrade faceatt");
-  for (; version < kSchemaVersion; ++version) {
+  while (version < kSchemaVersion) {
+    // Several processes (serve nodes, a CLI job) may open a new file at once:
+    // the version is read again under the write lock, so each step runs once.
     st = store->impl_->Transaction([&] {
+      FACEATT_RETURN_IF_ERROR(read_version());
+      if (version >= kSchemaVersion) return Status::Ok();
       FACEATT_RETURN_IF_ERROR(Exec(db, kMigrations[version]));
-      return Exec(db, ("PRAGMA user_version = " + std::to_string(version + 1)).c_str());
+      FACEATT_RETURN_IF_ERROR(
+          Exec(db, ("PRAGMA user_version = " + std::to_string(version + 1)).c_str()));
+      ++version;
+      return Status::Ok();
     });
     if (!st.ok())
       return prefix(st.WithPrefix("migrating to schema " + std::to_string(version + 1)));
@@ -1148,6 +1162,40 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimOutbox(int64_t now_ms, int lim
     return Status::Ok();
   }));
   return out;
+}
+
+namespace {
+// The process's mutex and, for a file, an flock() that closing the file releases
+// (also when the process dies).
+class FileEnrollmentLock : public PeopleStore::EnrollmentLock {
+ public:
+  FileEnrollmentLock(std::unique_lock<std::mutex> held, int fd) : held_(std::move(held)), fd_(fd) {}
+  ~FileEnrollmentLock() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  std::unique_lock<std::mutex> held_;
+  int fd_;
+};
+}  // namespace
+
+Result<std::unique_ptr<PeopleStore::EnrollmentLock>> SqliteStore::LockEnrollment() {
+  std::unique_lock<std::mutex> held(impl_->enroll_mu);
+  int fd = -1;
+  const std::string& path = impl_->options.path;
+  if (!path.empty() && path != ":memory:") {
+    const std::string lock_path = path + ".enroll-lock";
+    fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IoError("cannot open " + lock_path + ": " + std::strerror(errno));
+    while (flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      close(fd);
+      return Status::IoError("cannot lock " + lock_path + ": " + std::strerror(error));
+    }
+  }
+  return std::unique_ptr<EnrollmentLock>(new FileEnrollmentLock(std::move(held), fd));
 }
 
 Result<int64_t> SqliteStore::GalleryVersion() {

@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "faceatt/store.h"
 #include "support/testing.h"
@@ -116,6 +118,36 @@ TEST(SqliteStoreTest, BackupOpensWithTheSameData) {
 
 // A writer killed with SIGKILL at an arbitrary moment loses nothing it had
 // committed, and leaves no half-created person.
+// Nodes started together on a new file each run the migrations: every one
+// opens it, and each schema step runs once (a second run would fail on
+// "duplicate column").
+TEST(SqliteStoreTest, SeveralOpenersOfANewFileMigrateItOnce) {
+  for (int round = 0; round < 5; ++round) {
+    TempDir dir;
+    std::atomic<bool> go{false};
+    std::vector<Status> results(6);
+    std::vector<int> versions(6, -1);
+    std::vector<std::thread> openers;
+    for (size_t i = 0; i < results.size(); ++i)
+      openers.emplace_back([&, i] {
+        while (!go) std::this_thread::yield();
+        StoreOptions o;
+        o.path = dir / "db";
+        auto s = OpenSqliteStore(o);
+        results[i] = s.status();
+        if (s.ok()) versions[i] = (*s)->schema_version();
+      });
+    go = true;
+    for (auto& t : openers) t.join();
+    auto s = Open(dir / "db");
+    for (size_t i = 0; i < results.size(); ++i) {
+      EXPECT_TRUE(results[i].ok()) << "round " << round << ": " << results[i].ToString();
+      EXPECT_EQ(versions[i], s->schema_version());
+    }
+    EXPECT_TRUE(s->Check().ok());
+  }
+}
+
 TEST(SqliteStoreTest, KillDuringWritesLosesNothingCommitted) {
   TempDir dir;
   { Open(dir / "db"); }
