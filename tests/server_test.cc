@@ -488,18 +488,18 @@ TEST_F(ServerTest, OnePersonsPhotosAreListedShownAndRemoved) {
   EXPECT_FALSE(m.empty());
   EXPECT_EQ(reader.Get("/users/" + id + "/photos/999999")->status, 404);
   EXPECT_EQ(reader.Get("/users/NOPE1/photos")->status, 404);
-  // Readers see; only admins remove.
-  EXPECT_EQ(reader.Delete("/users/" + id + "/photos/" + std::to_string(first))->status, 403);
-  auto del = admin.Delete("/users/" + id + "/photos/" + std::to_string(first));
+  // Readers see; only admins remove. The second goes; the first (kObamaA) stays.
+  EXPECT_EQ(reader.Delete("/users/" + id + "/photos/" + std::to_string(second))->status, 403);
+  auto del = admin.Delete("/users/" + id + "/photos/" + std::to_string(second));
   ASSERT_TRUE(del);
   ASSERT_EQ(del->status, 200) << del->body;
-  EXPECT_EQ(Body(del)["deleted"], first);
-  EXPECT_EQ(admin.Delete("/users/" + id + "/photos/" + std::to_string(first))->status, 404);
-  EXPECT_EQ(admin.Get("/users/" + id + "/photos/" + std::to_string(first))->status, 404);
+  EXPECT_EQ(Body(del)["deleted"], second);
+  EXPECT_EQ(admin.Delete("/users/" + id + "/photos/" + std::to_string(second))->status, 404);
+  EXPECT_EQ(admin.Get("/users/" + id + "/photos/" + std::to_string(second))->status, 404);
   auto left = Body(reader.Get("/users/" + id + "/photos"));
   ASSERT_EQ(left["photos"].size(), 1u);
-  EXPECT_EQ(left["photos"][0]["id"], second);
-  auto last = admin.Delete("/users/" + id + "/photos/" + std::to_string(second));
+  EXPECT_EQ(left["photos"][0]["id"], first);
+  auto last = admin.Delete("/users/" + id + "/photos/" + std::to_string(first));
   ASSERT_TRUE(last);
   EXPECT_EQ(last->status, 409) << last->body;
   EXPECT_EQ(Body(reader.Get("/users/" + id))["embeddings"], 1);
