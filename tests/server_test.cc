@@ -467,6 +467,47 @@ TEST_F(ServerTest, EnrollRefusesAnotherPersonsPhotoForAnExistingId) {
   EXPECT_EQ(Body(own)["embeddings"], 3);
 }
 
+// Issue 16: one person's photos, listed, shown and removed one by one.
+TEST_F(ServerTest, OnePersonsPhotosAreListedShownAndRemoved) {
+  config_.server.admin_keys = {"admin-key"};
+  config_.server.reader_keys = {"reader-key-789"};
+  StartServer();
+  const std::string id = Enroll("Barack Obama", {kObamaA, kObamaB}, "admin-key");
+  auto admin = Client("admin-key");
+  auto reader = Client("reader-key-789");
+  auto list = Body(reader.Get("/users/" + id + "/photos"));
+  ASSERT_EQ(list["photos"].size(), 2u) << list.dump();
+  const int64_t first = list["photos"][0]["id"], second = list["photos"][1]["id"];
+  EXPECT_TRUE(list["photos"][0]["has_image"].get<bool>());
+  EXPECT_FALSE(list["photos"][0]["model"].get<std::string>().empty());
+  auto image = reader.Get("/users/" + id + "/photos/" + std::to_string(first));
+  ASSERT_TRUE(image);
+  ASSERT_EQ(image->status, 200);
+  cv::Mat m =
+      cv::imdecode(std::vector<uchar>(image->body.begin(), image->body.end()), cv::IMREAD_COLOR);
+  EXPECT_FALSE(m.empty());
+  EXPECT_EQ(reader.Get("/users/" + id + "/photos/999999")->status, 404);
+  EXPECT_EQ(reader.Get("/users/NOPE1/photos")->status, 404);
+  // Readers see; only admins remove. The second goes; the first (kObamaA) stays.
+  EXPECT_EQ(reader.Delete("/users/" + id + "/photos/" + std::to_string(second))->status, 403);
+  auto del = admin.Delete("/users/" + id + "/photos/" + std::to_string(second));
+  ASSERT_TRUE(del);
+  ASSERT_EQ(del->status, 200) << del->body;
+  EXPECT_EQ(Body(del)["deleted"], second);
+  EXPECT_EQ(admin.Delete("/users/" + id + "/photos/" + std::to_string(second))->status, 404);
+  EXPECT_EQ(admin.Get("/users/" + id + "/photos/" + std::to_string(second))->status, 404);
+  auto left = Body(reader.Get("/users/" + id + "/photos"));
+  ASSERT_EQ(left["photos"].size(), 1u);
+  EXPECT_EQ(left["photos"][0]["id"], first);
+  auto last = admin.Delete("/users/" + id + "/photos/" + std::to_string(first));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 409) << last->body;
+  EXPECT_EQ(Body(reader.Get("/users/" + id))["embeddings"], 1);
+  // The remaining photo still identifies them.
+  auto who = Body(Identify(kObamaProbe, "IN", "kiosk-1", "admin-key"));
+  EXPECT_EQ(who["employee_id"], id) << who.dump();
+}
+
 TEST_F(ServerTest, ApiKeyRoles) {
   config_.server.admin_keys = {"admin-key-123"};
   config_.server.device_keys = {"device-key-456"};

@@ -130,7 +130,10 @@ function personRow(u, groups) {
   thumb.addEventListener('error', () => thumb.removeAttribute('src'), {once: true});
   const cells = [el('td', {}, thumb), el('td', {}, id), el('td', {class: 'name'}, u.name),
                  el('td', {}, u.department || ''), el('td', {}, groups.join(', ')),
-                 el('td', {class: 'photos'}, u.embeddings ?? ''), el('td', {}, u.active ? t('yes') : t('no'))];
+                 el('td', {class: 'photos'}, el('a', {href: '#', class: 'show-photos', title: t('photos'),
+                                                      onclick: (e) => { e.preventDefault(); showPhotos(u); }},
+                                                  String(u.embeddings ?? ''))),
+                 el('td', {}, u.active ? t('yes') : t('no'))];
   if (isAdmin()) {
     cells.push(el('td', {class: 'actions'},
       el('button', {type: 'button', class: 'edit', onclick: () => editPerson(u, groups)}, t('edit')),
@@ -175,6 +178,33 @@ async function addPhotos(u) {
     notify(`${t('enrolled', {name: r.name, id: r.employee_id})} (+${r.accepted})`);
     render();
   });
+}
+
+// One person's photos as thumbnails; an admin may remove any but the last.
+async function showPhotos(u) {
+  const base = `/users/${encodeURIComponent(u.employee_id)}/photos`;
+  const list = el('div', {class: 'photo-list', id: 'person-photos'});
+  let changed = false;
+  const draw = async () => {
+    const {photos} = await api('GET', base);
+    list.replaceChildren(...photos.map((p) => {
+      const img = p.has_image ? el('img', {class: 'thumb', alt: `${u.name} ${p.id}`, src: `${base}/${p.id}`})
+                              : el('span', {class: 'thumb muted'}, '—');
+      const remove = isAdmin() && photos.length > 1
+        ? el('button', {type: 'button', class: 'danger remove-photo', onclick: () => guarded(async () => {
+          await api('DELETE', `${base}/${p.id}`);
+          changed = true;
+          notify(t('photo_removed'));
+          await draw();
+        })}, t('remove'))
+        : null;
+      return el('figure', {class: 'photo', dataset: {id: String(p.id)}}, img,
+                el('figcaption', {class: 'muted'}, localTime(p.created_at, true)), remove);
+    }));
+  };
+  await guarded(draw);
+  await dialog(`${t('photos')}: ${u.name}`, [], t('close'), list);
+  if (changed) render();
 }
 
 async function deletePerson(u) {

@@ -240,6 +240,28 @@ class WebTest(unittest.TestCase):
                   message='the renamed person with groups')
         Select(d.find_element(By.ID, 'people-group')).select_by_value('Finance')
         self.assertEqual([r.get_attribute('data-id') for r in d.find_elements(By.CSS_SELECTOR, '#people tbody tr')], [pid])
+        # One person's photos: a second one (the API: Gary_Doer's other usable photo is just
+        # over the same-person tolerance, so force), see both, remove one, see one (the last stays).
+        status, added = self.server.call('POST', '/enroll', files=[lfw('Gary_Doer', 3)],
+                                         fields={'employee_id': pid, 'force': 'true'})
+        self.assertEqual(status, 200, added)
+        d.refresh()
+        self.wait(d, lambda: row() and row()[0].find_element(By.CSS_SELECTOR, 'td.photos').text == '2',
+                  message='two photos counted')
+        row()[0].find_element(By.CSS_SELECTOR, 'a.show-photos').click()
+        photos = lambda: d.find_elements(By.CSS_SELECTOR, '#person-photos figure')
+        self.wait(d, lambda: len(photos()) == 2, message='two photos listed')
+        for img in d.find_elements(By.CSS_SELECTOR, '#person-photos img'):
+            self.wait(d, lambda: d.execute_script('return arguments[0].complete && arguments[0].naturalWidth', img) > 0,
+                      message='a photo loaded')
+        self.shot(d, 'admin-person-photos')
+        photos()[0].find_element(By.CSS_SELECTOR, 'button.remove-photo').click()
+        self.wait(d, lambda: len(photos()) == 1, message='one photo left')
+        self.assertEqual(photos()[0].find_elements(By.CSS_SELECTOR, 'button.remove-photo'), [])
+        self.assertEqual(len(self.server.call('GET', f'/users/{pid}/photos')[1]['photos']), 1)
+        self.wait(d, lambda: self.visible(d, '#dialog-ok'), message='the close button').click()
+        self.wait(d, lambda: row() and row()[0].find_element(By.CSS_SELECTOR, 'td.photos').text == '1',
+                  message='one photo counted')
         row()[0].find_element(By.CSS_SELECTOR, 'button.toggle-active').click()
         self.wait(d, lambda: row() and 'inactive' in row()[0].get_attribute('class'), message='deactivated')
         self.assertFalse(self.server.call('GET', f'/users/{pid}')[1]['active'])

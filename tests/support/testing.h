@@ -171,6 +171,9 @@ class FailingStore : public Store {
   Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& id) override {
     return inner_->ListEmbeddings(id);
   }
+  Result<StoredEmbedding> DeleteEmbedding(const std::string& id, int64_t eid) override {
+    return Write([&] { return inner_->DeleteEmbedding(id, eid); });
+  }
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& m) override {
     return inner_->LoadEmbeddings(m);
   }

@@ -32,6 +32,12 @@ struct DeletedPerson {
 Result<DeletedPerson> DeletePerson(PeopleStore& store, const DataDir& data,
                                    const std::string& employee_id, bool purge_attendance);
 
+// Deletes one of a person's embeddings (PeopleStore::DeleteEmbedding: kNotFound,
+// kConflict for their last one), then its thumbnail and crop, as DeletePerson
+// does. Returns the deleted embedding.
+Result<StoredEmbedding> DeletePersonPhoto(PeopleStore& store, const DataDir& data,
+                                          const std::string& employee_id, int64_t embedding_id);
+
 // A consistent copy of the database in data/backups/faceatt-<UTC time>.db
 // (a new name when that exists). Returns the backup's path.
 Result<std::string> BackupDatabase(MaintenanceStore& store, const DataDir& data,

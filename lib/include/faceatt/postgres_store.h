@@ -52,6 +52,8 @@ class PostgresStore : public Store {
   Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& employee_id,
                                                   bool purge_attendance) override;
   Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& employee_id) override;
+  Result<StoredEmbedding> DeleteEmbedding(const std::string& employee_id,
+                                          int64_t embedding_id) override;
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) override;
   Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) override;
   Result<std::optional<std::string>> FindImage(const std::string& sha256,

@@ -210,6 +210,14 @@ class PeopleStore {
   // One person's embeddings of every model, active or not, oldest first;
   // kNotFound when there is no such person.
   virtual Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& employee_id) = 0;
+  // Deletes one of a person's embeddings and returns it (so its files can be
+  // removed: DeletePersonPhoto in maintenance.h does both). kNotFound when the
+  // person is absent or the embedding is not theirs; kConflict when it
+  // is their last one (of any model): a person without embeddings could never be
+  // identified again, so removing everyone's face is DeleteUser's job. Raises
+  // the gallery version.
+  virtual Result<StoredEmbedding> DeleteEmbedding(const std::string& employee_id,
+                                                  int64_t embedding_id) = 0;
   // Embeddings of active people made by `model_id` (all models when empty),
   // oldest first: what the gallery loads.
   virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) = 0;
@@ -404,6 +412,8 @@ class SqliteStore : public Store {
   Result<std::vector<StoredEmbedding>> DeleteUser(const std::string& employee_id,
                                                   bool purge_attendance) override;
   Result<std::vector<StoredEmbedding>> ListEmbeddings(const std::string& employee_id) override;
+  Result<StoredEmbedding> DeleteEmbedding(const std::string& employee_id,
+                                          int64_t embedding_id) override;
   Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& model_id) override;
   Result<std::vector<std::string>> UsersNeedingReenrollment(const std::string& model_id) override;
   Result<std::optional<std::string>> FindImage(const std::string& sha256,

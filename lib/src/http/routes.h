@@ -48,6 +48,9 @@ void HandleUserGet(Context&, const Request&, Response&);
 void HandleUserPatch(Context&, const Request&, Response&);
 void HandleUserDelete(Context&, const Request&, Response&);
 void HandleThumbnail(Context&, const Request&, Response&);
+void HandlePhotoList(Context&, const Request&, Response&);
+void HandlePhotoGet(Context&, const Request&, Response&);
+void HandlePhotoDelete(Context&, const Request&, Response&);
 // streams.cc
 void HandleEvents(Context&, const Request&, Response&);
 void HandleStream(Context&, const Request&, Response&);

@@ -1,4 +1,7 @@
-// GET /users, GET|PATCH|DELETE /users/{id}, GET /users/{id}/thumbnail.
+// GET /users, GET|PATCH|DELETE /users/{id}, GET /users/{id}/thumbnail,
+// GET /users/{id}/photos, GET|DELETE /users/{id}/photos/{eid}.
+#include <filesystem>
+
 #include "faceatt/image.h"
 #include "faceatt/json.h"
 #include "faceatt/maintenance.h"
@@ -39,6 +42,36 @@ Result<UserChanges> ParseUserChanges(const Request& req) {
 Status PatchUser(Context& ctx, const std::string& id, const UserChanges& c) {
   FACEATT_RETURN_IF_ERROR(ctx.store->UpdateUser(id, c.name, c.department, c.active));
   return ctx.service->Reload();  // names and active people
+}
+
+// The kept image of an embedding: its crop, else its thumbnail; "" when it has
+// neither or the stored path leads outside the data folder.
+std::string PhotoFile(const DataDir& data, const StoredEmbedding& e) {
+  namespace fs = std::filesystem;
+  const std::string& stored = !e.crop_path.empty() ? e.crop_path : e.thumbnail_path;
+  if (stored.empty()) return "";
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(data.root(), ec);
+  fs::path file = fs::weakly_canonical(data.Absolute(stored), ec);
+  if (ec) return "";
+  auto rel = file.lexically_relative(root);
+  if (rel.empty() || *rel.begin() == "..") return "";
+  return file.string();
+}
+
+// The embedding {eid} of person {id} (matches 1 and 2), or kNotFound.
+Result<StoredEmbedding> FindPhoto(Context& ctx, const Request& req) {
+  const std::string id = req.matches[1];
+  FACEATT_ASSIGN_OR_RETURN(auto all, ctx.store->ListEmbeddings(id));
+  for (const auto& e : all)
+    if (std::to_string(e.id) == req.matches[2].str()) return e;
+  return Status::NotFound("no photo " + req.matches[2].str() + " of " + id);
+}
+
+void SendImage(Response& res, std::string bytes) {
+  auto probe = ProbeImage(bytes);
+  res.set_content(std::move(bytes),
+                  probe.ok() && probe->format == "png" ? "image/png" : "image/jpeg");
 }
 
 }  // namespace
@@ -87,9 +120,50 @@ void HandleThumbnail(Context& ctx, const Request& req, Response& res) {
   auto bytes = ReadFileBytes(ctx.service->data_dir().Absolute(best->thumbnail_path),
                              ctx.config.image.max_bytes);
   if (!bytes.ok()) return SendError(req, res, bytes.status());
-  auto probe = ProbeImage(*bytes);
-  res.set_content(std::move(*bytes),
-                  probe.ok() && probe->format == "png" ? "image/png" : "image/jpeg");
+  SendImage(res, std::move(*bytes));
+}
+
+void HandlePhotoList(Context& ctx, const Request& req, Response& res) {
+  auto all = ctx.store->ListEmbeddings(req.matches[1]);
+  if (!all.ok()) return SendError(req, res, all.status());
+  json list = json::array();
+  for (const auto& e : *all)
+    list.push_back({{"id", e.id},
+                    {"created_at", e.created_at},
+                    {"quality", e.quality},
+                    {"model", e.model_id},
+                    {"has_image", !PhotoFile(ctx.service->data_dir(), e).empty()}});
+  SendJson(res, 200, {{"photos", list}, {"count", all->size()}});
+}
+
+void HandlePhotoGet(Context& ctx, const Request& req, Response& res) {
+  auto photo = FindPhoto(ctx, req);
+  if (!photo.ok()) return SendError(req, res, photo.status());
+  const std::string file = PhotoFile(ctx.service->data_dir(), *photo);
+  if (file.empty())
+    return SendError(req, res, Status::NotFound("photo " + req.matches[2].str() + " has no image"));
+  auto bytes = ReadFileBytes(file, ctx.config.image.max_bytes);
+  if (!bytes.ok()) return SendError(req, res, bytes.status());
+  SendImage(res, std::move(*bytes));
+}
+
+void HandlePhotoDelete(Context& ctx, const Request& req, Response& res) {
+  const std::string id = req.matches[1];
+  int64_t eid = 0;
+  try {
+    eid = std::stoll(req.matches[2].str());
+  } catch (...) {
+    return SendError(req, res, Status::NotFound("no photo " + req.matches[2].str() + " of " + id));
+  }
+  auto removed = DeletePersonPhoto(*ctx.store, ctx.service->data_dir(), id, eid);
+  if (!removed.ok()) return SendError(req, res, removed.status());
+  // The gallery drops the embedding; the store change stands even if this fails.
+  if (Status st = ctx.service->Reload(); !st.ok()) return SendError(req, res, st);
+  SendJson(res, 200,
+           {{"deleted", eid},
+            {"employee_id", id},
+            {"model", removed->model_id},
+            {"created_at", removed->created_at}});
 }
 
 }  // namespace faceatt::http

@@ -23,6 +23,14 @@ Result<DeletedPerson> DeletePerson(PeopleStore& store, const DataDir& data,
   return DeletedPerson{static_cast<int>(removed.size()), RemoveEmbeddingFiles(data, removed)};
 }
 
+Result<StoredEmbedding> DeletePersonPhoto(PeopleStore& store, const DataDir& data,
+                                          const std::string& employee_id, int64_t embedding_id) {
+  FACEATT_ASSIGN_OR_RETURN(StoredEmbedding removed,
+                           store.DeleteEmbedding(employee_id, embedding_id));
+  RemoveEmbeddingFiles(data, {removed});
+  return removed;
+}
+
 Result<std::string> BackupDatabase(MaintenanceStore& store, const DataDir& data,
                                    const Clock& clock) {
   std::error_code ec;

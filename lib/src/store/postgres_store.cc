@@ -880,6 +880,23 @@ Result<std::vector<StoredEmbedding>> PostgresStore::ListEmbeddings(const std::st
   return SelectEmbeddings(s, "WHERE u.id = $1", {P(row)});
 }
 
+Result<StoredEmbedding> PostgresStore::DeleteEmbedding(const std::string& employee_id,
+                                                       int64_t embedding_id) {
+  Session s(*impl_);
+  StoredEmbedding removed;
+  Status st = s.Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, UserRowId(s, employee_id));
+    // FOR UPDATE of the person: two concurrent deletes cannot both see two left.
+    FACEATT_RETURN_IF_ERROR(
+        s.Run("SELECT id FROM users WHERE id = $1 FOR UPDATE", {P(row)}, "locking person"));
+    FACEATT_ASSIGN_OR_RETURN(auto all, SelectEmbeddings(s, "WHERE u.id = $1", {P(row)}));
+    FACEATT_ASSIGN_OR_RETURN(removed, PickEmbeddingToDelete(all, employee_id, embedding_id));
+    return s.Run("DELETE FROM embeddings WHERE id = $1", {P(embedding_id)}, "deleting embedding");
+  });
+  if (!st.ok()) return st;
+  return removed;
+}
+
 Result<std::vector<StoredEmbedding>> PostgresStore::LoadEmbeddings(const std::string& model_id) {
   Session s(*impl_);
   if (model_id.empty()) return SelectEmbeddings(s, "WHERE u.active = 1", {});

@@ -676,6 +676,24 @@ Result<std::vector<StoredEmbedding>> SqliteStore::ListEmbeddings(const std::stri
   return impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row));
 }
 
+Result<StoredEmbedding> SqliteStore::DeleteEmbedding(const std::string& employee_id,
+                                                     int64_t embedding_id) {
+  std::lock_guard lock(impl_->mu);
+  StoredEmbedding removed;
+  Status st = impl_->Transaction([&]() -> Status {
+    FACEATT_ASSIGN_OR_RETURN(int64_t row, impl_->UserRowId(employee_id));
+    FACEATT_ASSIGN_OR_RETURN(auto all,
+                             impl_->SelectEmbeddings("WHERE u.id = ?", std::to_string(row)));
+    FACEATT_ASSIGN_OR_RETURN(removed, PickEmbeddingToDelete(all, employee_id, embedding_id));
+    Stmt del(impl_->db, "DELETE FROM embeddings WHERE id = ?");
+    del.Bind(1, embedding_id);
+    del.Step();
+    return del.status("deleting embedding");
+  });
+  if (!st.ok()) return st;
+  return removed;
+}
+
 Result<std::vector<StoredEmbedding>> SqliteStore::LoadEmbeddings(const std::string& model_id) {
   std::lock_guard lock(impl_->mu);
   if (model_id.empty()) return impl_->SelectEmbeddings("WHERE u.active = 1", "");

@@ -150,6 +150,33 @@ TEST_P(StoreConformanceTest, ListsOnePersonsEmbeddingsOfEveryModel) {
   EXPECT_EQ(s->ListEmbeddings("A").status().code(), Code::kNotFound);
 }
 
+TEST_P(StoreConformanceTest, DeletesOnePhotoButNeverTheLast) {
+  auto s = Open();
+  ASSERT_TRUE(s->CreateUser({"A", "Ann", ""}, {Emb(0.1f, "a1"), Emb(0.2f, "a2")}).ok());
+  ASSERT_TRUE(s->CreateUser({"B", "Bob", ""}, {Emb(0.3f, "b")}).ok());
+  auto a = s->ListEmbeddings("A");
+  auto b = s->ListEmbeddings("B");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), 2u);
+  int64_t before = *s->GalleryVersion();
+  // Another person's photo, an unknown photo, an unknown person: not found, nothing changes.
+  EXPECT_EQ(s->DeleteEmbedding("A", (*b)[0].id).status().code(), Code::kNotFound);
+  EXPECT_EQ(s->DeleteEmbedding("A", 999999).status().code(), Code::kNotFound);
+  EXPECT_EQ(s->DeleteEmbedding("Z", (*a)[0].id).status().code(), Code::kNotFound);
+  auto gone = s->DeleteEmbedding("A", (*a)[0].id);
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_EQ(gone->id, (*a)[0].id);
+  EXPECT_EQ(gone->source_sha256, "a1");
+  EXPECT_GT(*s->GalleryVersion(), before);
+  auto left = s->ListEmbeddings("A");
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].id, (*a)[1].id);
+  // The last one stays: a person without a photo could never be identified.
+  EXPECT_EQ(s->DeleteEmbedding("A", (*a)[1].id).status().code(), Code::kConflict);
+  EXPECT_EQ(s->ListEmbeddings("A")->size(), 1u);
+  EXPECT_EQ(*s->CountEmbeddings(), 2);
+}
+
 TEST_P(StoreConformanceTest, UpdateAndDeleteKeepAttendanceUnlessPurged) {
   auto s = Open();
   ASSERT_TRUE(s->CreateUser({"A", "Ann", ""}, {Emb(0.1f, "a")}).ok());

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "faceatt/status.h"
+#include "faceatt/store.h"
+
 namespace faceatt {
 
 struct CopyColumn {
@@ -101,6 +104,21 @@ inline const std::vector<CopyTable>& CopyTables() {
        true},
   };
   return tables;
+}
+
+// DeleteEmbedding's rule on every backend: `all` is the person's embeddings;
+// the one to delete must be among them and must not be the last.
+inline Result<StoredEmbedding> PickEmbeddingToDelete(const std::vector<StoredEmbedding>& all,
+                                                     const std::string& employee_id,
+                                                     int64_t embedding_id) {
+  for (const auto& e : all) {
+    if (e.id != embedding_id) continue;
+    if (all.size() == 1)
+      return Status::Conflict("photo " + std::to_string(embedding_id) + " is the last of " +
+                              employee_id + "; delete the person instead");
+    return e;
+  }
+  return Status::NotFound("no photo " + std::to_string(embedding_id) + " of " + employee_id);
 }
 
 }  // namespace faceatt
