@@ -73,6 +73,9 @@ class WebGuideTest : public ::testing::Test {
 
   TempDir dir_;
   Config config_;
+  // A test's clock, if any: it must outlive the server's threads (the gallery
+  // sync reads it), so it is the fixture's and TearDown stops the server first.
+  std::unique_ptr<ManualClock> clock_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Server> server_;
 };
@@ -262,7 +265,8 @@ TEST_F(WebGuideTest, EnrollSessionFromFramesThenIdentified) {
 }
 
 TEST_F(WebGuideTest, EnrollSessionsExpireAndAreBounded) {
-  ManualClock clock(SystemClock().NowMillis());
+  clock_ = std::make_unique<ManualClock>(SystemClock().NowMillis());
+  ManualClock& clock = *clock_;
   ServerOptions options;
   options.clock = &clock;
   Start(options);

@@ -126,9 +126,12 @@ class ImportCliTest : public ::testing::Test {
     server_dir_ = new TempDir();
     const std::string d = server_dir_->path(), log = d + "/server.log";
     const std::string user = ::geteuid() == 0 ? " --user=root" : "";
+    // A temporary folder of its own: two servers (ctest -j2) sharing /tmp can
+    // collide on the names of their temporary tables.
+    fs::create_directories(d + "/tmp");
     if (Sh("mariadb-install-db --no-defaults --auth-root-authentication-method=normal "
-           "--skip-test-db --datadir=" +
-               d + "/data" + user,
+           "--skip-test-db --tmpdir=" +
+               d + "/tmp --datadir=" + d + "/data" + user,
            log) != 0) {
       setup_error_ =
           "mariadb-install-db failed (Debian package mariadb-server): " + testing::ReadFile(log);
@@ -143,13 +146,15 @@ class ImportCliTest : public ::testing::Test {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       const std::string datadir = "--datadir=" + d + "/data", sock = "--socket=" + d + "/sock",
-                        pid = "--pid-file=" + d + "/pid", err = "--log-error=" + log;
+                        pid = "--pid-file=" + d + "/pid", err = "--log-error=" + log,
+                        tmp = "--tmpdir=" + d + "/tmp";
       if (::geteuid() == 0)
         ::execlp(mariadbd.c_str(), "mariadbd", "--no-defaults", datadir.c_str(), sock.c_str(),
-                 pid.c_str(), err.c_str(), "--skip-networking", "--user=root", nullptr);
+                 pid.c_str(), err.c_str(), tmp.c_str(), "--skip-networking", "--user=root",
+                 nullptr);
       else
         ::execlp(mariadbd.c_str(), "mariadbd", "--no-defaults", datadir.c_str(), sock.c_str(),
-                 pid.c_str(), err.c_str(), "--skip-networking", nullptr);
+                 pid.c_str(), err.c_str(), tmp.c_str(), "--skip-networking", nullptr);
       ::_exit(127);
     }
     const std::string client = "mariadb --no-defaults -uroot --socket=" + d + "/sock";
