@@ -7,39 +7,14 @@
 #include <thread>
 
 #include "faceatt/store.h"
-#include "support/postgres.h"
+#include "support/backends.h"
 #include "support/testing.h"
 
 namespace faceatt {
 namespace {
 
-class MultiNodeStoreTest : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    if (GetParam() == "postgresql") {
-      testing::PostgresCluster* pg = testing::PostgresCluster::Shared();
-      ASSERT_NE(pg, nullptr);
-      url_ = pg->NewDatabase();
-      ASSERT_NE(url_, "");
-    } else {
-      url_ = "sqlite:" + dir_ / "db";
-    }
-  }
-  // One more handle on the test's database (another node).
-  std::unique_ptr<Store> Open(const Clock* clock = nullptr) {
-    StoreOptions o;
-    o.clock = clock;
-    auto s = OpenStore(url_, o);
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-
-  testing::TempDir dir_;
-  std::string url_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Backends, MultiNodeStoreTest, ::testing::Values("sqlite", "postgresql"),
-                         [](const auto& info) { return info.param; });
+class MultiNodeStoreTest : public testing::BothBackendsTest {};
+FACEATT_BOTH_BACKENDS(MultiNodeStoreTest);
 
 StoredEmbedding Emb(float x) {
   StoredEmbedding e;

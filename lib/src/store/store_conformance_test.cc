@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "faceatt/store.h"
-#include "support/postgres.h"
+#include "support/backends.h"
 #include "support/testing.h"
 
 namespace faceatt {
@@ -18,33 +18,8 @@ namespace {
 
 StoredEmbedding Emb(float x, const std::string& sha = "") { return testing::EmbeddingRow(x, sha); }
 
-class StoreConformanceTest : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    if (GetParam() == "postgresql") {
-      testing::PostgresCluster* pg = testing::PostgresCluster::Shared();
-      ASSERT_NE(pg, nullptr);
-      url_ = pg->NewDatabase();
-      ASSERT_NE(url_, "");
-    } else {
-      url_ = "sqlite:" + dir_ / "db";
-    }
-  }
-  // The test's database (the same one each call), opened anew.
-  std::unique_ptr<Store> Open(const Clock* clock = nullptr) {
-    StoreOptions o;
-    o.clock = clock;
-    auto s = OpenStore(url_, o);
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-
-  testing::TempDir dir_;
-  std::string url_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::Values("sqlite", "postgresql"),
-                         [](const auto& info) { return info.param; });
+class StoreConformanceTest : public testing::BothBackendsTest {};
+FACEATT_BOTH_BACKENDS(StoreConformanceTest);
 
 TEST_P(StoreConformanceTest, GeneratesIdsAndNeverReusesThem) {
   auto s = Open();
