@@ -12,7 +12,7 @@ build="${FACEATT_BUILD_DIR:-build}"
 packages=(
   build-essential cmake pkg-config ca-certificates curl bzip2
   libdlib-dev libdlib-data libopenblas0-pthread libopenblas-pthread-dev
-  libopencv-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libcpp-httplib-dev
+  libopencv-dev libdnnl-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libcpp-httplib-dev
   libsqlite3-dev libssl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libwebp-dev libstb-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev ccache

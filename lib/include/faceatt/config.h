@@ -27,7 +27,9 @@ struct PathsConfig {
 struct ModelsConfig {
   std::string recognizer = "auto";    // .dat or face-api manifest; auto = ResNet (either form), else DenseNet
   std::string architecture = "auto";  // auto | resnet | densenet
-  std::string engine = "opencv";      // runs the recognizer: opencv (faster) | dlib
+  // Runs the recognizer: auto (oneDNN for the ResNet, OpenCV for the DenseNet)
+  // | onednn (the ResNet only) | opencv | dlib.
+  std::string engine = "auto";
   std::string landmarks = "auto";     // auto = 5-point in models_dir, else Debian's 68-point
   std::string detector = "hog";       // hog | mmod
   std::string mmod_model = "auto";    // auto = models_dir/mmod_human_face_detector.dat
@@ -37,7 +39,11 @@ struct ImageConfig {
   int64_t max_bytes = 20'000'000;   // larger files are refused before decoding
   int64_t max_pixels = 40'000'000;  // larger images are refused before decoding
   int detect_max_side = 1280;       // detection runs on a copy no longer than this
-  int upsample_below = 500;         // images shorter than this (longest side) are upsampled
+  // Images shorter than this (longest side) are upsampled before detection:
+  // HOG's 80 px window is then over 40% of the photo. Larger ones are
+  // detected at their own size first (docs/benchmarks.md: 500 cost bulk-enroll
+  // a third of its time on LFW's 250 px photos, for 0.3 points of accepts).
+  int upsample_below = 200;
   bool small_face_retry = true;     // no face found: detect again at twice the size
 };
 

@@ -118,7 +118,7 @@ struct AnalyzeOptions {
 
 struct PipelineOptions {
   int detect_max_side = 1280;
-  int upsample_below = 500;
+  int upsample_below = 200;
   bool small_face_retry = true;
   bool flip = true;
   // One image on two threads: the detector splits its image pyramid in two,

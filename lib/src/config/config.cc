@@ -46,7 +46,7 @@ const std::vector<Field>& Fields() {
       FACEATT_FIELD(paths, known_faces_dir, kString),
       FACEATT_FIELD(models, recognizer, kString),
       FACEATT_FIELD(models, architecture, kString, -kInf, kInf, {"auto", "resnet", "densenet"}),
-      FACEATT_FIELD(models, engine, kString, -kInf, kInf, {"opencv", "dlib"}),
+      FACEATT_FIELD(models, engine, kString, -kInf, kInf, {"auto", "onednn", "opencv", "dlib"}),
       FACEATT_FIELD(models, landmarks, kString),
       FACEATT_FIELD(models, detector, kString, -kInf, kInf, {"hog", "mmod"}),
       FACEATT_FIELD(models, mmod_model, kString),

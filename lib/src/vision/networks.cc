@@ -21,6 +21,7 @@
 #include "vision/model_cache.h"
 #include "vision/model_loaders.h"
 #include "vision/networks.h"
+#include "vision/onednn_resnet.h"
 
 namespace faceatt {
 namespace {
@@ -605,7 +606,19 @@ class CvEmbedder : public FaceEmbedder {
   MatchDefaults defaults_;
 };
 
-// A loaded dlib recognizer as an embedder on `engine` ("opencv" or "dlib").
+// models.engine for one network: "auto" is oneDNN for the ResNet, the only
+// network written for it (onednn_resnet.h), and OpenCV for the DenseNet.
+Result<std::string> EngineFor(const std::string& engine, bool resnet, const std::string& path) {
+  if (engine == "auto") return std::string(resnet ? "onednn" : "opencv");
+  if (engine == "onednn" && !resnet)
+    return Status::InvalidArgument(path +
+                                   ": models.engine = \"onednn\" runs only the ResNet; the "
+                                   "DenseNet runs on \"opencv\" or \"dlib\" (or set \"auto\")");
+  return engine;
+}
+
+// A loaded dlib recognizer as an embedder on `engine` ("onednn", "opencv" or
+// "dlib", as EngineFor resolves it).
 template <typename Net>
 Result<std::unique_ptr<FaceEmbedder>> MakeEmbedder(Net& net, CvEmbedder::Build build,
                                                    const std::string& engine, const std::string& id,
@@ -614,6 +627,11 @@ Result<std::unique_ptr<FaceEmbedder>> MakeEmbedder(Net& net, CvEmbedder::Build b
   if (engine == "dlib")
     return std::unique_ptr<FaceEmbedder>(
         std::make_unique<DlibEmbedder<Net>>(std::move(net), id, defaults));
+  if (engine == "onednn") {
+    auto embedder = vision::MakeOnednnResnet(cvnet::Extract(net), id, defaults);
+    if (!embedder.ok()) return embedder.status().WithPrefix(path);
+    return embedder;
+  }
   try {
     auto weights = std::make_shared<const cvnet::Weights>(cvnet::Extract(net));
     return std::unique_ptr<FaceEmbedder>(
@@ -642,8 +660,14 @@ Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
     // Not the .dat's id: the weights were quantised, so the two forms' embeddings
     // differ slightly and are never compared.
     const std::string id = "resnet-faceapi:" + faceapi.sha256.substr(0, 12);
+    FACEATT_ASSIGN_OR_RETURN(const std::string on, EngineFor(engine, true, path));
+    if (on == "onednn") {
+      auto embedder = MakeOnednnResnet(faceapi.weights, id, kResnetDefaults);
+      if (!embedder.ok()) return embedder.status().WithPrefix(path);
+      return embedder;
+    }
     try {
-      if (engine == "dlib") {
+      if (on == "dlib") {
         resnet::net_type net;
         cvnet::Fill(faceapi.weights, net);
         return std::unique_ptr<FaceEmbedder>(
@@ -661,16 +685,19 @@ Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
   if (architecture == "resnet" || architecture == "auto") {
     resnet::net_type net;
     Status error = DeserializeBytes(bytes, net, path, "ResNet face recognition");
-    if (error.ok())
-      return MakeEmbedder(net, cvnet::BuildResnet, engine, "resnet" + id_suffix, kResnetDefaults,
-                          path);
+    if (error.ok()) {
+      FACEATT_ASSIGN_OR_RETURN(const std::string on, EngineFor(engine, true, path));
+      return MakeEmbedder(net, cvnet::BuildResnet, on, "resnet" + id_suffix, kResnetDefaults, path);
+    }
     if (architecture == "resnet") return error;
   }
   densenet::net_type net;
   Status error = DeserializeBytes(bytes, net, path, "DenseNet face recognition");
-  if (error.ok())
-    return MakeEmbedder(net, cvnet::BuildDensenet, engine, "densenet" + id_suffix,
-                        kDensenetDefaults, path);
+  if (error.ok()) {
+    FACEATT_ASSIGN_OR_RETURN(const std::string on, EngineFor(engine, false, path));
+    return MakeEmbedder(net, cvnet::BuildDensenet, on, "densenet" + id_suffix, kDensenetDefaults,
+                        path);
+  }
   if (architecture == "densenet") return error;
   return Status::BadInput(path + " is neither a ResNet nor a DenseNet dlib face recognition model");
 }

@@ -1,9 +1,13 @@
-// The recognizer's two engines: each network rebuilt on OpenCV's dnn module
-// must compute what dlib computes from the same model file (DenseNet, ResNet,
-// and face-api's form of the ResNet).
+// The recognizer's engines: each network rebuilt on OpenCV's dnn module, and
+// the ResNet on oneDNN, must compute what dlib computes from the same model
+// file (DenseNet, ResNet, and face-api's form of the ResNet).
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
+#include <filesystem>
+#include <thread>
 
 #include "faceatt/image.h"
 #include "faceatt/pipeline.h"
@@ -54,13 +58,14 @@ float MaxDifference(const Embedding& a, const Embedding& b) {
   return m;
 }
 
-// `model` loaded on both engines (the same id) and real chips embedded on each.
+// `model` loaded on `engine` and on dlib (the same id) and real chips embedded
+// on each (`cv` and `on_cv` hold the first engine's).
 struct BothEngines {
   std::shared_ptr<const Models> cv, dlib;
   std::vector<Embedding> on_cv, on_dlib;  // empty when anything failed
 };
-BothEngines EmbedOnBoth(const std::string& model) {
-  BothEngines b{LoadWithEngine("opencv", model), LoadWithEngine("dlib", model), {}, {}};
+BothEngines EmbedOnBoth(const std::string& model, const std::string& engine = "opencv") {
+  BothEngines b{LoadWithEngine(engine, model), LoadWithEngine("dlib", model), {}, {}};
   if (!b.cv || !b.dlib) return b;
   EXPECT_EQ(b.cv->model_id(), b.dlib->model_id());
   std::vector<cv::Mat> chips = RealChips(*b.dlib);
@@ -139,11 +144,13 @@ void WriteRandomResnet(const std::string& path) {
   dlib::serialize(path) << net;
 }
 
-TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputesForTheResnet) {
+class ResnetEngineTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ResnetEngineTest, ComputesWhatDlibComputesForTheResnet) {
   testing::TempDir dir;
   const std::string model = dir.path() + "/dlib_face_recognition_resnet_model_v1.dat";
   WriteRandomResnet(model);
-  BothEngines b = EmbedOnBoth(model);
+  BothEngines b = EmbedOnBoth(model, GetParam());
   ASSERT_TRUE(b.cv && b.dlib);
   EXPECT_EQ(b.cv->model_id().rfind("resnet:", 0), 0u) << b.cv->model_id();
   ASSERT_FALSE(b.on_dlib.empty());
@@ -159,11 +166,13 @@ TEST(NetworksTest, OpenCvEngineComputesWhatDlibComputesForTheResnet) {
 // face-api's weights of the ResNet (models/, from its npm package): OpenCV's
 // graph and dlib's own network, each filled from the same file by its own
 // code path (networks.cc's Fill and GraphBuilder), compute the same embeddings.
-TEST(NetworksTest, FaceApiResnetOnOpenCvComputesWhatDlibComputes) {
+TEST_P(ResnetEngineTest, FaceApiResnetComputesWhatDlibComputes) {
   const std::string manifest =
       testing::ModelsDir() + "/face_recognition_model-weights_manifest.json";
-  BothEngines b = EmbedOnBoth(manifest);
+  BothEngines b = EmbedOnBoth(manifest, GetParam());
   ASSERT_TRUE(b.cv && b.dlib);
+  EXPECT_EQ(b.cv->NewPipeline()->embedder().engine(),
+            GetParam() == "opencv" ? "OpenCV dnn" : "oneDNN");
   EXPECT_EQ(b.cv->model_id().rfind("resnet-faceapi:", 0), 0u) << b.cv->model_id();
   // -v and /health name both files.
   EXPECT_NE(b.cv->description().find("face_recognition_model.bin"), std::string::npos)
@@ -182,6 +191,89 @@ TEST(NetworksTest, FaceApiResnetOnOpenCvComputesWhatDlibComputes) {
       EXPECT_GT(Distance(b.on_dlib[i], b.on_dlib[j]), 0.6f) << i << " vs " << j;
 }
 
+INSTANTIATE_TEST_SUITE_P(Engines, ResnetEngineTest, ::testing::Values("opencv", "onednn"));
+
+// The default engine ("auto") runs the ResNet on oneDNN and the DenseNet on
+// OpenCV; "onednn" refuses the DenseNet, naming the engines that run it.
+TEST(NetworksTest, AutoPicksTheEngineForEachNetwork) {
+  auto resnet = LoadWithEngine("auto");
+  ASSERT_TRUE(resnet);
+  EXPECT_EQ(resnet->NewPipeline()->embedder().engine(), "oneDNN");
+  EXPECT_NE(resnet->description().find("on oneDNN"), std::string::npos) << resnet->description();
+  const std::string densenet = testing::ModelsDir() + "/face_recognition_densenet_model_v1.dat";
+  auto dense = LoadWithEngine("auto", densenet);
+  ASSERT_TRUE(dense);
+  EXPECT_EQ(dense->NewPipeline()->embedder().engine(), "OpenCV dnn");
+  Config c = testing::TestConfig();
+  c.models.engine = "onednn";
+  c.models.recognizer = densenet;
+  auto refused = LoadModels(c);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("\"opencv\" or \"dlib\""), std::string::npos)
+      << refused.status().message();
+}
+
+// oneDNN clones share compiled layers and weights but not activations: two
+// threads embedding different chips at once get what one thread gets alone.
+TEST(NetworksTest, OnednnClonesRunAtOnce) {
+  auto models = LoadWithEngine("onednn");
+  ASSERT_TRUE(models);
+  std::vector<cv::Mat> chips = RealChips(*models);
+  ASSERT_GE(chips.size(), 4u);
+  auto alone = models->NewPipeline()->mutable_embedder().Embed(chips);
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  std::vector<cv::Mat> reversed(chips.rbegin(), chips.rend());
+  auto a = models->NewPipeline();
+  auto b = models->NewPipeline();
+  Result<std::vector<Embedding>> on_a = std::vector<Embedding>{}, on_b = std::vector<Embedding>{};
+  std::thread t([&] {
+    for (int i = 0; i < 5; ++i) on_a = a->mutable_embedder().Embed(chips);
+  });
+  for (int i = 0; i < 5; ++i) on_b = b->mutable_embedder().Embed(reversed);
+  t.join();
+  ASSERT_TRUE(on_a.ok() && on_b.ok());
+  for (size_t i = 0; i < chips.size(); ++i) {
+    EXPECT_LT(MaxDifference((*on_a)[i], (*alone)[i]), 1e-6f) << "chip " << i;
+    EXPECT_LT(MaxDifference((*on_b)[chips.size() - 1 - i], (*alone)[i]), 1e-6f) << "chip " << i;
+  }
+  EXPECT_GT(Distance((*alone)[0], (*alone)[1]), 0.3f);
+}
+
+// oneDNN's OpenMP would start a team of threads per pass; an embedder runs
+// on its caller's thread alone (bulk-enroll's workers and the pipeline already
+// fill the cores), and leaves the caller's own OpenMP setting as it was.
+TEST(NetworksTest, OnednnRunsOnTheCallingThreadAlone) {
+  auto models = LoadWithEngine("onednn");
+  ASSERT_TRUE(models);
+  std::vector<cv::Mat> chips = RealChips(*models);
+  ASSERT_FALSE(chips.empty());
+  auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  ASSERT_TRUE(set && get) << "libdnnl's OpenMP runtime is not loaded";
+  auto threads = [] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& t : std::filesystem::directory_iterator("/proc/self/task"))
+      ++n;
+    return n;
+  };
+  auto pipeline = models->NewPipeline();
+  size_t before = 0, during = 0;
+  int setting = 0;
+  bool ok = false;
+  std::thread caller([&] {  // a fresh thread: OpenMP keeps a team per thread that starts one
+    set(4);
+    before = threads();
+    ok = pipeline->mutable_embedder().Embed(chips).ok();
+    during = threads();  // a team would still be alive until this thread ends
+    setting = get();
+  });
+  caller.join();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(during, before);
+  EXPECT_EQ(setting, 4);
+}
+
 TEST(NetworksTest, OpenCvClonesAreIndependent) {
   auto models = LoadWithEngine("opencv");
   ASSERT_TRUE(models);
@@ -198,8 +290,8 @@ TEST(NetworksTest, OpenCvClonesAreIndependent) {
   EXPECT_LT(MaxDifference((*first)[0], (*both)[1]), 1e-4f);
 }
 
-TEST(NetworksTest, OpenCvEngineRefusesBadChips) {
-  auto models = LoadWithEngine("opencv");
+TEST_P(ResnetEngineTest, RefusesBadChips) {
+  auto models = LoadWithEngine(GetParam());
   ASSERT_TRUE(models);
   auto pipeline = models->NewPipeline();
   auto wrong_size =

@@ -49,10 +49,11 @@ std::unique_ptr<FacePipeline> FacePipeline::Clone() const {
 
 namespace {
 
-// The detector works on a copy no longer than detect_max_side (speed), and small
+// The detector works on a copy no longer than detect_max_side (speed), and tiny
 // images are doubled (up to 4x) until their longest side reaches upsample_below:
-// dlib's HOG detector misses faces under about 80 px, and a 40 px face in a small
-// photo must still be found.
+// dlib's HOG detector misses faces under about 80 px. Every other photo is
+// detected at its own size first, and at twice the size only when that finds
+// nothing (small_face_retry, in Analyze), so a 40 px face is still found.
 double WorkingScale(int width, int height, const PipelineOptions& o) {
   const int longest = std::max(width, height);
   if (longest > o.detect_max_side) return static_cast<double>(o.detect_max_side) / longest;
