@@ -1,10 +1,10 @@
 // dlib's ResNet face recognizer (networks.h) run on oneDNN (Debian's libdnnl),
 // the default engine for it (models.engine = "auto" or "onednn").
 //
-// Why a third engine: on OpenCV 4.6's dnn one pass of the ResNet costs about
-// 14 ms on one core, and flip averaging makes two; oneDNN's JIT convolutions
-// for the CPU at hand (AVX2, AVX-512) run the same pass in about 5 ms
-// (docs/benchmarks.md). The embeddings agree with dlib's to 1e-4
+// Why a third engine: on OpenCV 4.6's dnn one pass of the ResNet costs 12 ms
+// on one core, and flip averaging makes two; oneDNN's JIT convolutions for
+// the CPU at hand (AVX2, AVX-512) run the same pass in 4.6 ms (BM_Embed,
+// docs/benchmarks.md). The embeddings agree with dlib's to 1e-4
 // (networks_test.cc).
 //
 // The layers are dlib's, with each affine layer (a trained batch norm) folded
