@@ -117,6 +117,47 @@ TEST(PipelineRealTest, FindsA40PixelFaceInACameraFrame) {
   EXPECT_GT((*faces)[0].box.left, 290);
 }
 
+// By default only tiny photos are upsampled first: a 250 px photo (LFW's size)
+// is detected at its own size, and at twice the size only when that finds
+// nothing; a 150 px one is doubled straight away.
+TEST(PipelineFakeTest, PhotosFrom200PxAreDetectedAtTheirOwnSizeFirst) {
+  auto found = MakeFake({{{60, 60, 160, 160}, 1.0}});
+  ASSERT_TRUE(found.pipeline->Analyze(cv::Mat(250, 250, CV_8UC3, cv::Scalar(9))).ok());
+  ASSERT_EQ(found.detector->seen.size(), 1u);
+  EXPECT_EQ(found.detector->seen[0], cv::Size(250, 250));
+  auto none = MakeFake({});
+  ASSERT_TRUE(none.pipeline->Analyze(cv::Mat(250, 250, CV_8UC3, cv::Scalar(9))).ok());
+  ASSERT_EQ(none.detector->seen.size(), 2u);
+  EXPECT_EQ(none.detector->seen[1], cv::Size(500, 500));
+  auto tiny = MakeFake({});
+  ASSERT_TRUE(tiny.pipeline->Analyze(cv::Mat(150, 150, CV_8UC3, cv::Scalar(9))).ok());
+  ASSERT_EQ(tiny.detector->seen.size(), 1u);
+  EXPECT_EQ(tiny.detector->seen[0], cv::Size(300, 300));
+}
+
+// A real face of about 45 px alone in a 300 px photo: HOG misses it at the
+// photo's own size, and the default detection still finds it (the retry).
+TEST(PipelineRealTest, FindsASmallFaceInASmallPhoto) {
+  auto models = testing::RealModels();
+  ASSERT_TRUE(models);
+  cv::Mat portrait = Load("lfw/Al_Gore/Al_Gore_0001.jpg");
+  auto big = models->NewPipeline()->Analyze(portrait);
+  ASSERT_TRUE(big.ok() && big->size() == 1u);
+  const double s = 45.0 / (*big)[0].box.width();
+  cv::Mat small, photo(300, 300, CV_8UC3, cv::Scalar(120, 130, 140));
+  cv::resize(portrait, small, cv::Size(), s, s, cv::INTER_AREA);
+  small.copyTo(photo(cv::Rect(100, 100, small.cols, small.rows)));
+  auto pipeline = models->NewPipeline();
+  auto faces = pipeline->Analyze(photo);
+  ASSERT_TRUE(faces.ok());
+  ASSERT_EQ(faces->size(), 1u);
+  EXPECT_NEAR((*faces)[0].box.width(), 45, 12);
+  PipelineOptions no_retry = pipeline->options();
+  no_retry.small_face_retry = false;
+  pipeline->set_options(no_retry);
+  EXPECT_TRUE(pipeline->Analyze(photo).value().empty());  // the retry is what found it
+}
+
 // An 800 px group photo whose faces are about 36 px: found only on the retry.
 TEST(PipelineRealTest, SmallFacesInAGroupPhotoAreFoundOnTheRetry) {
   auto models = testing::RealModels();
