@@ -99,17 +99,26 @@ TEST(PipelineFakeTest, NoFaceAtFirstRetriesAtTwiceTheSize) {
   EXPECT_EQ(k.detector->seen[1], cv::Size(1600, 1066));
 }
 
+// A grey canvas of `size` with a real LFW portrait pasted at `at`, scaled so
+// its face is about `face_px` wide; empty when the portrait's face is not found.
+cv::Mat SmallFaceOn(const Models& models, int face_px, cv::Size size, cv::Point at) {
+  cv::Mat portrait = Load("lfw/Al_Gore/Al_Gore_0001.jpg");
+  auto big = models.NewPipeline()->Analyze(portrait);
+  EXPECT_TRUE(big.ok() && big->size() == 1u);
+  if (!big.ok() || big->size() != 1u) return {};
+  const double s = static_cast<double>(face_px) / (*big)[0].box.width();
+  cv::Mat small, canvas(size, CV_8UC3, cv::Scalar(120, 130, 140));
+  cv::resize(portrait, small, cv::Size(), s, s, cv::INTER_AREA);
+  small.copyTo(canvas(cv::Rect(at.x, at.y, small.cols, small.rows)));
+  return canvas;
+}
+
 // A real face of about 40 px in a 640x480 frame is found (by the retry).
 TEST(PipelineRealTest, FindsA40PixelFaceInACameraFrame) {
   auto models = testing::RealModels();
   ASSERT_TRUE(models);
-  cv::Mat portrait = Load("lfw/Al_Gore/Al_Gore_0001.jpg");
-  auto big = models->NewPipeline()->Analyze(portrait);
-  ASSERT_TRUE(big.ok() && big->size() == 1u);
-  const double s = 42.0 / (*big)[0].box.width();  // scale the face to ~42 px
-  cv::Mat small, frame(480, 640, CV_8UC3, cv::Scalar(120, 130, 140));
-  cv::resize(portrait, small, cv::Size(), s, s, cv::INTER_AREA);
-  small.copyTo(frame(cv::Rect(300, 200, small.cols, small.rows)));
+  cv::Mat frame = SmallFaceOn(*models, 42, cv::Size(640, 480), cv::Point(300, 200));
+  ASSERT_FALSE(frame.empty());
   auto faces = models->NewPipeline()->Analyze(frame);
   ASSERT_TRUE(faces.ok());
   ASSERT_EQ(faces->size(), 1u);
@@ -140,13 +149,8 @@ TEST(PipelineFakeTest, PhotosFrom200PxAreDetectedAtTheirOwnSizeFirst) {
 TEST(PipelineRealTest, FindsASmallFaceInASmallPhoto) {
   auto models = testing::RealModels();
   ASSERT_TRUE(models);
-  cv::Mat portrait = Load("lfw/Al_Gore/Al_Gore_0001.jpg");
-  auto big = models->NewPipeline()->Analyze(portrait);
-  ASSERT_TRUE(big.ok() && big->size() == 1u);
-  const double s = 45.0 / (*big)[0].box.width();
-  cv::Mat small, photo(300, 300, CV_8UC3, cv::Scalar(120, 130, 140));
-  cv::resize(portrait, small, cv::Size(), s, s, cv::INTER_AREA);
-  small.copyTo(photo(cv::Rect(100, 100, small.cols, small.rows)));
+  cv::Mat photo = SmallFaceOn(*models, 45, cv::Size(300, 300), cv::Point(100, 100));
+  ASSERT_FALSE(photo.empty());
   auto pipeline = models->NewPipeline();
   auto faces = pipeline->Analyze(photo);
   ASSERT_TRUE(faces.ok());
