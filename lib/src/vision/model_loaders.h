@@ -11,7 +11,8 @@
 namespace faceatt::vision {
 
 // The recognizer in `path` (a dlib .dat, or face-api's weights manifest) as
-// `architecture` (auto | resnet | densenet), run on `engine` (opencv | dlib).
+// `architecture` (auto | resnet | densenet), run on `engine` (auto | onednn | opencv
+// | dlib; "auto" is oneDNN for the ResNet, OpenCV for the DenseNet).
 // `files` (when given) is set to the file or files the weights come from.
 Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
                                                    const std::string& architecture,
