@@ -1,11 +1,18 @@
 // A face recognizer's parameters in one plain layout, whatever file they came
-// from (a dlib .dat, or face-api's weights; faceapi_weights.h): both engines
-// are built from it (networks.cc).
+// from (a dlib .dat, or face-api's weights; faceapi_weights.h): every engine
+// is built from it (networks.cc, onednn_resnet.cc), and takes the same chips.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <vector>
 
+#include "faceatt/status.h"
+
 namespace faceatt::vision {
+
+// What every engine takes: 150x150 8-bit BGR chips; kInvalidArgument otherwise
+// (networks.cc).
+Status CheckChips(const std::vector<cv::Mat>& chips);
 
 struct ConvWeights {
   std::vector<int> shape;  // filters, input channels, rows, columns (dlib's and OpenCV's order)

@@ -515,21 +515,13 @@ class DlibAligner : public FaceAligner {
   std::string name_;
 };
 
-// What both engines take: 150x150 8-bit BGR chips.
-Status CheckChips(const std::vector<cv::Mat>& chips) {
-  for (const cv::Mat& chip : chips)
-    if (chip.rows != kChipSize || chip.cols != kChipSize || chip.type() != CV_8UC3)
-      return Status::InvalidArgument("face chips must be 150x150 BGR");
-  return Status::Ok();
-}
-
 template <typename Net>
 class DlibEmbedder : public FaceEmbedder {
  public:
   DlibEmbedder(Net net, std::string id, MatchDefaults defaults)
       : net_(std::move(net)), id_(std::move(id)), defaults_(defaults) {}
   Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
-    FACEATT_RETURN_IF_ERROR(CheckChips(chips));
+    FACEATT_RETURN_IF_ERROR(vision::CheckChips(chips));
     std::vector<dlib::matrix<dlib::rgb_pixel>> input(chips.size());
     for (size_t i = 0; i < chips.size(); ++i) {
       dlib::assign_image(input[i], dlib::cv_image<dlib::bgr_pixel>(chips[i]));
@@ -571,7 +563,7 @@ class CvEmbedder : public FaceEmbedder {
         id_(std::move(id)),
         defaults_(defaults) {}
   Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
-    FACEATT_RETURN_IF_ERROR(CheckChips(chips));
+    FACEATT_RETURN_IF_ERROR(vision::CheckChips(chips));
     std::vector<Embedding> out(chips.size());
     if (chips.empty()) return out;
     try {
@@ -645,6 +637,13 @@ Result<std::unique_ptr<FaceEmbedder>> MakeEmbedder(Net& net, CvEmbedder::Build b
 }  // namespace
 
 namespace vision {
+
+Status CheckChips(const std::vector<cv::Mat>& chips) {
+  for (const cv::Mat& chip : chips)
+    if (chip.rows != kChipSize || chip.cols != kChipSize || chip.type() != CV_8UC3)
+      return Status::InvalidArgument("face chips must be 150x150 BGR");
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<FaceEmbedder>> LoadEmbedder(const std::string& path,
                                                    const std::string& architecture,

@@ -58,24 +58,24 @@ float MaxDifference(const Embedding& a, const Embedding& b) {
   return m;
 }
 
-// `model` loaded on `engine` and on dlib (the same id) and real chips embedded
-// on each (`cv` and `on_cv` hold the first engine's).
+// `model` loaded on `engine` (`tested`) and on dlib (the same id) and real
+// chips embedded on each.
 struct BothEngines {
-  std::shared_ptr<const Models> cv, dlib;
-  std::vector<Embedding> on_cv, on_dlib;  // empty when anything failed
+  std::shared_ptr<const Models> tested, dlib;
+  std::vector<Embedding> on_tested, on_dlib;  // empty when anything failed
 };
 BothEngines EmbedOnBoth(const std::string& model, const std::string& engine = "opencv") {
   BothEngines b{LoadWithEngine(engine, model), LoadWithEngine("dlib", model), {}, {}};
-  if (!b.cv || !b.dlib) return b;
-  EXPECT_EQ(b.cv->model_id(), b.dlib->model_id());
+  if (!b.tested || !b.dlib) return b;
+  EXPECT_EQ(b.tested->model_id(), b.dlib->model_id());
   std::vector<cv::Mat> chips = RealChips(*b.dlib);
   EXPECT_GE(chips.size(), 6u);
-  auto on_cv = b.cv->NewPipeline()->mutable_embedder().Embed(chips);
+  auto on_tested = b.tested->NewPipeline()->mutable_embedder().Embed(chips);
   auto on_dlib = b.dlib->NewPipeline()->mutable_embedder().Embed(chips);
-  EXPECT_TRUE(on_cv.ok()) << on_cv.status().ToString();
+  EXPECT_TRUE(on_tested.ok()) << on_tested.status().ToString();
   EXPECT_TRUE(on_dlib.ok()) << on_dlib.status().ToString();
-  if (chips.size() >= 6 && on_cv.ok() && on_dlib.ok()) {
-    b.on_cv = std::move(*on_cv);
+  if (chips.size() >= 6 && on_tested.ok() && on_dlib.ok()) {
+    b.on_tested = std::move(*on_tested);
     b.on_dlib = std::move(*on_dlib);
   }
   return b;
@@ -151,14 +151,14 @@ TEST_P(ResnetEngineTest, ComputesWhatDlibComputesForTheResnet) {
   const std::string model = dir.path() + "/dlib_face_recognition_resnet_model_v1.dat";
   WriteRandomResnet(model);
   BothEngines b = EmbedOnBoth(model, GetParam());
-  ASSERT_TRUE(b.cv && b.dlib);
-  EXPECT_EQ(b.cv->model_id().rfind("resnet:", 0), 0u) << b.cv->model_id();
+  ASSERT_TRUE(b.tested && b.dlib);
+  EXPECT_EQ(b.tested->model_id().rfind("resnet:", 0), 0u) << b.tested->model_id();
   ASSERT_FALSE(b.on_dlib.empty());
   for (size_t i = 0; i < b.on_dlib.size(); ++i) {
     float scale = 0;
     for (float v : b.on_dlib[i]) scale = std::max(scale, std::abs(v));
     ASSERT_GT(scale, 1e-3f) << "chip " << i << ": the random network gives nothing to compare";
-    EXPECT_LT(MaxDifference(b.on_cv[i], b.on_dlib[i]), 1e-4f * scale) << "chip " << i;
+    EXPECT_LT(MaxDifference(b.on_tested[i], b.on_dlib[i]), 1e-4f * scale) << "chip " << i;
   }
   EXPECT_GT(MaxDifference(b.on_dlib[0], b.on_dlib[1]), 1e-3f);  // inputs matter
 }
@@ -170,17 +170,17 @@ TEST_P(ResnetEngineTest, FaceApiResnetComputesWhatDlibComputes) {
   const std::string manifest =
       testing::ModelsDir() + "/face_recognition_model-weights_manifest.json";
   BothEngines b = EmbedOnBoth(manifest, GetParam());
-  ASSERT_TRUE(b.cv && b.dlib);
-  EXPECT_EQ(b.cv->NewPipeline()->embedder().engine(),
+  ASSERT_TRUE(b.tested && b.dlib);
+  EXPECT_EQ(b.tested->NewPipeline()->embedder().engine(),
             GetParam() == "opencv" ? "OpenCV dnn" : "oneDNN");
-  EXPECT_EQ(b.cv->model_id().rfind("resnet-faceapi:", 0), 0u) << b.cv->model_id();
+  EXPECT_EQ(b.tested->model_id().rfind("resnet-faceapi:", 0), 0u) << b.tested->model_id();
   // -v and /health name both files.
-  EXPECT_NE(b.cv->description().find("face_recognition_model.bin"), std::string::npos)
-      << b.cv->description();
-  EXPECT_NE(b.cv->description().find(manifest), std::string::npos);
+  EXPECT_NE(b.tested->description().find("face_recognition_model.bin"), std::string::npos)
+      << b.tested->description();
+  EXPECT_NE(b.tested->description().find(manifest), std::string::npos);
   ASSERT_FALSE(b.on_dlib.empty());
   for (size_t i = 0; i < b.on_dlib.size(); ++i) {
-    EXPECT_LT(MaxDifference(b.on_cv[i], b.on_dlib[i]), 1e-4f) << "chip " << i;
+    EXPECT_LT(MaxDifference(b.on_tested[i], b.on_dlib[i]), 1e-4f) << "chip " << i;
     float norm = 0;
     for (float v : b.on_dlib[i]) norm += v * v;
     EXPECT_GT(norm, 0.1f) << "chip " << i;  // a real descriptor, not zeros

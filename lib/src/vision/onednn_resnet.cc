@@ -41,9 +41,8 @@ struct Network {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   std::vector<memory::desc> activations;  // [0] is the input chip
   std::vector<Step> steps;
-  std::vector<float> fc;  // kEmbeddingDim x channels
-  int channels = 0;       // of the last activation, pooled into the fc layer
-  int last = 0;           // index of the last activation
+  std::vector<float> fc;  // kEmbeddingDim x the last activation's channels
+  int last = 0;           // index of the last activation, pooled into the fc layer
   float mean[3] = {};     // R, G, B
 };
 
@@ -56,7 +55,7 @@ memory::desc ActivationDesc(const Tensor& t) {
 // naming the first layer that does not fit, or dnnl::error.
 class Builder {
  public:
-  Builder(const NetWeights& w, Network& net) : w_(w), net_(net) {}
+  Builder(const NetWeights& w, Network& net) : w_(w), net_(net), stream_(net.engine) {}
 
   int Input() { return Add(Tensor{}); }
 
@@ -104,9 +103,8 @@ class Builder {
     step.weights = memory(pd.weights_desc(), net_.engine);
     memory plain({{filters, t.channels, kernel, kernel}, kF32, Tag::oihw}, net_.engine,
                  weights.data());
-    dnnl::stream stream(net_.engine);
-    dnnl::reorder(plain, step.weights).execute(stream, plain, step.weights);
-    stream.wait();
+    dnnl::reorder(plain, step.weights).execute(stream_, plain, step.weights);
+    stream_.wait();
     step.bias = memory(bias_desc, net_.engine);
     std::copy(bias.begin(), bias.end(), static_cast<float*>(step.bias.get_data_handle()));
     return Push(std::move(step), pd.scratchpad_desc(), src, dst, t, out);
@@ -145,14 +143,10 @@ class Builder {
     const Tensor out{std::max(filters, t.channels), std::max(pooled.size, inner.size)};
     Network::Step step;
     step.shortcut = x;
-    step.src = z;
-    step.dst = Add(out);
     step.in = t;
     step.block = inner;
     step.out = out;
-    net_.steps.push_back(std::move(step));
-    t = out;
-    return net_.steps.back().dst;
+    return Push(std::move(step), {}, z, Add(out), t, out);
   }
 
   void Finish(int x, const Tensor& t) {
@@ -161,7 +155,6 @@ class Builder {
     if (w_.fc.size() != static_cast<size_t>(kEmbeddingDim) * t.channels)
       throw std::invalid_argument("the fully connected layer does not fit");
     net_.fc = w_.fc;
-    net_.channels = t.channels;
     net_.last = x;
     net_.mean[0] = w_.avg_red;
     net_.mean[1] = w_.avg_green;
@@ -169,8 +162,8 @@ class Builder {
   }
 
  private:
-  // Appends a oneDNN layer reading activation `src` and writing `dst`; `t`
-  // becomes its output's shape.
+  // Appends a step reading activation `src` and writing `dst`; `t` becomes
+  // its output's shape.
   int Push(Network::Step step, const memory::desc& scratch, int src, int dst, Tensor& t,
            const Tensor& out) {
     step.scratch = scratch;
@@ -195,6 +188,7 @@ class Builder {
 
   const NetWeights& w_;
   Network& net_;
+  dnnl::stream stream_;  // for the weights' reorders
   size_t conv_ = 0;
 };
 
@@ -306,9 +300,7 @@ class OnednnEmbedder : public FaceEmbedder {
   }
 
   Result<std::vector<Embedding>> Embed(const std::vector<cv::Mat>& chips) override {
-    for (const cv::Mat& chip : chips)
-      if (chip.rows != kChipSize || chip.cols != kChipSize || chip.type() != CV_8UC3)
-        return Status::InvalidArgument("face chips must be 150x150 BGR");
+    FACEATT_RETURN_IF_ERROR(CheckChips(chips));
     std::vector<Embedding> out(chips.size());
     try {
       OneThread one;
@@ -351,19 +343,19 @@ class OnednnEmbedder : public FaceEmbedder {
     stream_.wait();
     // Global average pool, then the fully connected layer.
     const auto& last = net_->activations[net_->last].dims();
-    const int size = static_cast<int>(last[2]);
-    std::vector<float> pooled(net_->channels, 0.0f);
+    const int channels = static_cast<int>(last[1]), size = static_cast<int>(last[2]);
+    std::vector<float> pooled(channels, 0.0f);
     const float* x = Data(net_->last);
-    for (int c = 0; c < net_->channels; ++c) {
+    for (int c = 0; c < channels; ++c) {
       for (int y = 0; y < size; ++y)
         for (int k = 0; k < size; ++k) pooled[c] += x[At(c, y, k, size)];
       pooled[c] /= static_cast<float>(size * size);
     }
     Embedding e{};
     for (int k = 0; k < kEmbeddingDim; ++k) {
-      const float* row = net_->fc.data() + static_cast<size_t>(k) * net_->channels;
+      const float* row = net_->fc.data() + static_cast<size_t>(k) * channels;
       float sum = 0;
-      for (int c = 0; c < net_->channels; ++c) sum += row[c] * pooled[c];
+      for (int c = 0; c < channels; ++c) sum += row[c] * pooled[c];
       e[k] = sum;
     }
     return e;
